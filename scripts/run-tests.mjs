@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// Runs every test file under test/ with node:test through tsx, and fails when no test ran
+// (node:test exits 0 on an empty run, and Node 20 does not expand globs).
+//   node scripts/run-tests.mjs [substring filters...]
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+function walk(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...walk(p));
+    else if (name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+const filters = process.argv.slice(2);
+const files = walk('test')
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .sort();
+if (files.length === 0) {
+  console.error('no test files matched');
+  process.exit(1);
+}
+const args = ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, ...files];
+const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+let tail = '';
+child.stdout.on('data', (d) => {
+  process.stdout.write(d);
+  tail = (tail + d.toString()).slice(-4000);
+});
+child.on('close', (code) => {
+  const m = /ℹ tests (\d+)/.exec(tail) ?? /# tests (\d+)/.exec(tail);
+  const n = m ? Number(m[1]) : 0;
+  if (n === 0) {
+    console.error('test run executed 0 tests: failing');
+    process.exit(1);
+  }
+  process.exit(code ?? 1);
+});

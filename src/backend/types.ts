@@ -1,0 +1,61 @@
+import type { ModelIO, ModelVersionSpec, Tensor } from '../core/index.js';
+
+/** Time spent in each execution stage, nanoseconds (for the statistics extension). */
+export interface ExecTiming {
+  inputNs: number;
+  inferNs: number;
+  outputNs: number;
+}
+
+/** Result of one execution: outputs in the model's own shapes (batch dim included). */
+export interface ExecResult {
+  outputs: Tensor[];
+  timing: ExecTiming;
+}
+
+/** Lifecycle events a backend reports about its instances (for logs and metrics). */
+export type InstanceEvent =
+  | { type: 'crash'; instance: string; reason: string; failedRequests: number }
+  | { type: 'restart'; instance: string; ms: number }
+  | { type: 'restart-failed'; instance: string; reason: string };
+
+/**
+ * One execution slot (an onnxruntime session in its own worker thread).
+ * Ownership: `execute` transfers the input tensors' buffers to the worker; callers must not
+ * touch them afterwards. Output tensors belong to the caller.
+ */
+export interface BackendInstance {
+  readonly id: string;
+  /** False while the instance's worker is dead or restarting. */
+  readonly alive: boolean;
+  /** Requests currently executing on this instance. */
+  readonly inflight: number;
+  /**
+   * Runs one batch. Inputs are in the model's shapes (reshape applied, batch dim included).
+   * `outputs` limits what is fetched (undefined = all). Rejects with an InferError:
+   * IG_ERR_MODEL_EXECUTION when the model raises, IG_ERR_WORKER_CRASHED when the worker dies.
+   */
+  execute(inputs: Tensor[], outputs?: string[]): Promise<ExecResult>;
+}
+
+/** A loaded model version: its instances, ready to execute (warm-up done). */
+export interface LoadedModel {
+  readonly instances: readonly BackendInstance[];
+  /** Stops every instance after its in-flight work; idempotent. */
+  dispose(): Promise<void>;
+}
+
+/** Options the caller passes to load. */
+export interface LoadOptions {
+  onEvent?: (e: InstanceEvent) => void;
+}
+
+/** A runtime that can read model signatures and load versions. Implementations: ort/, test/. */
+export interface Backend {
+  /** Reads the tensor signature of a model file without keeping it loaded (runs off the event loop). */
+  inspect(path: string): Promise<ModelIO>;
+  /** Loads `spec.instances` instances, runs warm-up on each, resolves when all are ready. */
+  load(spec: ModelVersionSpec, options?: LoadOptions): Promise<LoadedModel>;
+  /** Releases shared resources (idle workers). */
+  close(): Promise<void>;
+}

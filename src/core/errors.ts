@@ -1,0 +1,109 @@
+/**
+ * The one coded error registry. Every failure that reaches a client is an InferError with a
+ * stable code; HTTP status and gRPC status are mapped here once (Triton's mapping, protocol.md §A.7).
+ * Messages are client-facing: never put paths, stacks or internals in them; keep those in `cause`.
+ */
+
+/** gRPC status codes used by the registry. */
+export const GrpcStatus = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+} as const;
+
+interface ErrorDef {
+  http: number;
+  grpc: number;
+}
+
+export const ERRORS = {
+  /** Malformed or inconsistent request (datatype, shape, sizes, JSON). */
+  IG_ERR_INVALID_ARG: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT },
+  /** Unknown model or version (Triton's "Request for unknown model" texts). */
+  IG_ERR_MODEL_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND },
+  /** Known model version that is not ready (loading, unloading, failed). */
+  IG_ERR_MODEL_NOT_READY: { http: 503, grpc: GrpcStatus.UNAVAILABLE },
+  /** Unknown HTTP route. */
+  IG_ERR_ROUTE_NOT_FOUND: { http: 404, grpc: GrpcStatus.UNIMPLEMENTED },
+  /** Known route, wrong method. */
+  IG_ERR_METHOD_NOT_ALLOWED: { http: 405, grpc: GrpcStatus.UNIMPLEMENTED },
+  /** Body over the configured limit. */
+  IG_ERR_PAYLOAD_TOO_LARGE: { http: 413, grpc: GrpcStatus.RESOURCE_EXHAUSTED },
+  /** Feature this server does not provide (shared memory registration…). */
+  IG_ERR_UNSUPPORTED: { http: 501, grpc: GrpcStatus.UNIMPLEMENTED },
+  /** Server cannot take the request now (shutting down, control mode forbids). */
+  IG_ERR_UNAVAILABLE: { http: 503, grpc: GrpcStatus.UNAVAILABLE },
+  /** Bounded queue is full. */
+  IG_ERR_QUEUE_FULL: { http: 503, grpc: GrpcStatus.UNAVAILABLE },
+  /** Request waited in the queue past its timeout. */
+  IG_ERR_QUEUE_TIMEOUT: { http: 503, grpc: GrpcStatus.UNAVAILABLE },
+  /** Client went away or cancelled. */
+  IG_ERR_CANCELLED: { http: 400, grpc: GrpcStatus.CANCELLED },
+  /** Deadline passed. */
+  IG_ERR_DEADLINE_EXCEEDED: { http: 504, grpc: GrpcStatus.DEADLINE_EXCEEDED },
+  /** Shared-memory region referenced but not registered. */
+  IG_ERR_SHM_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND },
+  /** A model failed to load (bad file, config mismatch). */
+  IG_ERR_MODEL_LOAD: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT },
+  /** The model raised during execution. */
+  IG_ERR_MODEL_EXECUTION: { http: 500, grpc: GrpcStatus.INTERNAL },
+  /** The worker running the request died; the request was not completed. */
+  IG_ERR_WORKER_CRASHED: { http: 500, grpc: GrpcStatus.INTERNAL },
+  /** Anything unexpected; the message is generic, the cause is logged. */
+  IG_ERR_INTERNAL: { http: 500, grpc: GrpcStatus.INTERNAL },
+} as const satisfies Record<string, ErrorDef>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** A client-facing error with a stable code; `cause` keeps the internal reason. */
+export class InferError extends Error {
+  readonly code: ErrorCode;
+  /** Extra response headers (e.g. Retry-After) the protocol layer should send. */
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; headers?: Record<string, string> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'InferError';
+    this.code = code;
+    this.headers = options?.headers;
+  }
+
+  get httpStatus(): number {
+    return ERRORS[this.code].http;
+  }
+
+  get grpcStatus(): number {
+    return ERRORS[this.code].grpc;
+  }
+}
+
+/** Turns anything thrown into an InferError without leaking internals. */
+export function toInferError(err: unknown): InferError {
+  if (err instanceof InferError) return err;
+  return new InferError('IG_ERR_INTERNAL', 'internal error', { cause: err });
+}
+
+/** Shorthand for the most common case. */
+export function invalidArg(message: string, cause?: unknown): InferError {
+  return new InferError('IG_ERR_INVALID_ARG', message, { cause });
+}
+
+/** Triton's texts for unknown models and versions (clients match on the prefix). */
+export const notFound = {
+  model: (m: string) => new InferError('IG_ERR_MODEL_NOT_FOUND', `Request for unknown model: '${m}' is not found`),
+  version: (m: string, v: string | number) =>
+    new InferError('IG_ERR_MODEL_NOT_FOUND', `Request for unknown model: '${m}' version ${v} is not found`),
+  noVersions: (m: string) =>
+    new InferError('IG_ERR_MODEL_NOT_FOUND', `Request for unknown model: '${m}' has no available versions`),
+  notReady: (m: string, v: string | number) =>
+    new InferError('IG_ERR_MODEL_NOT_READY', `'${m}' version ${v} is not at ready state`),
+};

@@ -1,0 +1,69 @@
+import type { DataType } from './datatype.js';
+
+/** Lifecycle states of a model version (Triton's names). */
+export type ModelState = 'UNKNOWN' | 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
+
+/** One input or output as the API shows it. `dims` exclude the batch dim; -1 = variable. */
+export interface TensorSpec {
+  name: string;
+  datatype: DataType;
+  dims: number[];
+  /** Shape the model itself sees (excluding batch), when it differs from `dims`. */
+  reshape?: number[];
+  /** Inputs only: the request may omit it. */
+  optional?: boolean;
+  /** Outputs only: class labels (line i = class i), for the classification extension. */
+  labels?: string[];
+}
+
+/** onnxruntime session settings derived from the model config. */
+export interface ExecutionSettings {
+  intraOpThreads: number;
+  interOpThreads: number;
+  graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
+  executionMode: 'sequential' | 'parallel';
+  /** ORT thread-pool spinning; off by default (spinning threads slow down on a shared machine). */
+  spinning: boolean;
+  enableMemArena: boolean;
+  enableMemPattern: boolean;
+  /** Requested execution providers in order; the backend falls back to 'cpu'. */
+  executionProviders: string[];
+}
+
+/** One warm-up sample (config model_warmup, or generated). */
+export interface WarmupSample {
+  name: string;
+  batchSize: number;
+  count: number;
+  inputs: Array<{
+    name: string;
+    datatype: DataType;
+    /** Shape excluding the batch dim. */
+    dims: number[];
+    kind: 'zero' | 'random' | 'file';
+    /** Absolute path when kind = 'file'. */
+    file?: string;
+  }>;
+}
+
+/** Everything a backend needs to load one model version. Plain data, built by the repository. */
+export interface ModelVersionSpec {
+  model: string;
+  version: number;
+  /** Absolute path of the model file (e.g. <repo>/<m>/<v>/model.onnx). */
+  path: string;
+  /** 0 = no implicit batch dim. */
+  maxBatchSize: number;
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+  /** Number of parallel instances (sessions, each in its own worker thread). */
+  instances: number;
+  execution: ExecutionSettings;
+  warmup: WarmupSample[];
+}
+
+/** Tensor signature read from a model file; shape includes every dim, -1 for symbolic ones. */
+export interface ModelIO {
+  inputs: Array<{ name: string; datatype: DataType | undefined; shape: number[] }>;
+  outputs: Array<{ name: string; datatype: DataType | undefined; shape: number[] }>;
+}

@@ -1,0 +1,44 @@
+import type { Tensor } from './tensor.js';
+
+/** A parameter value as it arrives from either protocol. */
+export type ParamValue = string | number | boolean | bigint;
+
+/** One output the client asked for, with its per-output options. */
+export interface RequestedOutput {
+  name: string;
+  /** HTTP only: return this output as binary (undefined = request default). */
+  binary?: boolean;
+  /** Classification extension: replace the output by its top-K "value:index[:label]" strings. */
+  classification?: number;
+  parameters?: Record<string, ParamValue>;
+}
+
+/** What every protocol decodes to and hands to the router. Plain data. */
+export interface InferRequest {
+  /** Client's request id, echoed in the response; '' or undefined = none. */
+  id?: string;
+  model: string;
+  /** Requested version as written by the client; undefined or '' = version policy default. */
+  version?: string;
+  inputs: Tensor[];
+  /** Outputs to return; undefined = all of the model's outputs. */
+  outputs?: RequestedOutput[];
+  /** Request-level parameters (Triton-reserved ones already validated by the protocol layer). */
+  parameters: Record<string, ParamValue>;
+  /** 0/undefined = model default; 1 = highest. */
+  priority?: number;
+  /** Queue timeout in microseconds (schedule_policy extension). */
+  timeoutUs?: number;
+  /** Aborted when the client disconnects or cancels; the request must then never reach a worker. */
+  signal?: AbortSignal;
+  protocol: 'http' | 'grpc';
+}
+
+/** The router's answer; the protocol layer encodes it. */
+export interface InferResponse {
+  id?: string;
+  model: string;
+  version: string;
+  outputs: Tensor[];
+  parameters?: Record<string, ParamValue>;
+}

@@ -1,0 +1,58 @@
+import type { InferRequest, InferResponse, ModelState, ModelStatistics } from '../core/index.js';
+
+/** Server metadata (GET /v2). */
+export interface ServerMetadata {
+  name: string;
+  version: string;
+  extensions: string[];
+}
+
+/** Model metadata (GET /v2/models/{m}[/versions/{v}]); shapes include -1 batch when batching. */
+export interface ModelMetadata {
+  name: string;
+  versions: string[];
+  platform: string;
+  inputs: Array<{ name: string; datatype: string; shape: number[] }>;
+  outputs: Array<{ name: string; datatype: string; shape: number[] }>;
+}
+
+/** One row of the repository index. Version/state absent for models never loaded. */
+export interface IndexEntry {
+  name: string;
+  version?: string;
+  state?: ModelState;
+  reason?: string;
+}
+
+/** Parameters of a repository load call. `config` is ModelConfig JSON; files are raw bytes by path. */
+export interface LoadParams {
+  config?: string;
+  files?: Record<string, Uint8Array>;
+}
+
+/** Runtime log settings (Triton /v2/logging keys). */
+export type LogSettings = Record<string, string | number | boolean>;
+
+/**
+ * The front door every protocol calls. Everything returns plain data or throws an InferError.
+ * Implemented by router/; protocol/http and protocol/grpc depend only on this interface.
+ */
+export interface InferenceService {
+  live(): boolean;
+  ready(): boolean;
+  serverMetadata(): ServerMetadata;
+  /** Throws IG_ERR_MODEL_NOT_FOUND for unknown model/version; false when known but not ready. */
+  modelReady(model: string, version?: string): boolean;
+  modelMetadata(model: string, version?: string): ModelMetadata;
+  /** The normalized config in Triton's JSON form (protocol.md §D.9). */
+  modelConfig(model: string, version?: string): Record<string, unknown>;
+  /** Statistics for all models (no model), one model, or one version. */
+  modelStatistics(model?: string, version?: string): ModelStatistics[];
+  infer(request: InferRequest): Promise<InferResponse>;
+  repositoryIndex(readyOnly: boolean): IndexEntry[];
+  loadModel(model: string, params: LoadParams): Promise<void>;
+  unloadModel(model: string, unloadDependents: boolean): Promise<void>;
+  getLogSettings(): LogSettings;
+  /** Validates and applies; throws IG_ERR_INVALID_ARG naming the bad key. */
+  updateLogSettings(update: LogSettings): LogSettings;
+}
