@@ -1,0 +1,80 @@
+/**
+ * Validation data readers: .npy (float32/float64/uint8, C order; first axis = samples) with an
+ * optional labels .npy, and JSON lines ({"input": [...], "label": 3} per line).
+ */
+import { readFileSync } from 'node:fs';
+import type { ValidationSet } from './evaluate.js';
+
+interface Npy {
+  shape: number[];
+  data: Float64Array;
+}
+
+/** Parse a .npy file (version 1/2 header) into float64 values. */
+export function readNpy(path: string): Npy {
+  const buf = readFileSync(path);
+  if (buf.subarray(0, 6).toString('latin1') !== '\x93NUMPY') throw new Error(`${path}: not a .npy file`);
+  const major = buf[6]!;
+  const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
+  const start = major === 1 ? 10 : 12;
+  const header = buf.subarray(start, start + headerLen).toString('latin1');
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const shape = (/'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
+  if (/'fortran_order':\s*True/.test(header)) throw new Error(`${path}: Fortran-order arrays are not supported`);
+  const body = buf.subarray(start + headerLen);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const read: Record<string, [number, (o: number) => number]> = {
+    '<f4': [4, (o) => dv.getFloat32(o, true)],
+    '<f8': [8, (o) => dv.getFloat64(o, true)],
+    '|u1': [1, (o) => dv.getUint8(o)],
+    '<i4': [4, (o) => dv.getInt32(o, true)],
+    '<i8': [8, (o) => Number(dv.getBigInt64(o, true))],
+  };
+  const r = descr ? read[descr] : undefined;
+  if (!r) throw new Error(`${path}: dtype ${descr} is not supported (float32/float64/uint8/int32/int64)`);
+  if (body.byteLength < n * r[0]) throw new Error(`${path}: truncated (${body.byteLength} bytes for shape [${shape}])`);
+  const data = new Float64Array(n);
+  for (let i = 0; i < n; i++) data[i] = r[1](i * r[0]);
+  return { shape, data };
+}
+
+/** A validation set from an inputs .npy and an optional labels .npy. */
+export function npySet(input: string, path: string, labelsPath?: string): ValidationSet {
+  const x = readNpy(path);
+  const rowShape = x.shape.slice(1);
+  const len = rowShape.reduce((a, b) => a * b, 1);
+  const rows = Array.from({ length: x.shape[0] ?? 0 }, (_, i) =>
+    Float32Array.from(x.data.subarray(i * len, (i + 1) * len)),
+  );
+  const set: ValidationSet = { input, rowShape, rows };
+  if (labelsPath) set.labels = Array.from(readNpy(labelsPath).data);
+  return set;
+}
+
+/** A validation set from JSON lines with "input" (flat or nested array) and optional "label". */
+export function jsonlSet(input: string, path: string, rowShape: number[]): ValidationSet {
+  const rows: Float32Array[] = [];
+  const labels: number[] = [];
+  const len = rowShape.reduce((a, b) => a * b, 1);
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      if (!line.trim()) return;
+      const obj = JSON.parse(line) as { input?: unknown; label?: number };
+      const flat = Float32Array.from((Array.isArray(obj.input) ? obj.input.flat(8) : []) as number[]);
+      if (flat.length !== len)
+        throw new Error(
+          `${path}:${i + 1}: input has ${flat.length} values, the model row needs ${len} ([${rowShape}])`,
+        );
+      rows.push(flat);
+      if (typeof obj.label === 'number') labels.push(obj.label);
+    });
+  const set: ValidationSet = { input, rowShape, rows };
+  if (labels.length === rows.length && rows.length > 0) set.labels = labels;
+  return set;
+}
