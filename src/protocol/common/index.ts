@@ -1,0 +1,4 @@
+/** Protocol-independent pieces shared by protocol/http and protocol/grpc. */
+export * from './reserved-params.js';
+export * from './shared-memory.js';
+export * from './tensor-wire.js';

@@ -1,0 +1,55 @@
+/**
+ * Checks and conversions for tensors that arrive as raw little-endian bytes, shared by the HTTP
+ * binary extension and gRPC raw_input_contents: same validation, same messages.
+ */
+import {
+  type DataType,
+  decodeBytesElements,
+  elementCount,
+  elementSize,
+  invalidArg,
+  isDataType,
+  numericFromBytes,
+  type Tensor,
+} from '../../core/index.js';
+
+/** Validates a datatype string; the message names the tensor. */
+export function parseDatatype(value: unknown, tensor: string): DataType {
+  if (!isDataType(value))
+    throw invalidArg(`invalid datatype ${JSON.stringify(String(value)).slice(0, 40)} for tensor '${tensor}'`);
+  return value;
+}
+
+/** Validates a shape: an array of non-negative safe integers. */
+export function parseShape(value: unknown, tensor: string): number[] {
+  if (!Array.isArray(value)) throw invalidArg(`shape of tensor '${tensor}' must be an array of integers`);
+  for (const d of value) {
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0)
+      throw invalidArg(`shape of tensor '${tensor}' must contain only non-negative integers`);
+  }
+  return value as number[];
+}
+
+/**
+ * Builds a tensor from its wire bytes, copying them once into memory the tensor owns (so the
+ * buffer can be transferred to a worker). Fixed-size types must match shape × element size;
+ * BYTES must hold exactly the shape's element count with every length prefix inside the buffer.
+ */
+export function tensorFromWire(name: string, datatype: DataType, shape: number[], bytes: Uint8Array): Tensor {
+  const count = elementCount(shape);
+  if (datatype === 'BYTES') {
+    // One owned copy; the elements are views into it, so a transfer moves them all at once.
+    const owned = new Uint8Array(bytes.byteLength);
+    owned.set(bytes);
+    const items = decodeBytesElements(owned, count);
+    if (typeof items === 'string') throw invalidArg(`input '${name}' BYTES data is malformed: ${items}`);
+    return { name, datatype, shape, data: items };
+  }
+  const expected = count * elementSize(datatype);
+  if (bytes.byteLength !== expected)
+    throw invalidArg(
+      `unexpected total byte size ${bytes.byteLength} for input '${name}', expecting ${expected} ` +
+        `(shape [${shape.join(',')}] of ${datatype})`,
+    );
+  return { name, datatype, shape, data: numericFromBytes(datatype, bytes) };
+}

@@ -1,0 +1,42 @@
+/** Route name → handler, and the one function the fastify adapter calls per request. */
+import { toHttpError } from './errors.js';
+import * as admin from './handlers-admin.js';
+import * as models from './handlers-models.js';
+import { infer } from './infer-handler.js';
+import { matchRoute, type RouteName } from './routes.js';
+import type { Handler, HandlerDeps, HttpRequestData, HttpResult } from './types.js';
+
+const HANDLERS: Record<RouteName, Handler> = {
+  serverMetadata: models.serverMetadata,
+  live: models.live,
+  ready: models.ready,
+  modelReady: models.modelReady,
+  modelMetadata: models.modelMetadata,
+  modelConfig: models.modelConfig,
+  stats: models.stats,
+  infer,
+  repositoryIndex: admin.repositoryIndex,
+  load: admin.load,
+  unload: admin.unload,
+  namedRepository: admin.namedRepository,
+  logging: admin.logging,
+  traceSetting: admin.traceSetting,
+  shmStatus: admin.shmStatus,
+  shmRegister: admin.shmRegister,
+  shmUnregister: admin.shmUnregister,
+};
+
+/** Routes and runs one request; never throws: failures become `{"error": …}` results. */
+export async function dispatch(
+  deps: HandlerDeps,
+  req: HttpRequestData,
+  onInternal?: (err: unknown) => void,
+): Promise<HttpResult> {
+  try {
+    const match = matchRoute(req.method, req.url);
+    return await HANDLERS[match.name](deps, match, req);
+  } catch (err) {
+    const e = toHttpError(err, onInternal);
+    return { status: e.status, body: e.body, headers: e.headers };
+  }
+}

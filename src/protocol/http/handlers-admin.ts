@@ -1,0 +1,92 @@
+/**
+ * Repository, logging, trace and shared-memory endpoints (protocol.md §B.3, §B.7, §B.8).
+ * Bodies are small JSON objects; each is parsed with the same depth guard as infer bodies.
+ */
+import { InferError, invalidArg } from '../../core/index.js';
+import type { LoadParams, LogSettings } from '../../router/types.js';
+import { shmUnsupported } from '../common/shared-memory.js';
+import { isPlainObject, parseJsonObjectBody, stringifyJson } from './json.js';
+import { traceSettings, validateTraceUpdate } from './trace-settings.js';
+import { type Handler, type HandlerDeps, type HttpRequestData, jsonResult } from './types.js';
+
+const body = (deps: HandlerDeps, req: HttpRequestData) => parseJsonObjectBody(req.body, deps.limits.maxJsonDepth);
+
+/** POST /v2/repository/index: optional `{"ready": bool}`; answers a bare array. */
+export const repositoryIndex: Handler = (deps, _m, req) => {
+  const { ready } = body(deps, req);
+  if (ready !== undefined && typeof ready !== 'boolean') throw invalidArg("'ready' must be a boolean");
+  return jsonResult(stringifyJson(deps.service.repositoryIndex(ready === true)));
+};
+
+/** POST /v2/repository/models/{m}/load: optional `config` and `file:<v>/<name>` (base64) parameters. */
+export const load: Handler = async (deps, { params }, req) => {
+  await deps.service.loadModel(params.model as string, loadParams(parametersOf(body(deps, req))));
+  return { status: 200 };
+};
+
+/** POST /v2/repository/models/{m}/unload: optional `unload_dependents` parameter. */
+export const unload: Handler = async (deps, { params }, req) => {
+  const dependents = parametersOf(body(deps, req)).unload_dependents;
+  if (dependents !== undefined && typeof dependents !== 'boolean')
+    throw invalidArg("parameter 'unload_dependents' must be a boolean");
+  await deps.service.unloadModel(params.model as string, dependents === true);
+  return { status: 200 };
+};
+
+/** /v2/repository/{repo}/...: Triton does not support naming the repository. */
+export const namedRepository: Handler = () => {
+  throw new InferError('IG_ERR_UNSUPPORTED', "'repository_name' specification is not supported");
+};
+
+/** GET/POST /v2/logging via the service's log settings. */
+export const logging: Handler = (deps, _m, req) => {
+  if (req.method === 'GET') return jsonResult(stringifyJson(deps.service.getLogSettings()));
+  const update = body(deps, req);
+  for (const [key, v] of Object.entries(update)) {
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean')
+      throw invalidArg(`log setting '${key.slice(0, 64)}' must be a string, number or boolean`);
+  }
+  return jsonResult(stringifyJson(deps.service.updateLogSettings(update as LogSettings)));
+};
+
+/** GET/POST /v2[/models/{m}]/trace/setting: static defaults until tracing exists. */
+export const traceSetting: Handler = (deps, _m, req) => {
+  if (req.method === 'POST') validateTraceUpdate(body(deps, req));
+  return jsonResult(stringifyJson(traceSettings()));
+};
+
+/** Shared-memory status: no regions. */
+export const shmStatus: Handler = () => jsonResult('[]');
+
+/** Shared-memory unregister: nothing is registered, so it is a successful no-op. */
+export const shmUnregister: Handler = () => ({ status: 200 });
+
+/** Shared-memory register: declined with 501. */
+export const shmRegister: Handler = () => {
+  throw shmUnsupported();
+};
+
+function parametersOf(doc: Record<string, unknown>): Record<string, unknown> {
+  if (doc.parameters === undefined) return {};
+  if (!isPlainObject(doc.parameters)) throw invalidArg("'parameters' must be a JSON object");
+  return doc.parameters;
+}
+
+const BASE64 = /^[A-Za-z0-9+/\r\n]*={0,2}$/;
+
+function loadParams(p: Record<string, unknown>): LoadParams {
+  const out: LoadParams = {};
+  if (p.config !== undefined) {
+    if (typeof p.config !== 'string') throw invalidArg("parameter 'config' must be a string of ModelConfig JSON");
+    out.config = p.config;
+  }
+  for (const [key, v] of Object.entries(p)) {
+    if (!key.startsWith('file:')) continue;
+    if (typeof v !== 'string' || !BASE64.test(v)) throw invalidArg(`parameter '${key.slice(0, 128)}' must be base64`);
+    if (out.config === undefined) throw invalidArg(`parameter '${key.slice(0, 128)}' requires the 'config' parameter`);
+    out.files ??= {};
+    // Copy out of Buffer's shared pool so the receiver owns (and may transfer) the bytes.
+    out.files[key.slice(5)] = new Uint8Array(Buffer.from(v, 'base64'));
+  }
+  return out;
+}

@@ -1,0 +1,59 @@
+/**
+ * InferResponse → HTTP body (protocol.md §A.4, §B.1). Triton's key order: id (only when
+ * non-empty), model_name, model_version (string), parameters (when any), outputs. Binary outputs
+ * carry parameters.binary_data_size and their bytes follow the JSON in the order of `outputs`.
+ */
+import { type InferResponse, isBytesData, type RequestedOutput, type Tensor, wireByteSize } from '../../core/index.js';
+import { writeBytesElements, writeNumeric } from './binary.js';
+import { encodeJsonData } from './json-data.js';
+import { stringifyJson } from './json.js';
+
+/** How the client asked for outputs: per-output choice, else the request default. */
+export interface OutputFormat {
+  binaryDefault: boolean;
+  requested?: readonly RequestedOutput[];
+}
+
+/** An encoded body; `headerLength` is set only when binary bytes follow the JSON. */
+export interface EncodedInfer {
+  body: Buffer;
+  headerLength?: number;
+}
+
+/** Encodes a response; throws IG_ERR_INVALID_ARG when an FP16/BF16 output was asked for as JSON. */
+export function encodeInferResponse(resp: InferResponse, format: OutputFormat): EncodedInfer {
+  const binary: Tensor[] = [];
+  const parts: string[] = [];
+  for (const t of resp.outputs) {
+    const wantBinary = format.requested?.find((o) => o.name === t.name)?.binary ?? format.binaryDefault;
+    parts.push(wantBinary ? binaryOutputJson(t, binary) : outputJson(t, `"data":${encodeJsonData(t)}`));
+  }
+  const json = Buffer.from(envelope(resp, parts.join(',')), 'utf8');
+  let binaryBytes = 0;
+  for (const t of binary) binaryBytes += wireByteSize(t);
+  if (binaryBytes === 0) return { body: json };
+  const body = Buffer.allocUnsafe(json.byteLength + binaryBytes);
+  json.copy(body, 0);
+  let off = json.byteLength;
+  for (const t of binary)
+    off = isBytesData(t.data) ? writeBytesElements(body, off, t.data) : writeNumeric(body, off, t.data);
+  return { body, headerLength: json.byteLength };
+}
+
+function envelope(resp: InferResponse, outputs: string): string {
+  let s = '{';
+  if (resp.id !== undefined && resp.id !== '') s += `"id":${JSON.stringify(resp.id)},`;
+  s += `"model_name":${JSON.stringify(resp.model)},"model_version":${JSON.stringify(String(resp.version))}`;
+  if (resp.parameters !== undefined && Object.keys(resp.parameters).length > 0)
+    s += `,"parameters":${stringifyJson(resp.parameters)}`;
+  return `${s},"outputs":[${outputs}]}`;
+}
+
+function outputJson(t: Tensor, tail: string): string {
+  return `{"name":${JSON.stringify(t.name)},"datatype":"${t.datatype}","shape":[${t.shape.join(',')}],${tail}}`;
+}
+
+function binaryOutputJson(t: Tensor, binary: Tensor[]): string {
+  binary.push(t);
+  return outputJson(t, `"parameters":{"binary_data_size":${wireByteSize(t)}}`);
+}

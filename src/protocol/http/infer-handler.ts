@@ -1,0 +1,44 @@
+/** POST /v2/models/{m}[/versions/{v}]/infer: decode, call the service, encode, compress. */
+import { chooseEncoding, compress } from './compression.js';
+import { HEADER_LENGTH, parseHeaderLength } from './binary.js';
+import { decodeInferRequest } from './infer-codec-request.js';
+import { encodeInferResponse } from './infer-codec-response.js';
+import { decodeRawBinaryRequest } from './raw-binary.js';
+import type { Handler, HttpResult } from './types.js';
+
+const EMPTY = Buffer.alloc(0);
+
+/** The infer endpoint. */
+export const infer: Handler = async (deps, { params }, req) => {
+  const model = params.model as string;
+  const body = req.body ?? EMPTY;
+  const headerLength = parseHeaderLength(req.headers[HEADER_LENGTH], body.byteLength);
+  const decoded =
+    headerLength === 0
+      ? decodeRawBinaryRequest(body, deps.service.modelMetadata(model, params.version), model, params.version)
+      : decodeInferRequest(body, headerLength, model, params.version, deps.limits);
+  decoded.request.signal = req.signal;
+  const response = await deps.service.infer(decoded.request);
+  const encoded = encodeInferResponse(response, {
+    binaryDefault: decoded.binaryOutput,
+    requested: decoded.request.outputs,
+  });
+  const result: HttpResult = { status: 200, body: encoded.body, headers: {} };
+  const headers = result.headers as Record<string, string | number>;
+  if (encoded.headerLength === undefined) headers['content-type'] = 'application/json';
+  else {
+    headers['content-type'] = 'application/octet-stream';
+    // Stays the uncompressed JSON length: clients decompress first, then split.
+    headers['inference-header-content-length'] = encoded.headerLength;
+  }
+  const encoding = chooseEncoding(headerValue(req.headers['accept-encoding']));
+  if (encoding !== undefined) {
+    result.body = await compress(encoded.body, encoding);
+    headers['content-encoding'] = encoding;
+  }
+  return result;
+};
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(',') : v;
+}

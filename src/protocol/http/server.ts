@@ -1,0 +1,128 @@
+/**
+ * The KServe v2 REST server: a thin fastify adapter. fastify reads the body (through our own
+ * size- and decompression-limited reader) and hands plain data to dispatch(); everything about
+ * the protocol lives in the pure modules beside this one.
+ */
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { InferError } from '../../core/index.js';
+import type { Logger } from '../../observability/logger.js';
+import type { InferenceService } from '../../router/types.js';
+import { readBody } from './compression.js';
+import { dispatch } from './dispatch.js';
+import { toHttpError } from './errors.js';
+import type { HandlerDeps, HttpResult } from './types.js';
+
+/** Options of {@link createHttpServer}. */
+export interface HttpServerOptions {
+  /** Body limit in bytes, applied to the wire size and to the decompressed size (default 64 MiB). */
+  maxBodyBytes?: number;
+  /** Deepest JSON nesting accepted in any body (default 100, Triton's limit). */
+  maxJsonDepth?: number;
+  /** JSON `data` values one infer request may carry across its inputs (default 16 Mi). */
+  maxJsonElements?: number;
+  /** Time allowed to receive the request headers (default 10 s; Node's 60 s invites slowloris). */
+  headersTimeoutMs?: number;
+  /** Time allowed to receive the whole request (default 60 s, enough for 64 MiB on a slow link). */
+  requestTimeoutMs?: number;
+  /** Idle keep-alive time before the server closes a connection (default 5 s). */
+  keepAliveTimeoutMs?: number;
+  /** Where errors that became 5xx are logged (with their cause); never shown to clients. */
+  logger?: Pick<Logger, 'error'>;
+  /** Also sees every error that became a 5xx (tests, metrics). */
+  onError?: (err: unknown) => void;
+}
+
+/** A created server: listen, close, and the fastify instance for inject() in tests. */
+export interface HttpServer {
+  readonly fastify: FastifyInstance;
+  /** Starts listening; resolves to the actual port (pass 0 for an ephemeral one). */
+  listen(port: number, host?: string): Promise<number>;
+  /** Stops accepting, answers new requests on open connections with 503, waits for in-flight ones. */
+  close(): Promise<void>;
+}
+
+/** Creates the KServe v2 REST server over an InferenceService. */
+export function createHttpServer(service: InferenceService, options: HttpServerOptions = {}): HttpServer {
+  const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024 * 1024;
+  const requestTimeout = options.requestTimeoutMs ?? 60_000;
+  const deps: HandlerDeps = {
+    service,
+    limits: { maxJsonDepth: options.maxJsonDepth ?? 100, maxJsonElements: options.maxJsonElements ?? 16 * 1024 * 1024 },
+  };
+  const app = Fastify({
+    logger: false,
+    bodyLimit: maxBodyBytes,
+    requestTimeout,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+  });
+  // Node requires headersTimeout <= requestTimeout when both are set.
+  const headersTimeout = options.headersTimeoutMs ?? 10_000;
+  app.server.headersTimeout = requestTimeout > 0 ? Math.min(headersTimeout, requestTimeout) : headersTimeout;
+  const onError = (err: unknown) => {
+    options.logger?.error({ err }, 'HTTP request failed with a server error');
+    options.onError?.(err);
+  };
+  let closing = false;
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (request, payload, done) => {
+    const h = request.headers;
+    readBody(payload, h['content-encoding'], h['content-length'], maxBodyBytes).then(
+      (body) => done(null, body),
+      (err: Error) => done(err, undefined),
+    );
+  });
+  app.setErrorHandler((err, _request, reply) => send(reply, errorResult(err, onError)));
+  const handle = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (closing) return send(reply, errorResult(shuttingDown(), undefined));
+    const result = await dispatch(deps, toRequestData(request, reply), onError);
+    // Draining: end keep-alive connections as their last response goes out, so close() returns.
+    if (closing) reply.header('connection', 'close');
+    return send(reply, result);
+  };
+  app.all('/*', handle);
+  app.setNotFoundHandler(handle);
+  return {
+    fastify: app,
+    async listen(port, host = '127.0.0.1') {
+      await app.listen({ port, host });
+      return (app.server.address() as AddressInfo).port;
+    },
+    async close() {
+      closing = true;
+      await app.close();
+    },
+  };
+}
+
+function toRequestData(request: FastifyRequest, reply: FastifyReply) {
+  const controller = new AbortController();
+  // 'close' on the response before it finished = the client went away: let the scheduler drop it.
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  return {
+    method: request.method,
+    url: request.raw.url ?? request.url,
+    headers: request.headers,
+    body: Buffer.isBuffer(request.body) ? request.body : undefined,
+    signal: controller.signal,
+  };
+}
+
+function send(reply: FastifyReply, result: HttpResult): FastifyReply {
+  reply.code(result.status);
+  if (result.headers !== undefined) reply.headers(result.headers);
+  return result.body === undefined ? reply.send() : reply.send(result.body);
+}
+
+function errorResult(err: unknown, onError: ((err: unknown) => void) | undefined): HttpResult {
+  const e = toHttpError(err, onError);
+  return { status: e.status, body: e.body, headers: e.headers };
+}
+
+function shuttingDown(): InferError {
+  return new InferError('IG_ERR_UNAVAILABLE', 'server is shutting down', { headers: { connection: 'close' } });
+}

@@ -1,0 +1,37 @@
+/** Plain data shapes passed between the fastify adapter and the endpoint handlers. */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { InferenceService } from '../../router/types.js';
+import type { InferDecodeLimits } from './infer-codec-request.js';
+import type { RouteMatch } from './routes.js';
+
+/** One HTTP request as handlers see it: no framework types. */
+export interface HttpRequestData {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  /** Decoded (decompressed) body; undefined when the request had none. */
+  body: Buffer | undefined;
+  /** Aborted when the client goes away before the response was sent. */
+  signal: AbortSignal;
+}
+
+/** What a handler answers; an empty body is sent when `body` is undefined. */
+export interface HttpResult {
+  status: number;
+  body?: string | Buffer;
+  headers?: Record<string, string | number>;
+}
+
+/** What handlers need from the server. */
+export interface HandlerDeps {
+  service: InferenceService;
+  limits: InferDecodeLimits;
+}
+
+/** An endpoint handler; throws InferError for client-facing failures. */
+export type Handler = (deps: HandlerDeps, match: RouteMatch, req: HttpRequestData) => HttpResult | Promise<HttpResult>;
+
+/** A JSON 200 (or other status) result. */
+export function jsonResult(body: string, status = 200): HttpResult {
+  return { status, body, headers: { 'content-type': 'application/json' } };
+}
