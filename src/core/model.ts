@@ -46,6 +46,35 @@ export interface WarmupSample {
   }>;
 }
 
+/** Queue policy of one priority level (Triton's ModelQueuePolicy). */
+export interface QueuePolicySpec {
+  timeoutAction: 'REJECT' | 'DELAY';
+  /** 0 = no timeout. */
+  defaultTimeoutUs: number;
+  allowTimeoutOverride: boolean;
+  /** 0 = unbounded. */
+  maxQueueSize: number;
+}
+
+/** Dynamic batching settings (Triton's ModelDynamicBatching), plain and defaulted. */
+export interface DynamicBatchingSpec {
+  preferredBatchSizes: number[];
+  maxQueueDelayUs: number;
+  preserveOrdering: boolean;
+  /** 0 = a single level. */
+  priorityLevels: number;
+  defaultPriorityLevel: number;
+  defaultQueuePolicy: QueuePolicySpec;
+  /** Per-level overrides, keyed by level (1..priorityLevels). */
+  priorityQueuePolicy: Record<number, QueuePolicySpec>;
+}
+
+/** infergate's latency-objective batching (our own config section `latency_objective`). */
+export interface LatencyObjectiveSpec {
+  p99Us: number;
+  windowRequests: number;
+}
+
 /** Everything a backend needs to load one model version. Plain data, built by the repository. */
 export interface ModelVersionSpec {
   model: string;
@@ -60,6 +89,10 @@ export interface ModelVersionSpec {
   instances: number;
   execution: ExecutionSettings;
   warmup: WarmupSample[];
+  /** Present when the config has a dynamic_batching section; absent = request at a time. */
+  batching?: DynamicBatchingSpec;
+  /** Present when the config has a latency_objective section. */
+  latencyObjective?: LatencyObjectiveSpec;
 }
 
 /** Tensor signature read from a model file; shape includes every dim, -1 for symbolic ones. */

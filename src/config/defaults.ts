@@ -1,0 +1,77 @@
+import { clone, create } from '@bufbuild/protobuf';
+import {
+  type ModelConfig,
+  ModelConfigSchema,
+  ModelInstanceGroup_Kind,
+  ModelInstanceGroupSchema,
+  ModelVersionPolicy_LatestSchema,
+  ModelVersionPolicySchema,
+} from '../gen/model_config_pb.js';
+import { loadError } from './errors.js';
+
+export const ORT_PLATFORM = 'onnxruntime_onnx';
+export const ORT_BACKEND = 'onnxruntime';
+export const DEFAULT_MODEL_FILENAME = 'model.onnx';
+/** onnxruntime's default instance count for KIND_CPU groups in Triton. */
+export const DEFAULT_CPU_INSTANCES = 2;
+
+/**
+ * The normalisations that need no model file (protocol.md D.1, D.3, D.8): name, platform/backend,
+ * default_model_filename, version_policy, instance_group. Returns a new message.
+ */
+export function applyBaseDefaults(input: ModelConfig, model: string): ModelConfig {
+  const cfg = clone(ModelConfigSchema, input);
+  if (cfg.name && cfg.name !== model)
+    throw loadError(model, `config name '${cfg.name}' does not match the model directory name '${model}'`);
+  cfg.name = model;
+  fillPlatform(cfg, model);
+  if (!cfg.defaultModelFilename) cfg.defaultModelFilename = DEFAULT_MODEL_FILENAME;
+  if (/[/\\]|^\.\.?$/.test(cfg.defaultModelFilename))
+    throw loadError(model, `default_model_filename '${cfg.defaultModelFilename}' must be a plain file name`);
+  fillVersionPolicy(cfg, model);
+  fillInstanceGroups(cfg, model);
+  return cfg;
+}
+
+function fillPlatform(cfg: ModelConfig, model: string): void {
+  const { platform, backend } = cfg;
+  if (!platform && !backend) {
+    cfg.platform = ORT_PLATFORM;
+    cfg.backend = ORT_BACKEND;
+  } else if ((platform || ORT_PLATFORM) === ORT_PLATFORM && (backend || ORT_BACKEND) === ORT_BACKEND) {
+    cfg.platform = ORT_PLATFORM;
+    cfg.backend = ORT_BACKEND;
+  } else {
+    const what = backend ? `backend '${backend}'` : `platform '${platform}'`;
+    throw loadError(model, `unsupported ${what}: this server runs ONNX models ('${ORT_PLATFORM}' / '${ORT_BACKEND}')`);
+  }
+}
+
+function fillVersionPolicy(cfg: ModelConfig, model: string): void {
+  const choice = cfg.versionPolicy?.policyChoice;
+  if (!choice?.case) {
+    cfg.versionPolicy = create(ModelVersionPolicySchema, {
+      policyChoice: { case: 'latest', value: create(ModelVersionPolicy_LatestSchema, { numVersions: 1 }) },
+    });
+  } else if (choice.case === 'latest' && choice.value.numVersions < 1) {
+    throw loadError(model, 'version_policy latest must have num_versions >= 1');
+  } else if (choice.case === 'specific' && choice.value.versions.some((v) => v < 1n)) {
+    throw loadError(model, 'version_policy specific versions must be positive integers');
+  }
+}
+
+function fillInstanceGroups(cfg: ModelConfig, model: string): void {
+  if (cfg.instanceGroup.length === 0) cfg.instanceGroup.push(create(ModelInstanceGroupSchema, {}));
+  cfg.instanceGroup.forEach((g, i) => {
+    if (!g.name) g.name = `${model}_${i}`;
+    if (g.kind === ModelInstanceGroup_Kind.GPU || g.gpus.length > 0)
+      throw loadError(
+        model,
+        `instance group '${g.name}' asks for KIND_GPU, but this server has no GPU support; use KIND_CPU`,
+      );
+    // KIND_AUTO and KIND_MODEL resolve to CPU on a CPU-only host.
+    g.kind = ModelInstanceGroup_Kind.CPU;
+    if (g.count < 0) throw loadError(model, `instance group '${g.name}' has a negative count`);
+    if (g.count === 0) g.count = DEFAULT_CPU_INSTANCES;
+  });
+}

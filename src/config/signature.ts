@@ -1,0 +1,67 @@
+import type { ModelIO } from '../core/model.js';
+import type { ModelConfig, ModelInput, ModelOutput } from '../gen/model_config_pb.js';
+import { supportsBatching } from './autocomplete.js';
+import { configTypeName, dimsOf, protocolType } from './datatypes.js';
+import { loadError } from './errors.js';
+
+type IoTensor = ModelIO['inputs'][number];
+
+function mismatch(model: string, detail: string): Error {
+  return loadError(model, `model signature not matching its config: ${detail}`);
+}
+
+/** True when two shapes have the same rank and every dim is equal or variable (-1) on either side. */
+export function shapesCompatible(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === -1 || b[i] === -1 || d === b[i]);
+}
+
+/**
+ * Checks a normalized config against the signature of one version's model file: every declared
+ * tensor exists with the same datatype and compatible dims, and every model input is declared.
+ * Throws IG_ERR_MODEL_LOAD naming the tensor.
+ */
+export function validateSignature(cfg: ModelConfig, io: ModelIO): void {
+  const model = cfg.name;
+  if (cfg.maxBatchSize > 0 && !supportsBatching(io))
+    throw loadError(model, 'model does not support batching while non-zero max_batch_size is specified');
+  checkList(cfg, 'input', cfg.input, io.inputs);
+  checkList(cfg, 'output', cfg.output, io.outputs);
+  const declared = new Set(cfg.input.map((i) => i.name));
+  const missing = io.inputs.filter((t) => !declared.has(t.name)).map((t) => `'${t.name}'`);
+  if (missing.length > 0) throw mismatch(model, `model input(s) ${missing.join(', ')} missing from the config`);
+}
+
+function checkList(cfg: ModelConfig, kind: string, declared: Array<ModelInput | ModelOutput>, actual: IoTensor[]) {
+  const model = cfg.name;
+  const seen = new Set<string>();
+  for (const d of declared) {
+    if (!d.name) throw loadError(model, `an ${kind} in the config has no name`);
+    if (seen.has(d.name)) throw loadError(model, `${kind} '${d.name}' is declared twice`);
+    seen.add(d.name);
+    const t = actual.find((a) => a.name === d.name);
+    if (!t) {
+      const names = actual.map((a) => a.name).join(', ');
+      throw mismatch(model, `${kind} '${d.name}' is not in the model (model ${kind}s: ${names})`);
+    }
+    checkTensor(cfg, kind, d, t);
+  }
+}
+
+function checkTensor(cfg: ModelConfig, kind: string, d: ModelInput | ModelOutput, t: IoTensor): void {
+  const model = cfg.name;
+  const dt = protocolType(d.dataType);
+  if (!dt) throw loadError(model, `${kind} '${d.name}' must specify a valid data_type`);
+  if (t.datatype !== dt)
+    throw mismatch(
+      model,
+      `${kind} '${d.name}' is ${configTypeName(d.dataType)} in the config but ${t.datatype ?? 'an unsupported type'} in the model`,
+    );
+  if (d.dims.length === 0) throw loadError(model, `${kind} '${d.name}' must specify dims`);
+  const seenByModel = dimsOf(d.reshape ? d.reshape.shape : d.dims);
+  const full = cfg.maxBatchSize > 0 ? [-1, ...seenByModel] : seenByModel;
+  if (!shapesCompatible(full, t.shape))
+    throw mismatch(
+      model,
+      `${kind} '${d.name}' has shape [${full.join(',')}] in the config but [${t.shape.join(',')}] in the model`,
+    );
+}

@@ -1,0 +1,48 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { isContainedRelativePath } from '../config/warmup.js';
+import { invalidArg } from '../core/errors.js';
+
+/** A private copy of a model directory supplied through a load call's `file:` parameters. */
+export interface InMemoryModel {
+  /** The temp directory to remove once nothing uses it. */
+  tempDir: string;
+  /** `<tempDir>/<model>`, laid out like a repository model directory. */
+  modelDir: string;
+}
+
+/** Load-call file keys as relative paths (a Triton-style 'file:' prefix is dropped). */
+function relativePaths(files: Record<string, Uint8Array>) {
+  return Object.entries(files).map(([key, bytes]) => [key.replace(/^file:/, ''), bytes] as const);
+}
+
+/** Rejects any file path that is absolute or climbs out with '..' (IG_ERR_INVALID_ARG). */
+export function checkInMemoryPaths(files: Record<string, Uint8Array>): void {
+  for (const [path] of relativePaths(files))
+    if (!isContainedRelativePath(path)) throw invalidArg(`invalid file path '${path}' in the load parameters`);
+}
+
+/** Checks every path (relative, no '..'), then writes the files into a fresh private temp directory. */
+export async function writeInMemoryModel(model: string, files: Record<string, Uint8Array>): Promise<InMemoryModel> {
+  checkInMemoryPaths(files);
+  const entries = relativePaths(files);
+  const tempDir = await mkdtemp(join(tmpdir(), 'infergate-model-'));
+  const modelDir = join(tempDir, model);
+  try {
+    for (const [path, bytes] of entries) {
+      const target = join(modelDir, path);
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, bytes);
+    }
+  } catch (err) {
+    await rm(tempDir, { recursive: true, force: true });
+    throw err;
+  }
+  return { tempDir, modelDir };
+}
+
+/** Removes a temp model directory; failures are ignored (it is in the OS temp area). */
+export async function removeInMemoryModel(tempDir: string): Promise<void> {
+  await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
+}

@@ -1,0 +1,383 @@
+/**
+ * The model repository: discovery, control modes and the per-version lifecycle state machine
+ * (see model-state.ts). Every change to one model runs on that model's serial queue, so loads,
+ * reloads, unloads and polls of a model never interleave; different models proceed in parallel.
+ */
+import { join } from 'node:path';
+import { parseConfigOverride, type RawConfig, readModelConfig } from '../config/index.js';
+import { InferError, notFound } from '../core/errors.js';
+import { listModelDirs, listModelDirsSync, listVersions, type ModelSnapshot, snapshotModel } from './discovery.js';
+import { checkInMemoryPaths, type InMemoryModel, removeInMemoryModel, writeInMemoryModel } from './in-memory.js';
+import {
+  type Entry,
+  entryReady,
+  indexRows,
+  newEntry,
+  resolveIn,
+  type Slot,
+  slotOf,
+  statusesIn,
+} from './model-state.js';
+import { isSafeModelName } from './names.js';
+import { publicLoadError, publicMessage } from './reasons.js';
+import { KeyedSerial } from './serial.js';
+import type {
+  ModelRepositoryApi,
+  ModelRepositoryOptions,
+  RepositoryEvent,
+  RepositoryIndexEntry,
+  RepositoryLoadParams,
+  VersionHandle,
+  VersionStatus,
+} from './types.js';
+import {
+  disposeLive,
+  type Live,
+  loadVersion,
+  PrepareFailure,
+  type PreparedModel,
+  prepareModel,
+} from './version-loader.js';
+
+const CONTROL_MODE_TEXT = 'explicit model load / unload is not allowed if polling is enabled';
+
+/** How one (re)load runs: `force` reloads READY versions too; `source` replaces the on-disk model. */
+interface ReconcileOptions {
+  force: boolean;
+  source?: { modelDir: string; config?: RawConfig; memory?: InMemoryModel };
+}
+
+/** Triton-layout model repository with none / explicit / poll control (protocol.md D.1, D.10, B.3). */
+export class ModelRepository implements ModelRepositoryApi {
+  private readonly entries = new Map<string, Entry>();
+  private readonly serial = new KeyedSerial();
+  /** Model directory names seen by the last scan of the root. */
+  private onDisk = new Set<string>();
+  private readonly tempRefs = new Map<string, number>();
+  private pollTimer: NodeJS.Timeout | undefined;
+  private pollRun: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly opts: ModelRepositoryOptions) {}
+
+  /** Initial loads: every model (none/poll) or the startup list (explicit); then the poll loop. */
+  async start(): Promise<void> {
+    const names = await this.scanRoot();
+    const wanted =
+      this.opts.controlMode === 'explicit'
+        ? (this.opts.startupModels ?? []).includes('*')
+          ? names
+          : [...new Set(this.opts.startupModels ?? [])]
+        : names;
+    // Entries exist (desired, not ready) before any load finishes, so readiness is never vacuously true.
+    for (const m of wanted) this.entryFor(m).desired = true;
+    await Promise.all(wanted.map((m) => this.serial.run(m, () => this.startupLoad(m))));
+    if (this.opts.controlMode === 'poll') this.schedulePoll();
+  }
+
+  private async startupLoad(model: string): Promise<void> {
+    if (!this.onDisk.has(model)) {
+      const entry = this.entryFor(model);
+      entry.attempted = true;
+      entry.error = 'model not found in the repository';
+      this.emit({ type: 'failed', model, reason: entry.error });
+      return;
+    }
+    await this.reconcile(model, { force: true }).catch(() => undefined); // failure is recorded on the entry
+  }
+
+  /** Stops polling, lets queued operations finish, then drains and disposes every version. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.pollTimer);
+    await this.pollRun;
+    await this.serial.idle();
+    const all = [...this.entries.values()].flatMap((e) => [...e.slots.values()].map((s) => [e, s] as const));
+    await Promise.all(all.map(([e, s]) => this.retire(e, s)));
+  }
+
+  /** The READY version for inference, or Triton's NOT_FOUND / not-ready error. */
+  resolve(model: string, version?: string | number): VersionHandle {
+    return resolveIn(this.entries.get(model), model, version);
+  }
+
+  /** The normalized config (Triton JSON) of the version `resolve` would pick. */
+  modelConfig(model: string, version?: string | number): Record<string, unknown> {
+    return this.resolve(model, version).config;
+  }
+
+  /** Version states of a known model (metadata, ready, statistics). */
+  modelVersions(model: string, version?: string | number): VersionStatus[] {
+    return statusesIn(this.entries.get(model), model, version);
+  }
+
+  /** Every model on disk (name only when never loaded) and every loaded in-memory model. */
+  index(readyOnly: boolean): RepositoryIndexEntry[] {
+    // Explicit mode lists models added after start, like Triton's index does.
+    if (this.opts.controlMode === 'explicit' && !this.stopped) this.onDisk = new Set(listModelDirsSync(this.opts.root));
+    const names = [...new Set([...this.onDisk, ...this.entries.keys()])].sort();
+    const rows = names.flatMap((n) => indexRows(n, this.entries.get(n)));
+    return readyOnly ? rows.filter((r) => r.state === 'READY') : rows;
+  }
+
+  /** True when every model that should be loaded has all its selected versions READY. */
+  allReady(): boolean {
+    return [...this.entries.values()].every(entryReady);
+  }
+
+  /** Explicit-mode load or reload; `params.files` supplies an in-memory model directory. */
+  async load(model: string, params: RepositoryLoadParams = {}): Promise<void> {
+    this.checkControl();
+    if (!isSafeModelName(model)) throw notFound.model(model);
+    const files = params.files && Object.keys(params.files).length > 0 ? params.files : undefined;
+    if (files && params.config === undefined)
+      throw new InferError(
+        'IG_ERR_INVALID_ARG',
+        `failed to load '${model}': file parameters require a 'config' parameter`,
+      );
+    if (files) checkInMemoryPaths(files);
+    const config = params.config === undefined ? undefined : parseConfigOverride(params.config, model);
+    // Queued synchronously, so concurrent calls run in call order.
+    return this.serial.run(model, () => this.loadQueued(model, config, files));
+  }
+
+  private async loadQueued(model: string, config?: RawConfig, files?: Record<string, Uint8Array>): Promise<void> {
+    if (!files) {
+      this.onDisk = new Set(await listModelDirs(this.opts.root).catch(() => []));
+      if (!this.onDisk.has(model)) throw notFound.model(model);
+    }
+    const memory = files ? await writeInMemoryModel(model, files) : undefined;
+    const modelDir = memory?.modelDir ?? join(this.opts.root, model);
+    try {
+      await this.reconcile(model, { force: true, source: { modelDir, config, memory } });
+    } finally {
+      if (memory && !this.tempRefs.has(memory.tempDir)) await removeInMemoryModel(memory.tempDir);
+    }
+  }
+
+  /** Explicit-mode unload: UNLOADING (no new requests), drain in-flight, dispose, UNAVAILABLE. */
+  async unload(model: string): Promise<void> {
+    this.checkControl();
+    const known = this.entries.has(model) || this.serial.busy(model);
+    if (!isSafeModelName(model) || (!known && !listModelDirsSync(this.opts.root).includes(model)))
+      throw notFound.model(model);
+    await this.serial.run(model, async () => {
+      const entry = this.entries.get(model);
+      if (!entry) return; // on disk but never loaded: nothing to do
+      entry.desired = false;
+      await Promise.all([...entry.slots.values()].map((s) => this.retire(entry, s)));
+    });
+  }
+
+  private checkControl(): void {
+    if (this.stopped) throw new InferError('IG_ERR_UNAVAILABLE', 'the model repository is shutting down');
+    if (this.opts.controlMode !== 'explicit') throw new InferError('IG_ERR_UNAVAILABLE', CONTROL_MODE_TEXT);
+  }
+
+  private entryFor(model: string): Entry {
+    let entry = this.entries.get(model);
+    if (!entry) {
+      entry = newEntry(model);
+      this.entries.set(model, entry);
+    }
+    return entry;
+  }
+
+  private emit(e: RepositoryEvent): void {
+    try {
+      this.opts.onEvent?.(e);
+    } catch {
+      // A logging callback must never break the lifecycle.
+    }
+  }
+
+  private roots(extra?: string): string[] {
+    return extra ? [extra, this.opts.root] : [this.opts.root];
+  }
+
+  private async scanRoot(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await listModelDirs(this.opts.root);
+    } catch (err) {
+      throw new InferError('IG_ERR_MODEL_LOAD', 'the model repository directory cannot be read', { cause: err });
+    }
+    this.onDisk = new Set(names);
+    return names;
+  }
+
+  /**
+   * Brings one model in line with its files (or a load call's source): prepare the config, load
+   * selected versions that are new, changed or forced, then retire versions no longer selected.
+   * New versions are READY before old ones go; a failure never takes a serving version down.
+   */
+  private async reconcile(model: string, opts: ReconcileOptions): Promise<void> {
+    const entry = this.entryFor(model);
+    entry.attempted = true;
+    entry.desired = true;
+    const modelDir = opts.source?.modelDir ?? join(this.opts.root, model);
+    const roots = this.roots(opts.source?.memory?.tempDir);
+    const snapshot = opts.source?.memory ? undefined : await snapshotModel(modelDir);
+    let prepared: PreparedModel;
+    let available: number[];
+    try {
+      const raw = opts.source?.config ?? (await readModelConfig(modelDir, model));
+      available = await listVersions(modelDir);
+      prepared = await prepareModel(this.opts.backend, model, modelDir, raw, available);
+    } catch (caught) {
+      const err = caught instanceof PrepareFailure ? caught.error : caught;
+      const versions = caught instanceof PrepareFailure ? caught.desired : [];
+      this.modelFailed(entry, publicMessage(err, roots), snapshot, versions);
+      throw publicLoadError(err, model, roots);
+    }
+    entry.error = undefined;
+    for (const w of prepared.warnings) this.emit({ type: 'warning', model, reason: w });
+    const failures = await this.loadSelected(entry, prepared, opts, snapshot);
+    await this.retireUnselected(entry, prepared.desired, available, failures.length === 0);
+    entry.snapshot = snapshot;
+    if (failures[0]) throw publicLoadError(failures[0], model, roots);
+  }
+
+  /** A failure before any version loaded: selected versions (if known) or the model carry the reason. */
+  private modelFailed(entry: Entry, reason: string, snapshot: ModelSnapshot | undefined, versions: number[]): void {
+    entry.snapshot = snapshot;
+    for (const v of versions) {
+      const slot = slotOf(entry, v);
+      slot.desired = true;
+      slot.failedSig = snapshot?.versions.get(v);
+      // A serving version keeps serving; the failure then shows in the log only.
+      if (slot.state !== 'READY') Object.assign(slot, { state: 'UNAVAILABLE', reason });
+      this.emit({ type: 'failed', model: entry.name, version: v, reason });
+    }
+    if (versions.length > 0) return;
+    this.emit({ type: 'failed', model: entry.name, reason });
+    if (![...entry.slots.values()].some((s) => s.state === 'READY')) entry.error = reason;
+  }
+
+  private async loadSelected(
+    entry: Entry,
+    prepared: PreparedModel,
+    opts: ReconcileOptions,
+    snapshot: ModelSnapshot | undefined,
+  ): Promise<unknown[]> {
+    const failures: unknown[] = [];
+    for (const v of [...prepared.desired].reverse()) {
+      const slot = slotOf(entry, v);
+      slot.desired = true;
+      const sig = snapshot?.versions.get(v);
+      const unchanged = !opts.force && sig !== undefined && entry.snapshot?.versions.get(v) === sig;
+      if (unchanged && (slot.state === 'READY' || slot.failedSig === sig)) continue;
+      try {
+        await this.loadInto(entry, slot, prepared, opts.source?.memory?.tempDir);
+        slot.failedSig = undefined;
+      } catch (err) {
+        failures.push(err);
+        slot.failedSig = sig;
+        const reason = publicMessage(err, this.roots(opts.source?.memory?.tempDir));
+        this.emit({ type: 'failed', model: entry.name, version: v, reason });
+        if (slot.state !== 'READY') Object.assign(slot, { state: 'UNAVAILABLE', reason });
+      }
+    }
+    return failures;
+  }
+
+  /** Loads a version beside whatever serves it now; swaps only once the new one is READY. */
+  private async loadInto(entry: Entry, slot: Slot, prepared: PreparedModel, tempDir?: string): Promise<void> {
+    if (slot.state !== 'READY') Object.assign(slot, { state: 'LOADING', reason: undefined });
+    this.emit({ type: 'loading', model: entry.name, version: slot.version });
+    const t0 = this.opts.clock.now();
+    const live: Live = await loadVersion(this.opts.backend, this.opts.createScheduler, prepared, slot.version, {
+      onEvent: this.opts.onInstanceEvent,
+    });
+    if (tempDir) {
+      live.tempDir = tempDir;
+      this.tempRefs.set(tempDir, (this.tempRefs.get(tempDir) ?? 0) + 1);
+    }
+    const old = slot.live;
+    Object.assign(slot, { live, state: 'READY', reason: undefined });
+    this.emit({ type: 'ready', model: entry.name, version: slot.version, ms: this.opts.clock.now() - t0 });
+    if (old) await this.release(old);
+  }
+
+  private async retireUnselected(entry: Entry, desired: number[], available: number[], allLoaded: boolean) {
+    for (const slot of [...entry.slots.values()]) {
+      if (desired.includes(slot.version)) continue;
+      slot.desired = false;
+      const removed = !available.includes(slot.version);
+      // A version the policy dropped keeps serving until every selected version loaded.
+      if (slot.live && (removed || allLoaded)) await this.retire(entry, slot);
+      if (removed && !slot.live) entry.slots.delete(slot.version);
+    }
+  }
+
+  /** READY → UNLOADING → (drain, dispose) → UNAVAILABLE 'unloaded'. */
+  private async retire(entry: Entry, slot: Slot): Promise<void> {
+    const live = slot.live;
+    if (!live) return;
+    Object.assign(slot, { state: 'UNLOADING', reason: undefined });
+    this.emit({ type: 'unloading', model: entry.name, version: slot.version });
+    const t0 = this.opts.clock.now();
+    await this.release(live);
+    Object.assign(slot, { live: undefined, state: 'UNAVAILABLE', reason: 'unloaded', desired: false });
+    this.emit({ type: 'unloaded', model: entry.name, version: slot.version, ms: this.opts.clock.now() - t0 });
+  }
+
+  private async release(live: Live): Promise<void> {
+    const problem = await disposeLive(live);
+    if (problem) this.emit({ type: 'warning', model: live.spec.model, version: live.spec.version, reason: problem });
+    if (!live.tempDir) return;
+    const left = (this.tempRefs.get(live.tempDir) ?? 1) - 1;
+    if (left > 0) this.tempRefs.set(live.tempDir, left);
+    else {
+      this.tempRefs.delete(live.tempDir);
+      await removeInMemoryModel(live.tempDir);
+    }
+  }
+
+  private schedulePoll(): void {
+    if (this.stopped) return;
+    this.pollTimer = setTimeout(() => {
+      this.pollRun = this.pollOnce().finally(() => this.schedulePoll());
+    }, this.opts.pollIntervalMs ?? 1000);
+    this.pollTimer.unref();
+  }
+
+  /** One rescan: new models load, removed ones unload, changed ones reconcile. Never throws. */
+  private async pollOnce(): Promise<void> {
+    let names: string[];
+    try {
+      names = await listModelDirs(this.opts.root);
+    } catch {
+      return; // a transiently unreadable root changes nothing
+    }
+    this.onDisk = new Set(names);
+    const gone = [...this.entries.keys()].filter((m) => !this.onDisk.has(m));
+    await Promise.all([
+      ...gone.map((m) => this.serial.run(m, () => this.removeModel(m))),
+      ...names.map((m) => this.serial.run(m, () => this.pollModel(m)).catch(() => undefined)),
+    ]);
+  }
+
+  private async pollModel(model: string): Promise<void> {
+    if (this.stopped) return;
+    const entry = this.entryFor(model);
+    entry.desired = true;
+    const snap = await snapshotModel(join(this.opts.root, model));
+    const prev = entry.snapshot;
+    if (prev && entry.attempted && sameSnapshot(prev, snap)) return;
+    await this.reconcile(model, { force: !prev || prev.root !== snap.root });
+  }
+
+  private async removeModel(model: string): Promise<void> {
+    const entry = this.entries.get(model);
+    if (!entry || this.onDisk.has(model)) return;
+    await Promise.all([...entry.slots.values()].map((s) => this.retire(entry, s)));
+    this.entries.delete(model);
+  }
+}
+
+function sameSnapshot(a: ModelSnapshot, b: ModelSnapshot): boolean {
+  if (a.root !== b.root || a.versions.size !== b.versions.size) return false;
+  for (const [v, sig] of a.versions) if (b.versions.get(v) !== sig) return false;
+  return true;
+}

@@ -1,0 +1,100 @@
+import type { Backend, InstanceEvent } from '../backend/types.js';
+import type { Clock } from '../core/clock.js';
+import type { ModelState, ModelVersionSpec } from '../core/model.js';
+import type { Scheduler, SchedulerFactory } from '../scheduler/types.js';
+
+/** Triton's model control modes (protocol.md D.10). */
+export type ControlMode = 'none' | 'explicit' | 'poll';
+
+/** A lifecycle event, for logs and metrics. `ms` = load/unload duration; `reason` = failure or warning text. */
+export interface RepositoryEvent {
+  type: 'loading' | 'ready' | 'failed' | 'unloading' | 'unloaded' | 'warning';
+  model: string;
+  version?: number;
+  ms?: number;
+  reason?: string;
+}
+
+/** Everything the repository is built from; backend and scheduler factory are injected. */
+export interface ModelRepositoryOptions {
+  /** Directory holding `<model>/<version>/…` (Triton layout). */
+  root: string;
+  controlMode: ControlMode;
+  /** Rescan interval in poll mode. */
+  pollIntervalMs?: number;
+  /** Explicit mode: models to load at start (`--load-model`); `['*']` = every model on disk. */
+  startupModels?: readonly string[];
+  backend: Backend;
+  /** Builds the scheduler of each freshly loaded version. */
+  createScheduler: SchedulerFactory;
+  /** Measures load/unload durations for events. */
+  clock: Clock;
+  onEvent?: (e: RepositoryEvent) => void;
+  /** Passed to `backend.load` for instance crash/restart events. */
+  onInstanceEvent?: (e: InstanceEvent) => void;
+}
+
+/** One row of the repository index (same shape as router's IndexEntry). Version/state absent when never loaded. */
+export interface RepositoryIndexEntry {
+  name: string;
+  version?: string;
+  state?: ModelState;
+  reason?: string;
+}
+
+/** A load call's parameters (same shape as router's LoadParams): ModelConfig JSON, files by relative path. */
+export interface RepositoryLoadParams {
+  config?: string;
+  files?: Record<string, Uint8Array>;
+}
+
+/** A READY version, as handed to the router for inference. */
+export interface VersionHandle {
+  model: string;
+  version: number;
+  spec: ModelVersionSpec;
+  /** The normalized config in Triton's JSON form (GET …/config). */
+  config: Record<string, unknown>;
+  scheduler: Scheduler;
+}
+
+/** A version's lifecycle state; spec/config/scheduler present while a loaded instance serves it. */
+export interface VersionStatus {
+  model: string;
+  version: number;
+  state: ModelState;
+  reason?: string;
+  spec?: ModelVersionSpec;
+  config?: Record<string, unknown>;
+  /** Config platform (metadata), while loaded. */
+  platform?: string;
+  scheduler?: Scheduler;
+}
+
+/**
+ * The repository as the router sees it. Model names from clients are checked against the
+ * models it knows before any file is touched; failures are InferErrors with Triton's texts.
+ */
+export interface ModelRepositoryApi {
+  /** Initial loads per control mode (none/poll: all; explicit: the startup list) and, in poll mode, the rescan loop. */
+  start(): Promise<void>;
+  /** Stops polling, waits for queued loads, then drains and disposes every version. */
+  stop(): Promise<void>;
+  /**
+   * The READY version for inference: `version` undefined/'' = highest READY one.
+   * Throws notFound.model / notFound.version / notFound.noVersions, or notFound.notReady.
+   */
+  resolve(model: string, version?: string | number): VersionHandle;
+  /** Versions with state/reason (metadata, ready, statistics); throws notFound.model / notFound.version when unknown. */
+  modelVersions(model: string, version?: string | number): VersionStatus[];
+  /** The normalized config (Triton JSON form) of the given or highest READY version; throws like resolve. */
+  modelConfig(model: string, version?: string | number): Record<string, unknown>;
+  /** Repository index (protocol.md B.3): every model on disk, name only when never loaded. */
+  index(readyOnly: boolean): RepositoryIndexEntry[];
+  /** Explicit mode only: load or reload (new versions READY before old ones go). Rejects on failure. */
+  load(model: string, params?: RepositoryLoadParams): Promise<void>;
+  /** Explicit mode only: stop serving, wait for in-flight requests, dispose. */
+  unload(model: string): Promise<void>;
+  /** Strict readiness: every model that should be loaded has all its selected versions READY. */
+  allReady(): boolean;
+}

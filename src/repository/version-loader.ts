@@ -1,0 +1,145 @@
+import type { Backend, LoadedModel, LoadOptions } from '../backend/types.js';
+import {
+  applyBaseDefaults,
+  configWarnings,
+  loadError,
+  normalizeConfig,
+  type RawConfig,
+  readLabels,
+  selectVersions,
+  toTritonJson,
+  toVersionSpec,
+  validateSignature,
+} from '../config/index.js';
+import type { ModelIO, ModelVersionSpec } from '../core/model.js';
+import type { ModelConfig } from '../gen/model_config_pb.js';
+import type { Scheduler, SchedulerFactory } from '../scheduler/types.js';
+import { resolveModelFile } from './discovery.js';
+
+/** A model's config, normalized once per (re)load and shared by the versions it loads. */
+export interface PreparedModel {
+  model: string;
+  modelDir: string;
+  config: ModelConfig;
+  configJson: Record<string, unknown>;
+  labels: Map<string, string[]>;
+  /** Versions the policy selects from those on disk, highest first. */
+  desired: number[];
+  warnings: string[];
+  /** Signatures already read while preparing, by version. */
+  io: Map<number, ModelIO>;
+}
+
+/** One loaded version: what serves it and what must be released when it goes. */
+export interface Live {
+  spec: ModelVersionSpec;
+  configJson: Record<string, unknown>;
+  loaded: LoadedModel;
+  scheduler: Scheduler;
+  /** Private directory of an in-memory model, released with the last version using it. */
+  tempDir?: string;
+}
+
+/** A failure after the version policy was applied: the selected versions carry the reason. */
+export class PrepareFailure extends Error {
+  constructor(
+    readonly error: unknown,
+    readonly desired: number[],
+  ) {
+    super(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+}
+
+/** Reads the highest selected version's signature that can be read (a broken new one falls back to older). */
+async function inspectLatest(backend: Backend, base: ModelConfig, modelDir: string, desired: number[]) {
+  const io = new Map<number, ModelIO>();
+  let firstError: unknown;
+  for (const v of desired) {
+    const path = await resolveModelFile(modelDir, v, base.defaultModelFilename);
+    if (!path) {
+      firstError ??= loadError(base.name, `model file '${base.name}/${v}/${base.defaultModelFilename}' not found`);
+      continue;
+    }
+    try {
+      io.set(v, await backend.inspect(path));
+      return { io, latest: io.get(v)! };
+    } catch (err) {
+      firstError ??= err;
+    }
+  }
+  throw firstError;
+}
+
+/**
+ * Parses nothing itself: takes a raw config and the versions on disk, applies the version policy,
+ * reads one signature for auto-complete, normalizes and validates. Throws IG_ERR_MODEL_LOAD.
+ */
+export async function prepareModel(
+  backend: Backend,
+  model: string,
+  modelDir: string,
+  raw: RawConfig,
+  available: number[],
+): Promise<PreparedModel> {
+  const base = applyBaseDefaults(raw.config, model);
+  const desired = selectVersions(base.versionPolicy, available);
+  if (desired.length === 0)
+    throw loadError(model, 'at least one version must be available under the version policy of the model');
+  let io: Map<number, ModelIO>;
+  let config: ModelConfig;
+  let labels: Map<string, string[]>;
+  try {
+    const inspected = await inspectLatest(backend, base, modelDir, desired);
+    io = inspected.io;
+    config = normalizeConfig(base, model, inspected.latest);
+    labels = await readLabels(config, modelDir);
+  } catch (err) {
+    throw new PrepareFailure(err, desired);
+  }
+  return {
+    model,
+    modelDir,
+    config,
+    configJson: toTritonJson(config),
+    labels,
+    desired,
+    warnings: configWarnings(config),
+    io,
+  };
+}
+
+/** Loads one version: signature check, spec, backend load (with warm-up), scheduler. */
+export async function loadVersion(
+  backend: Backend,
+  schedulerFactory: SchedulerFactory,
+  prepared: PreparedModel,
+  version: number,
+  options?: LoadOptions,
+): Promise<Live> {
+  const { model, modelDir, config } = prepared;
+  const file = config.defaultModelFilename;
+  const path = await resolveModelFile(modelDir, version, file);
+  if (!path) throw loadError(model, `model file '${model}/${version}/${file}' not found`);
+  const io = prepared.io.get(version) ?? (await backend.inspect(path));
+  validateSignature(config, io);
+  const spec = toVersionSpec(config, { version, path, modelDir, labels: prepared.labels });
+  const loaded = await backend.load(spec, options);
+  try {
+    return { spec, configJson: prepared.configJson, loaded, scheduler: schedulerFactory(spec, loaded) };
+  } catch (err) {
+    await loaded.dispose().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Waits for in-flight work, then frees the instances; never throws (returns the failure text). */
+export async function disposeLive(live: Live): Promise<string | undefined> {
+  try {
+    await live.scheduler.drain();
+    await live.loaded.dispose();
+    return undefined;
+  } catch (err) {
+    await live.loaded.dispose().catch(() => undefined);
+    return err instanceof Error ? err.message : String(err);
+  }
+}

@@ -1,0 +1,36 @@
+import { elementCount, isBigIntType, isBytesData, invalidArg, type Tensor } from '../core/index.js';
+
+const enc = new TextEncoder();
+
+/** Formats like C++'s default ostream for floats (6 significant digits, no trailing zeros). */
+function formatValue(v: number | bigint): string {
+  if (typeof v === 'bigint') return v.toString();
+  if (Number.isInteger(v)) return String(v);
+  return String(Number(v.toPrecision(6)));
+}
+
+/**
+ * Classification extension: replaces an output by the top-K "value:index[:label]" strings per batch
+ * item (shape [batch, min(K, n)] when batched, else [min(K, n)]). Pure.
+ */
+export function classify(t: Tensor, k: number, batched: boolean, labels?: string[]): Tensor {
+  if (isBytesData(t.data) || t.datatype === 'FP16' || t.datatype === 'BF16' || t.datatype === 'BOOL')
+    throw invalidArg(`classification is not supported for output '${t.name}' of type ${t.datatype}`);
+  const data = t.data;
+  const items = batched ? (t.shape[0] ?? 1) : 1;
+  const per = items === 0 ? 0 : elementCount(t.shape) / items;
+  const top = Math.min(k, per);
+  const out: Uint8Array[] = [];
+  const big = isBigIntType(t.datatype);
+  for (let b = 0; b < items; b++) {
+    const idx = Array.from({ length: per }, (_, i) => i);
+    const at = (i: number) => data[b * per + i]!;
+    idx.sort((x, y) => (big ? (at(y) > at(x) ? 1 : at(y) < at(x) ? -1 : 0) : Number(at(y)) - Number(at(x))) || x - y);
+    for (let j = 0; j < top; j++) {
+      const i = idx[j]!;
+      const label = labels?.[i];
+      out.push(enc.encode(`${formatValue(at(i))}:${i}${label !== undefined ? `:${label}` : ''}`));
+    }
+  }
+  return { name: t.name, datatype: 'BYTES', shape: batched ? [items, top] : [top], data: out };
+}

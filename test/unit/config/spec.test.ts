@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { executionSettings } from '../../../src/config/execution.js';
+import { readLabels, splitLabels } from '../../../src/config/labels.js';
+import { normalizeConfig } from '../../../src/config/normalize.js';
+import { parsePbtxt } from '../../../src/config/parse-text.js';
+import { readModelConfig } from '../../../src/config/read-config.js';
+import { toVersionSpec } from '../../../src/config/version-spec.js';
+import { selectVersions } from '../../../src/config/version-policy.js';
+import { InferError } from '../../../src/core/errors.js';
+import type { ModelIO } from '../../../src/core/model.js';
+
+const io: ModelIO = {
+  inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 3] }],
+  outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 2] }],
+};
+const cfgOf = (text: string) => normalizeConfig(parsePbtxt(text, 'm/config.pbtxt'), 'm', io);
+
+describe('execution settings', () => {
+  it('defaults for a shared 2-core machine', () => {
+    assert.deepEqual(executionSettings(cfgOf('')), {
+      intraOpThreads: 1,
+      interOpThreads: 1,
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      spinning: false,
+      enableMemArena: true,
+      enableMemPattern: true,
+      executionProviders: [],
+    });
+  });
+
+  it('reads parameters, graph level and CPU accelerators', () => {
+    const s = executionSettings(
+      cfgOf(`parameters [
+        { key: "intra_op_thread_count" value { string_value: "2" } },
+        { key: "inter_op_thread_count" value { string_value: "3" } },
+        { key: "execution_mode" value { string_value: "1" } },
+        { key: "enable_mem_arena" value { string_value: "0" } },
+        { key: "enable_mem_pattern" value { string_value: "false" } },
+        { key: "spinning" value { string_value: "true" } } ]
+        optimization { graph { level: -1 } execution_accelerators { cpu_execution_accelerator [ { name: "openvino" } ] } }`),
+    );
+    assert.deepEqual(s, {
+      intraOpThreads: 2,
+      interOpThreads: 3,
+      graphOptimizationLevel: 'basic',
+      executionMode: 'parallel',
+      spinning: true,
+      enableMemArena: false,
+      enableMemPattern: false,
+      executionProviders: ['openvino'],
+    });
+    assert.equal(executionSettings(cfgOf('optimization { graph { level: 1 } }')).graphOptimizationLevel, 'extended');
+    assert.equal(executionSettings(cfgOf('optimization { graph { level: 2 } }')).graphOptimizationLevel, 'disabled');
+  });
+
+  it('rejects a malformed parameter naming it', () => {
+    assert.throws(
+      () => executionSettings(cfgOf('parameters { key: "intra_op_thread_count" value { string_value: "two" } }')),
+      /intra_op_thread_count/,
+    );
+  });
+});
+
+describe('version policy', () => {
+  it('selects latest N, all, or the specific versions present', () => {
+    assert.deepEqual(selectVersions(undefined, [1, 3, 2]), [3]);
+    assert.deepEqual(
+      selectVersions(cfgOf('version_policy { latest { num_versions: 2 } }').versionPolicy, [1, 3, 2]),
+      [3, 2],
+    );
+    assert.deepEqual(selectVersions(cfgOf('version_policy { all {} }').versionPolicy, [1, 3, 2]), [3, 2, 1]);
+    assert.deepEqual(
+      selectVersions(cfgOf('version_policy { specific { versions: [1, 4] } }').versionPolicy, [1, 3]),
+      [1],
+    );
+  });
+});
+
+describe('version spec, labels, warm-up', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ig-config-'));
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('builds a ModelVersionSpec with labels, instances and warm-up', async () => {
+    await writeFile(join(dir, 'labels.txt'), 'cat\ndog\n');
+    const cfg = cfgOf(`instance_group [ { count: 1 }, { count: 2 } ]
+      output [ { name: "y" data_type: TYPE_FP32 dims: [2] label_filename: "labels.txt" } ]
+      model_warmup [ { name: "w" batch_size: 2 count: 3 inputs { key: "x" value { data_type: TYPE_FP32 dims: [3] input_data_file: "x.bin" } } } ]`);
+    const labels = await readLabels(cfg, dir);
+    const spec = toVersionSpec(cfg, { version: 2, path: join(dir, '2', 'model.onnx'), modelDir: dir, labels });
+    assert.equal(spec.model, 'm');
+    assert.equal(spec.version, 2);
+    assert.equal(spec.maxBatchSize, 4);
+    assert.equal(spec.instances, 3);
+    assert.deepEqual(spec.inputs, [{ name: 'x', datatype: 'FP32', dims: [3] }]);
+    assert.deepEqual(spec.outputs, [{ name: 'y', datatype: 'FP32', dims: [2], labels: ['cat', 'dog'] }]);
+    assert.deepEqual(spec.warmup, [
+      {
+        name: 'w',
+        batchSize: 2,
+        count: 3,
+        inputs: [{ name: 'x', datatype: 'FP32', dims: [3], kind: 'file', file: join(dir, 'warmup', 'x.bin') }],
+      },
+    ]);
+  });
+
+  it('leaves warm-up empty when none is configured; rejects escaping warm-up files', () => {
+    const spec = toVersionSpec(cfgOf(''), { version: 1, path: 'p', modelDir: dir });
+    assert.deepEqual(spec.warmup, []);
+    const bad = cfgOf(
+      'model_warmup [ { name: "w" inputs { key: "x" value { data_type: TYPE_FP32 dims: [3] input_data_file: "../x" } } } ]',
+    );
+    assert.throws(() => toVersionSpec(bad, { version: 1, path: 'p', modelDir: dir }), /inside warmup/);
+  });
+
+  it('fails clearly on a missing label file and splits CRLF labels', async () => {
+    const cfg = cfgOf('output [ { name: "y" data_type: TYPE_FP32 dims: [2] label_filename: "nope.txt" } ]');
+    await assert.rejects(readLabels(cfg, dir), /label file 'nope.txt' of output 'y'/);
+    assert.deepEqual(splitLabels('a\r\nb'), ['a', 'b']);
+  });
+
+  it('reads config.pbtxt before YAML/JSON and reports the repo-relative file', async () => {
+    const m = join(dir, 'mm');
+    await mkdir(m, { recursive: true });
+    assert.equal((await readModelConfig(m, 'mm')).file, undefined);
+    await writeFile(join(m, 'config.yaml'), 'max_batch_size: 2\n');
+    assert.equal((await readModelConfig(m, 'mm')).config.maxBatchSize, 2);
+    await writeFile(join(m, 'config.pbtxt'), 'max_batch_size: 3\nbogus: 1\n');
+    await assert.rejects(readModelConfig(m, 'mm'), (err: unknown) => {
+      assert.ok(err instanceof InferError);
+      assert.match(err.message, /'mm\/config\.pbtxt', line 2, field 'bogus'/);
+      assert.ok(!err.message.includes(dir));
+      return true;
+    });
+  });
+});
