@@ -1,0 +1,73 @@
+// Enforces the import direction of docs/architecture.md: each module may import only the
+// modules (or, for some, only the interface files) listed here.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { test } from 'node:test';
+
+const SRC = resolve('src');
+
+/** module → allowed targets: a module name (anything in it) or a file path under src/. */
+const ALLOWED: Record<string, string[]> = {
+  core: [],
+  gen: [],
+  config: ['core', 'gen'],
+  onnx: ['core', 'gen'],
+  observability: ['core'],
+  backend: ['core'],
+  scheduler: ['core', 'observability', 'backend/types.ts'],
+  repository: ['core', 'config', 'gen', 'observability', 'backend/types.ts', 'scheduler/types.ts'],
+  router: ['core', 'observability', 'scheduler/types.ts', 'repository/types.ts'],
+  protocol: ['core', 'gen', 'observability', 'router/types.ts'],
+  optimizer: ['core', 'gen', 'onnx', 'backend'],
+  server: ['*'],
+  cli: ['*'],
+};
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? walk(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const re = /^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm;
+  const out: string[] = [];
+  for (let m = re.exec(text); m; m = re.exec(text)) out.push((m[1] ?? m[2] ?? m[3])!);
+  return out;
+}
+
+function moduleOf(rel: string): string {
+  return rel.split('/')[0]!;
+}
+
+test('every src/ import follows the module import rules', () => {
+  const violations: string[] = [];
+  for (const file of walk(SRC)) {
+    const from = relative(SRC, file);
+    const mod = moduleOf(from);
+    const allowed = ALLOWED[mod];
+    if (!allowed) {
+      violations.push(`${from}: module '${mod}' is not in the architecture table`);
+      continue;
+    }
+    for (const spec of importsOf(file)) {
+      if (!spec.startsWith('.')) continue;
+      const target = relative(SRC, resolve(dirname(file), spec)).replace(/\.js$/, '.ts');
+      const tmod = moduleOf(target);
+      if (tmod === mod || allowed.includes('*') || allowed.includes(tmod) || allowed.includes(target)) continue;
+      violations.push(`${from} imports ${target}`);
+    }
+  }
+  assert.deepEqual(violations, []);
+});
+
+test('core imports nothing but what a browser also has', () => {
+  for (const file of walk(join(SRC, 'core'))) {
+    for (const spec of importsOf(file)) {
+      assert.ok(spec.startsWith('./'), `${relative(SRC, file)} imports '${spec}'`);
+    }
+  }
+});
