@@ -17,7 +17,9 @@ export interface ExecResult {
 export type InstanceEvent =
   | { type: 'crash'; instance: string; reason: string; failedRequests: number }
   | { type: 'restart'; instance: string; ms: number }
-  | { type: 'restart-failed'; instance: string; reason: string };
+  | { type: 'restart-failed'; instance: string; reason: string }
+  /** Something degraded but working, e.g. a requested execution provider fell back to 'cpu'. */
+  | { type: 'warning'; instance: string; message: string };
 
 /**
  * One execution slot (an onnxruntime session in its own worker thread).

@@ -50,7 +50,10 @@ export class LogControl {
         next.log_format = v;
       } else if (k === 'log_file') {
         if (v !== '' && v !== this.state.log_file)
-          throw new InferError('IG_ERR_UNSUPPORTED', 'changing log_file at runtime is not supported; logs go to stdout');
+          throw new InferError(
+            'IG_ERR_UNSUPPORTED',
+            'changing log_file at runtime is not supported; logs go to stdout',
+          );
       } else {
         throw new InferError('IG_ERR_INVALID_ARG', `unknown logging setting '${k}'`);
       }

@@ -13,9 +13,18 @@ export function createLogger(options: { level?: string; format?: LogFormat; dest
       level,
       transport: {
         target: 'pino-pretty',
-        options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', destination: options.destination ?? 1 },
+        options: {
+          colorize: true,
+          translateTime: 'HH:MM:ss.l',
+          ignore: 'pid,hostname',
+          hideObject: true,
+          destination: options.destination ?? 1,
+        },
       },
     });
   }
-  return pino({ level, base: { service: 'infergate' } }, pino.destination({ dest: options.destination ?? 1, sync: false }));
+  return pino(
+    { level, base: { service: 'infergate' } },
+    pino.destination({ dest: options.destination ?? 1, sync: false }),
+  );
 }

@@ -1,4 +1,10 @@
-import { type BatchStats, type InferStats, type ModelStatistics, type StatDuration, zeroDuration } from '../core/index.js';
+import {
+  type BatchStats,
+  type InferStats,
+  type ModelStatistics,
+  type StatDuration,
+  zeroDuration,
+} from '../core/index.js';
 
 function add(d: StatDuration, ns: number): void {
   d.count++;

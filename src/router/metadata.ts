@@ -17,7 +17,8 @@ export function modelMetadata(model: string, version: string | undefined, versio
   const shape = (dims: number[]) => (spec.maxBatchSize > 0 ? [-1, ...dims] : [...dims]);
   return {
     name: model,
-    versions: version !== undefined ? [version] : ready.map((v) => String(v.version)).sort((a, b) => Number(a) - Number(b)),
+    versions:
+      version !== undefined ? [version] : ready.map((v) => String(v.version)).sort((a, b) => Number(a) - Number(b)),
     platform: chosen.platform ?? 'onnxruntime_onnx',
     inputs: spec.inputs.map((i) => ({ name: i.name, datatype: i.datatype, shape: shape(i.dims) })),
     outputs: spec.outputs.map((o) => ({ name: o.name, datatype: o.datatype, shape: shape(o.dims) })),

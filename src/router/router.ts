@@ -17,14 +17,7 @@ import type { StatsRegistry } from '../observability/stats-registry.js';
 import type { ModelRepositoryApi } from '../repository/types.js';
 import { classify } from './classification.js';
 import { modelMetadata } from './metadata.js';
-import type {
-  IndexEntry,
-  InferenceService,
-  LoadParams,
-  LogSettings,
-  ModelMetadata,
-  ServerMetadata,
-} from './types.js';
+import type { IndexEntry, InferenceService, LoadParams, LogSettings, ModelMetadata, ServerMetadata } from './types.js';
 import { validateInputs, validateOutputs } from './validate.js';
 
 /** What the router needs from the composition root. */

@@ -34,7 +34,9 @@ export function validateInputs(spec: ModelVersionSpec, req: InferRequest): Valid
   const inputs = req.inputs.map((t) => {
     const s = byName.get(t.name)!;
     if (t.datatype !== s.datatype)
-      throw invalidArg(`inference input '${t.name}' data-type is '${t.datatype}', but model '${m}' expects '${s.datatype}'`);
+      throw invalidArg(
+        `inference input '${t.name}' data-type is '${t.datatype}', but model '${m}' expects '${s.datatype}'`,
+      );
     let dims = t.shape;
     if (spec.maxBatchSize > 0) {
       if (t.shape.length === 0) throw invalidArg(`input '${t.name}' for model '${m}' has no batch dimension`);

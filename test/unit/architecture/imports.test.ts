@@ -13,6 +13,7 @@ const ALLOWED: Record<string, string[]> = {
   gen: [],
   config: ['core', 'gen'],
   onnx: ['core', 'gen'],
+  client: ['core', 'gen'],
   observability: ['core'],
   backend: ['core'],
   scheduler: ['core', 'observability', 'backend/types.ts'],
@@ -33,7 +34,8 @@ function walk(dir: string): string[] {
 
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  const re = /^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm;
+  const re =
+    /^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm;
   const out: string[] = [];
   for (let m = re.exec(text); m; m = re.exec(text)) out.push((m[1] ?? m[2] ?? m[3])!);
   return out;

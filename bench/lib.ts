@@ -1,0 +1,49 @@
+// Shared helpers for the benchmarks: percentiles, starting a server as a child process, waiting.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+
+/** The q-quantile (0..1) of already sorted numbers (nearest rank). */
+export function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+/** Latency summary in milliseconds. */
+export function summarize(samplesMs: number[]): { n: number; p50: number; p90: number; p99: number; mean: number } {
+  const s = [...samplesMs].sort((a, b) => a - b);
+  return {
+    n: s.length,
+    p50: quantile(s, 0.5),
+    p90: quantile(s, 0.9),
+    p99: quantile(s, 0.99),
+    mean: s.reduce((a, b) => a + b, 0) / Math.max(1, s.length),
+  };
+}
+
+/** Starts `infergate serve` in its own process and resolves once it answers ready. */
+export async function startServerProcess(args: string[], httpPort: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [resolve('bin/infergate.js'), 'serve', ...args], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    try {
+      const r = await fetch(`http://127.0.0.1:${httpPort}/v2/health/ready`);
+      if (r.status === 200) return child;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  child.kill('SIGKILL');
+  throw new Error('server did not become ready in 120 s');
+}
+
+/** Sends SIGTERM and waits for the process to exit. */
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await done;
+}

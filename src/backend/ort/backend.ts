@@ -1,0 +1,133 @@
+/**
+ * The onnxruntime backend: every session lives in a worker thread (one per instance), so the
+ * event loop never loads or runs a model (architecture rule 6).
+ */
+import { InferError, type ModelIO, type ModelVersionSpec } from '../../core/index.js';
+import type { Backend, InstanceEvent, LoadedModel, LoadOptions } from '../types.js';
+import { workerHooks } from './hooks.js';
+import { OrtInstance } from './instance.js';
+import type { FromWorker, InstanceWorkerData } from './messages.js';
+import { cleanReason, messageOf } from './reasons.js';
+import { sessionOptions } from './session-options.js';
+import { startWorker } from './spawn.js';
+import { warmupPlans } from './warmup.js';
+
+/** Construction options of the ORT backend. */
+export interface OrtBackendOptions {
+  /** Delays before each restart attempt of a crashed instance; the length bounds the attempts. */
+  restartDelaysMs?: number[];
+}
+
+const DEFAULT_RESTART_DELAYS_MS = [0, 250, 1000, 4000];
+
+/** A loaded version: its instances and an idempotent dispose. */
+class OrtLoadedModel implements LoadedModel {
+  #disposing: Promise<void> | undefined;
+  constructor(
+    readonly instances: readonly OrtInstance[],
+    private readonly onDisposed: () => void,
+  ) {}
+
+  dispose(): Promise<void> {
+    this.#disposing ??= Promise.all(this.instances.map((i) => i.dispose())).then(() => this.onDisposed());
+    return this.#disposing;
+  }
+}
+
+/** Backend running onnxruntime-node sessions in worker threads. */
+export class OrtBackend implements Backend {
+  readonly #restartDelaysMs: number[];
+  readonly #loaded = new Set<OrtLoadedModel>();
+  readonly #inspecting = new Set<Promise<unknown>>();
+  #workers = 0;
+  #closed = false;
+
+  constructor(options: OrtBackendOptions = {}) {
+    this.#restartDelaysMs = options.restartDelaysMs ?? DEFAULT_RESTART_DELAYS_MS;
+  }
+
+  /** Worker threads currently running (instances and inspections). */
+  get activeWorkers(): number {
+    return this.#workers;
+  }
+
+  /** Reads a model's signature in a short-lived worker. */
+  inspect(path: string): Promise<ModelIO> {
+    if (this.#closed) return Promise.reject(new InferError('IG_ERR_UNAVAILABLE', 'backend is closed'));
+    const p = this.#inspect(path);
+    this.#inspecting.add(p);
+    void p.catch(() => {}).finally(() => this.#inspecting.delete(p));
+    return p;
+  }
+
+  #inspect(path: string): Promise<ModelIO> {
+    return new Promise<ModelIO>((resolve, reject) => {
+      const fail = (reason: string) =>
+        reject(new InferError('IG_ERR_MODEL_LOAD', `failed to read model signature: ${reason}`, { cause: new Error(`${path}: ${reason}`) }));
+      const w = startWorker({ mode: 'inspect', path });
+      this.#workers++;
+      let done = false;
+      w.on('message', (m: FromWorker) => {
+        done = true;
+        if (m.type === 'inspected') resolve(m.io);
+        else fail(m.type === 'init-error' ? m.message : 'unexpected reply');
+        void w.terminate();
+      });
+      w.on('error', (err) => {
+        done = true;
+        fail(cleanReason(messageOf(err)));
+      });
+      w.on('exit', (code) => {
+        this.#workers--;
+        if (!done) fail(`inspection worker exited with code ${code}`);
+      });
+    });
+  }
+
+  /** Starts spec.instances workers, each warming up; rejects with IG_ERR_MODEL_LOAD and stops them all on any failure. */
+  async load(spec: ModelVersionSpec, options: LoadOptions = {}): Promise<LoadedModel> {
+    if (this.#closed) throw new InferError('IG_ERR_UNAVAILABLE', 'backend is closed');
+    const emit = (e: InstanceEvent) => options.onEvent?.(e);
+    const data: InstanceWorkerData = {
+      mode: 'instance',
+      path: spec.path,
+      options: sessionOptions(spec.execution),
+      warmup: warmupPlans(spec),
+    };
+    const hooks = workerHooks(spec.model);
+    if (hooks !== undefined) data.hooks = hooks;
+    const ctx = {
+      model: spec.model,
+      version: spec.version,
+      restartDelaysMs: this.#restartDelaysMs,
+      emit,
+      track: (d: number) => {
+        this.#workers += d;
+      },
+    };
+    const count = Math.max(1, spec.instances);
+    const instances = Array.from({ length: count }, (_, i) => new OrtInstance(`${spec.model}_${spec.version}_${i}`, data, ctx));
+    const started = await Promise.allSettled(instances.map((i) => i.start()));
+    const failure = started.find((s) => s.status === 'rejected');
+    if (failure !== undefined) {
+      await Promise.all(instances.map((i) => i.dispose()));
+      const reason = messageOf(failure.reason);
+      throw new InferError('IG_ERR_MODEL_LOAD', `failed to load model '${spec.model}' version ${spec.version}: ${reason}`, {
+        cause: new Error(`${spec.path}: ${reason}`),
+      });
+    }
+    started.forEach((s, i) => {
+      if (s.status === 'fulfilled') for (const message of s.value) emit({ type: 'warning', instance: instances[i]!.id, message });
+    });
+    const model = new OrtLoadedModel(instances, () => this.#loaded.delete(model));
+    this.#loaded.add(model);
+    return model;
+  }
+
+  /** Disposes every model still loaded and waits for running inspections. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.allSettled([...this.#inspecting]);
+    await Promise.all([...this.#loaded].map((m) => m.dispose()));
+  }
+}

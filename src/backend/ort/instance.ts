@@ -1,0 +1,212 @@
+/**
+ * One model instance: a worker thread holding one ORT session. A small state machine:
+ * starting → alive ⇄ (crashed → restarting) → disposed. Requests are matched to replies by id;
+ * a crash fails only this instance's in-flight requests, then the worker is re-created (bounded retries).
+ */
+import type { Worker } from 'node:worker_threads';
+import { InferError, notFound, type Tensor } from '../../core/index.js';
+import type { BackendInstance, ExecResult, InstanceEvent } from '../types.js';
+import type { FromWorker, InstanceWorkerData, ToWorker } from './messages.js';
+import { cleanReason, messageOf } from './reasons.js';
+import { startWorker } from './spawn.js';
+import { tensorToWire, transferList, wireToTensor } from './wire.js';
+
+interface Pending {
+  resolve: (r: ExecResult) => void;
+  reject: (e: Error) => void;
+}
+
+/** Wiring an instance gets from its backend. */
+export interface InstanceContext {
+  model: string;
+  version: number;
+  /** Delays before each restart attempt; its length bounds the attempts. */
+  restartDelaysMs: readonly number[];
+  emit: (e: InstanceEvent) => void;
+  /** Counts live workers (backend-wide, for tests and close()). */
+  track: (delta: number) => void;
+}
+
+/** A worker-backed BackendInstance. */
+export class OrtInstance implements BackendInstance {
+  readonly id: string;
+  #worker: Worker | undefined;
+  #alive = false;
+  #disposed = false;
+  #restartFailed = false;
+  #nextId = 1;
+  readonly #pending = new Map<number, Pending>();
+  #idleWaiters: Array<() => void> = [];
+  #restartTimer: NodeJS.Timeout | undefined;
+  #startup: { resolve: (warnings: string[]) => void; reject: (e: Error) => void } | undefined;
+
+  constructor(
+    id: string,
+    private readonly data: InstanceWorkerData,
+    private readonly ctx: InstanceContext,
+  ) {
+    this.id = id;
+  }
+
+  get alive(): boolean {
+    return this.#alive;
+  }
+
+  get inflight(): number {
+    return this.#pending.size;
+  }
+
+  /** Starts the worker; resolves with provider warnings once the session is warm, rejects with a clean reason. */
+  start(): Promise<string[]> {
+    return new Promise<string[]>((resolve, reject) => {
+      this.#startup = { resolve, reject };
+      const w = startWorker(this.data);
+      this.#worker = w;
+      this.ctx.track(1);
+      let lastError = '';
+      w.on('message', (m: FromWorker) => this.#onMessage(w, m));
+      w.on('error', (err) => {
+        lastError = cleanReason(messageOf(err));
+      });
+      w.on('exit', (code) => {
+        this.ctx.track(-1);
+        this.#onExit(w, lastError || `worker exited with code ${code}`);
+      });
+    });
+  }
+
+  /** Runs one batch on this instance's worker (see BackendInstance.execute). */
+  execute(inputs: Tensor[], outputs?: string[]): Promise<ExecResult> {
+    if (this.#disposed) return Promise.reject(notFound.notReady(this.ctx.model, this.ctx.version));
+    const w = this.#worker;
+    if (!this.#alive || w === undefined) return Promise.reject(this.#unavailable());
+    const id = this.#nextId++;
+    return new Promise<ExecResult>((resolve, reject) => {
+      try {
+        const wire = inputs.map(tensorToWire);
+        const msg: ToWorker = outputs === undefined ? { type: 'run', id, inputs: wire } : { type: 'run', id, inputs: wire, outputs };
+        w.postMessage(msg, transferList(wire));
+        this.#pending.set(id, { resolve, reject });
+      } catch (err) {
+        reject(new InferError('IG_ERR_INVALID_ARG', 'input tensors could not be sent to the model instance', { cause: err }));
+      }
+    });
+  }
+
+  /** Waits for in-flight requests, then terminates the worker; idempotent. */
+  async dispose(): Promise<void> {
+    this.#disposed = true;
+    clearTimeout(this.#restartTimer);
+    if (this.#pending.size > 0) await new Promise<void>((r) => this.#idleWaiters.push(r));
+    await this.#stop();
+  }
+
+  /** Test-only (INFERGATE_TEST_HOOKS=1 in the worker's environment): makes the worker exit now. */
+  crashForTest(): void {
+    this.#worker?.postMessage({ type: '__crash__' } satisfies ToWorker);
+  }
+
+  async #stop(): Promise<void> {
+    const w = this.#worker;
+    this.#worker = undefined;
+    this.#alive = false;
+    if (w !== undefined) await w.terminate();
+  }
+
+  #onMessage(w: Worker, m: FromWorker): void {
+    if (w !== this.#worker) return;
+    switch (m.type) {
+      case 'ready':
+        this.#alive = true;
+        this.#startup?.resolve(m.warnings);
+        this.#startup = undefined;
+        return;
+      case 'init-error':
+        this.#failStartup(m.message);
+        return;
+      case 'result':
+        this.#settle(m.id, (p) => p.resolve({ outputs: m.outputs.map(wireToTensor), timing: m.timing }));
+        return;
+      case 'error':
+        this.#settle(m.id, (p) => p.reject(new InferError('IG_ERR_MODEL_EXECUTION', `onnxruntime execution failed: ${m.message}`)));
+        return;
+      default:
+        return;
+    }
+  }
+
+  #settle(id: number, f: (p: Pending) => void): void {
+    const p = this.#pending.get(id);
+    if (p === undefined) return;
+    this.#pending.delete(id);
+    f(p);
+    if (this.#pending.size === 0) this.#notifyIdle();
+  }
+
+  #notifyIdle(): void {
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const r of waiters) r();
+  }
+
+  #failStartup(reason: string): void {
+    const s = this.#startup;
+    this.#startup = undefined;
+    void this.#stop();
+    s?.reject(new Error(reason));
+  }
+
+  #onExit(w: Worker, reason: string): void {
+    if (w !== this.#worker) return; // terminated on purpose, or already replaced
+    if (this.#startup !== undefined) {
+      this.#failStartup(reason);
+      return;
+    }
+    this.#worker = undefined;
+    this.#alive = false;
+    const failed = [...this.#pending.values()];
+    this.#pending.clear();
+    const err = new InferError(
+      'IG_ERR_WORKER_CRASHED',
+      `model instance '${this.id}' crashed while executing the request; it is being restarted`,
+      { cause: new Error(reason) },
+    );
+    for (const p of failed) p.reject(err);
+    this.#notifyIdle();
+    this.#emit({ type: 'crash', instance: this.id, reason, failedRequests: failed.length });
+    if (!this.#disposed) this.#scheduleRestart(0, performance.now(), reason);
+  }
+
+  #scheduleRestart(attempt: number, since: number, lastReason: string): void {
+    const delays = this.ctx.restartDelaysMs;
+    if (attempt >= delays.length) {
+      this.#restartFailed = true;
+      this.#emit({ type: 'restart-failed', instance: this.id, reason: `gave up after ${attempt} attempts: ${lastReason}` });
+      return;
+    }
+    this.#restartTimer = setTimeout(() => {
+      this.start().then(
+        () => {
+          if (this.#disposed) void this.#stop();
+          else this.#emit({ type: 'restart', instance: this.id, ms: Math.round(performance.now() - since) });
+        },
+        (err: Error) => {
+          if (!this.#disposed) this.#scheduleRestart(attempt + 1, since, err.message);
+        },
+      );
+    }, delays[attempt]);
+  }
+
+  #unavailable(): InferError {
+    const state = this.#restartFailed ? 'crashed and could not be restarted' : 'crashed and is being restarted';
+    return new InferError('IG_ERR_WORKER_CRASHED', `model instance '${this.id}' is not available: it ${state}`);
+  }
+
+  #emit(e: InstanceEvent): void {
+    try {
+      this.ctx.emit(e);
+    } catch {
+      // An observer's failure must not break the instance.
+    }
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The messages exchanged between an instance (event-loop thread) and its worker thread.
+ * Plain data only; tensor buffers travel in the transfer list, never copied by structured clone.
+ */
+import type { DataType, ModelIO, NumericArray, WarmupSample } from '../../core/index.js';
+import type { ExecTiming } from '../types.js';
+
+/**
+ * A tensor on the wire between threads. Numeric data is a typed array that owns its whole
+ * buffer; BYTES data is packed: all element bytes back to back plus n+1 offsets.
+ */
+export interface WireTensor {
+  name: string;
+  datatype: DataType;
+  shape: number[];
+  data: NumericArray | PackedBytes;
+}
+
+/** BYTES elements packed into one buffer (element i = bytes[offsets[i] .. offsets[i+1])). */
+export interface PackedBytes {
+  bytes: Uint8Array;
+  offsets: Uint32Array;
+}
+
+/** onnxruntime session options as plain data (the subset this server sets). */
+export interface OrtSessionOptions {
+  intraOpNumThreads: number;
+  interOpNumThreads: number;
+  graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
+  executionMode: 'sequential' | 'parallel';
+  enableCpuMemArena: boolean;
+  enableMemPattern: boolean;
+  executionProviders: string[];
+  extra: Record<string, string>;
+}
+
+/** One input the worker generates for warm-up (batch dim already prepended). */
+export interface WarmupInputPlan {
+  name: string;
+  datatype: DataType;
+  shape: number[];
+  kind: WarmupSample['inputs'][number]['kind'];
+  file?: string;
+}
+
+/** One warm-up sample the worker runs `count` times. */
+export interface WarmupPlan {
+  name: string;
+  count: number;
+  inputs: WarmupInputPlan[];
+}
+
+/** Test-only behaviour, present only when INFERGATE_TEST_HOOKS=1 (see hooks.ts). */
+export interface WorkerHooks {
+  /** Extra synchronous sleep before every execution, ms. */
+  sleepMs: number;
+}
+
+/** workerData of an instance worker. */
+export interface InstanceWorkerData {
+  mode: 'instance';
+  path: string;
+  options: OrtSessionOptions;
+  /** Empty = generate one sample from the session's own input metadata. */
+  warmup: WarmupPlan[];
+  hooks?: WorkerHooks;
+}
+
+/** workerData of a short-lived signature-reading worker. */
+export interface InspectWorkerData {
+  mode: 'inspect';
+  path: string;
+}
+
+export type WorkerData = InstanceWorkerData | InspectWorkerData;
+
+/** Event-loop thread → worker. */
+export type ToWorker = { type: 'run'; id: number; inputs: WireTensor[]; outputs?: string[] } | { type: '__crash__' };
+
+/** Worker → event-loop thread. */
+export type FromWorker =
+  | { type: 'ready'; ms: number; warnings: string[] }
+  | { type: 'init-error'; message: string }
+  | { type: 'inspected'; io: ModelIO }
+  | { type: 'result'; id: number; outputs: WireTensor[]; timing: ExecTiming }
+  | { type: 'error'; id: number; message: string };

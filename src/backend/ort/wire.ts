@@ -1,0 +1,66 @@
+/**
+ * Tensor ⇄ WireTensor on the event-loop side: no per-element work beyond one memcpy, so the
+ * event loop stays free (UTF-8 conversion of BYTES happens in the worker, see worker-tensors.ts).
+ */
+import { isBytesData, type NumericArray, type Tensor } from '../../core/index.js';
+import type { PackedBytes, WireTensor } from './messages.js';
+
+/** True when the view covers its whole, transferable ArrayBuffer. */
+export function ownsBuffer(a: ArrayBufferView): boolean {
+  return a.buffer instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength;
+}
+
+/** The array itself when it owns its buffer, else one copy that does (slice allocates a fresh buffer). */
+export function transferable<T extends NumericArray>(a: T): T {
+  return ownsBuffer(a) ? a : (a.slice() as T);
+}
+
+/** Packs BYTES elements into one buffer plus offsets (one copy; the elements may share pooled buffers). */
+export function packBytes(items: readonly Uint8Array[]): PackedBytes {
+  const offsets = new Uint32Array(items.length + 1);
+  let size = 0;
+  for (let i = 0; i < items.length; i++) {
+    size += items[i]!.byteLength;
+    offsets[i + 1] = size;
+  }
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < items.length; i++) bytes.set(items[i]!, offsets[i]);
+  return { bytes, offsets };
+}
+
+/** Views packed BYTES as one Uint8Array per element (no copy). */
+export function unpackBytes(p: PackedBytes): Uint8Array[] {
+  const n = p.offsets.length - 1;
+  const out = new Array<Uint8Array>(n);
+  for (let i = 0; i < n; i++) out[i] = p.bytes.subarray(p.offsets[i], p.offsets[i + 1]);
+  return out;
+}
+
+/** True when wire data is packed BYTES. */
+export function isPacked(d: WireTensor['data']): d is PackedBytes {
+  return !ArrayBuffer.isView(d);
+}
+
+/** Buffers to put in a transfer list for these wire tensors (deduplicated). */
+export function transferList(tensors: readonly WireTensor[]): ArrayBuffer[] {
+  const set = new Set<ArrayBuffer>();
+  for (const t of tensors) {
+    if (isPacked(t.data)) {
+      set.add(t.data.bytes.buffer as ArrayBuffer);
+      set.add(t.data.offsets.buffer as ArrayBuffer);
+    } else set.add(t.data.buffer as ArrayBuffer);
+  }
+  return [...set];
+}
+
+/** Converts a caller's tensor for posting; numeric buffers are transferred, not copied, when possible. */
+export function tensorToWire(t: Tensor): WireTensor {
+  const data = isBytesData(t.data) ? packBytes(t.data) : transferable(t.data);
+  return { name: t.name, datatype: t.datatype, shape: t.shape, data };
+}
+
+/** Converts a received wire tensor into the caller-facing Tensor (views, no copy). */
+export function wireToTensor(w: WireTensor): Tensor {
+  const data = isPacked(w.data) ? unpackBytes(w.data) : w.data;
+  return { name: w.name, datatype: w.datatype, shape: w.shape, data };
+}

@@ -1,0 +1,68 @@
+/** Session creation inside a worker: file checks with clean reasons, execution-provider fallback. */
+import { statSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import type { ModelIO } from '../../core/index.js';
+import { fromOrtType } from '../../core/index.js';
+import type { OrtSessionOptions } from './messages.js';
+import { cleanReason, messageOf } from './reasons.js';
+
+/** A load failure whose message is already client-safe. */
+export class LoadFailure extends Error {}
+
+/** Throws a LoadFailure when the path is not a readable, non-empty file. */
+export function checkModelFile(path: string): void {
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw new LoadFailure('model path is not a file');
+    size = st.size;
+  } catch (err) {
+    if (err instanceof LoadFailure) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new LoadFailure(code === 'ENOENT' ? 'model file not found' : `model file unreadable (${code ?? 'error'})`);
+  }
+  if (size === 0) throw new LoadFailure('model file is empty');
+}
+
+/** Creates an ORT session; errors become LoadFailure with a path-free reason. */
+async function create(path: string, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(path, options);
+  } catch (err) {
+    throw new LoadFailure(`onnxruntime could not load the model: ${cleanReason(messageOf(err))}`);
+  }
+}
+
+/**
+ * Creates the session with the requested execution providers; providers this build lacks, or that
+ * fail to initialise, are dropped for 'cpu' with a warning (returned, for an instance event).
+ */
+export async function createSession(
+  path: string,
+  o: OrtSessionOptions,
+): Promise<{ session: ort.InferenceSession; warnings: string[] }> {
+  checkModelFile(path);
+  const warnings: string[] = [];
+  const supported = new Set(ort.listSupportedBackends().map((b) => b.name));
+  const usable = o.executionProviders.filter((ep) => supported.has(ep));
+  const missing = o.executionProviders.filter((ep) => !supported.has(ep));
+  if (missing.length > 0) warnings.push(`execution providers not available in this build: ${missing.join(', ')}`);
+  if (usable.length === 0) usable.push('cpu');
+  const base = { ...o, extra: o.extra as Record<string, unknown> };
+  if (usable.length === 1 && usable[0] === 'cpu') return { session: await create(path, { ...base, executionProviders: usable }), warnings };
+  try {
+    return { session: await create(path, { ...base, executionProviders: usable }), warnings };
+  } catch (err) {
+    warnings.push(`execution providers ${usable.join(', ')} failed (${messageOf(err)}); falling back to cpu`);
+    return { session: await create(path, { ...base, executionProviders: ['cpu'] }), warnings };
+  }
+}
+
+/** The session's tensor signature; symbolic dims become -1. */
+export function signatureOf(session: ort.InferenceSession): ModelIO {
+  const io = (m: ort.InferenceSession.ValueMetadata) =>
+    m.isTensor
+      ? { name: m.name, datatype: fromOrtType(m.type), shape: m.shape.map((d) => (typeof d === 'number' ? d : -1)) }
+      : { name: m.name, datatype: undefined, shape: [] };
+  return { inputs: session.inputMetadata.map(io), outputs: session.outputMetadata.map(io) };
+}

@@ -1,0 +1,113 @@
+/**
+ * Worker-thread entry: owns one onnxruntime session (mode 'instance') or reads one model's
+ * signature and exits (mode 'inspect'). Everything here may block: it is not the event loop.
+ * Runs are queued and executed one at a time; results go back with their buffers transferred.
+ */
+import { hrtime } from 'node:process';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import type * as ort from 'onnxruntime-node';
+import { CRASH_INPUT, SLEEP_INPUT } from './hooks.js';
+import type { FromWorker, InspectWorkerData, InstanceWorkerData, ToWorker, WireTensor, WorkerData } from './messages.js';
+import { cleanReason, messageOf } from './reasons.js';
+import { isPacked, transferList } from './wire.js';
+import { createSession, LoadFailure, signatureOf } from './worker-session.js';
+import { ortToWire, wireToOrt } from './worker-tensors.js';
+import { runWarmup } from './worker-warmup.js';
+
+type RunMessage = Extract<ToWorker, { type: 'run' }>;
+
+const port = parentPort as MessagePort;
+
+function post(m: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(m, transfer);
+}
+
+function reasonOf(err: unknown): string {
+  return err instanceof LoadFailure ? err.message : cleanReason(messageOf(err));
+}
+
+/** Blocks this thread (a stand-in for a slow model in tests). */
+function sleepSync(ms: number): void {
+  if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Applies test-hook inputs (only called when hooks are enabled) and returns the remaining inputs. */
+function applyHookInputs(inputs: WireTensor[]): WireTensor[] {
+  const rest: WireTensor[] = [];
+  for (const w of inputs) {
+    if (w.name === CRASH_INPUT) process.exit(70);
+    if (w.name === SLEEP_INPUT && !isPacked(w.data)) sleepSync(Number(w.data[0] ?? 0));
+    else rest.push(w);
+  }
+  return rest;
+}
+
+async function execute(session: ort.InferenceSession, d: InstanceWorkerData, m: RunMessage): Promise<void> {
+  try {
+    const t0 = hrtime.bigint();
+    const inputs = d.hooks ? applyHookInputs(m.inputs) : m.inputs;
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const w of inputs) feeds[w.name] = wireToOrt(w);
+    const t1 = hrtime.bigint();
+    if (d.hooks) sleepSync(d.hooks.sleepMs);
+    const names = m.outputs ?? session.outputNames;
+    const result = await session.run(feeds, names);
+    const t2 = hrtime.bigint();
+    const outputs = names.map((n) => ortToWire(n, result[n] as ort.Tensor));
+    const t3 = hrtime.bigint();
+    const timing = { inputNs: Number(t1 - t0), inferNs: Number(t2 - t1), outputNs: Number(t3 - t2) };
+    post({ type: 'result', id: m.id, outputs, timing }, transferList(outputs));
+  } catch (err) {
+    post({ type: 'error', id: m.id, message: cleanReason(messageOf(err)) });
+  }
+}
+
+async function runInstance(d: InstanceWorkerData): Promise<void> {
+  const queue: RunMessage[] = [];
+  let session: ort.InferenceSession | undefined;
+  let draining = false;
+  const drain = async () => {
+    if (draining || session === undefined) return;
+    draining = true;
+    for (let m = queue.shift(); m !== undefined; m = queue.shift()) await execute(session, d, m);
+    draining = false;
+  };
+  port.on('message', (m: ToWorker) => {
+    if (m.type === 'run') {
+      queue.push(m);
+      void drain();
+    } else if (m.type === '__crash__' && d.hooks) process.exit(70);
+  });
+  const started = performance.now();
+  try {
+    const created = await createSession(d.path, d.options);
+    await runWarmup(created.session, d.warmup);
+    session = created.session;
+    post({ type: 'ready', ms: performance.now() - started, warnings: created.warnings });
+    void drain();
+  } catch (err) {
+    post({ type: 'init-error', message: reasonOf(err) });
+  }
+}
+
+async function runInspect(d: InspectWorkerData): Promise<void> {
+  try {
+    const { session } = await createSession(d.path, {
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'disabled',
+      executionMode: 'sequential',
+      enableCpuMemArena: false,
+      enableMemPattern: false,
+      executionProviders: ['cpu'],
+      extra: { 'session.intra_op.allow_spinning': '0', 'session.inter_op.allow_spinning': '0' },
+    });
+    post({ type: 'inspected', io: signatureOf(session) });
+    await session.release();
+  } catch (err) {
+    post({ type: 'init-error', message: reasonOf(err) });
+  }
+}
+
+const data = workerData as WorkerData;
+void (data.mode === 'inspect' ? runInspect(data) : runInstance(data));

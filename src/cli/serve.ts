@@ -1,0 +1,96 @@
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { startServer } from '../server/server.js';
+
+function int(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+    return n;
+  };
+}
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+/** `infergate serve [repo]`: serves a Triton-layout model repository over HTTP and gRPC. */
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('serve a model repository (Triton layout) over KServe v2 HTTP and gRPC')
+    .argument('[repository]', 'model repository folder', 'examples/models')
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--http-port <port>', 'KServe v2 REST port (0 = any free port)', int('--http-port'), 8000)
+    .option('--grpc-port <port>', 'KServe v2 gRPC port (0 = any free port)', int('--grpc-port'), 8001)
+    .option('--no-http', 'disable the HTTP endpoint')
+    .option('--no-grpc', 'disable the gRPC endpoint')
+    .addOption(
+      new Option('--model-control-mode <mode>', 'none: load all at start; explicit: load/unload API; poll: watch')
+        .choices(['none', 'explicit', 'poll'])
+        .default('none'),
+    )
+    .option('--load-model <name>', 'model to load at start in explicit mode (repeatable; * = all)', collect, [])
+    .option('--repository-poll-secs <s>', 'rescan interval in poll mode', int('--repository-poll-secs'), 15)
+    .addOption(
+      new Option('--log-level <level>', 'log level')
+        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+        .default('info'),
+    )
+    .addOption(
+      new Option('--log-format <format>', 'json lines, or pretty for terminals (default: pretty on a TTY)').choices([
+        'json',
+        'pretty',
+      ]),
+    )
+    .option(
+      '--server-name <name>',
+      "name reported in server metadata (use 'triton' for scripts that check it)",
+      'infergate',
+    )
+    .option(
+      '--max-body-bytes <n>',
+      'largest accepted request body, compressed or not',
+      int('--max-body-bytes'),
+      64 << 20,
+    )
+    .option('--exit-timeout-secs <s>', 'how long shutdown waits for in-flight requests', int('--exit-timeout-secs'), 30)
+    .action(async (repository: string, opts: Record<string, unknown>) => {
+      const server = await startServer({
+        repository,
+        host: opts.host as string,
+        httpPort: opts.httpPort as number,
+        grpcPort: opts.grpcPort as number,
+        enableHttp: opts.http as boolean,
+        enableGrpc: opts.grpc as boolean,
+        controlMode: opts.modelControlMode as 'none' | 'explicit' | 'poll',
+        loadModels: opts.loadModel as string[],
+        pollSeconds: opts.repositoryPollSecs as number,
+        logLevel: opts.logLevel as 'info',
+        logFormat: (opts.logFormat as 'json' | 'pretty' | undefined) ?? (process.stdout.isTTY ? 'pretty' : 'json'),
+        serverName: opts.serverName as string,
+        maxBodyBytes: opts.maxBodyBytes as number,
+        exitTimeoutSeconds: opts.exitTimeoutSecs as number,
+      }).catch((err: Error & { code?: string; port?: number }) => {
+        const why = err.code === 'EADDRINUSE' ? `port ${err.port} is already in use` : err.message;
+        console.error(`infergate serve: cannot start: ${why}`);
+        process.exit(1);
+      });
+      let signals = 0;
+      const onSignal = (sig: NodeJS.Signals) => {
+        if (++signals > 1) {
+          server.logger.warn(`second ${sig}: exiting now`);
+          process.exit(1);
+        }
+        server.logger.info(`${sig} received`);
+        server.stop().then(
+          () => process.exit(0),
+          (err) => {
+            server.logger.error({ err }, 'error during shutdown');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+    });
+}

@@ -1,0 +1,40 @@
+/**
+ * InferResponse → ModelInferResponse. Outputs always travel in raw_output_contents (one entry per
+ * output, same index, present even when empty) because tritonclient's as_numpy() reads only those.
+ */
+import { create } from '@bufbuild/protobuf';
+import { bytesOf, encodeBytesElements, type InferResponse, isBytesData, type Tensor } from '../../core/index.js';
+import {
+  type ModelInferResponse,
+  ModelInferResponse_InferOutputTensorSchema,
+  ModelInferResponseSchema,
+} from '../../gen/grpc_service_pb.js';
+import { toParamMap } from './params.js';
+
+/** The raw wire bytes of a tensor (numeric: a view of its data, no copy; BYTES: length-prefixed). */
+export function rawBytes(t: Tensor): Uint8Array {
+  return isBytesData(t.data) ? encodeBytesElements(t.data) : bytesOf(t.data);
+}
+
+/** Encodes a router response; `requestId` is echoed when the response carries no id of its own. */
+export function encodeInferResponse(res: InferResponse, requestId = ''): ModelInferResponse {
+  const outputs = new Array(res.outputs.length);
+  const raw = new Array<Uint8Array>(res.outputs.length);
+  for (let i = 0; i < res.outputs.length; i++) {
+    const t = res.outputs[i] as Tensor;
+    outputs[i] = create(ModelInferResponse_InferOutputTensorSchema, {
+      name: t.name,
+      datatype: t.datatype,
+      shape: t.shape.map((d) => BigInt(d)),
+    });
+    raw[i] = rawBytes(t);
+  }
+  return create(ModelInferResponseSchema, {
+    modelName: res.model,
+    modelVersion: res.version,
+    id: res.id || requestId,
+    parameters: res.parameters ? toParamMap(res.parameters) : {},
+    outputs,
+    rawOutputContents: raw,
+  });
+}

@@ -1,0 +1,104 @@
+/**
+ * The gRPC entry point: a grpc-js Server carrying inference.GRPCInferenceService and
+ * grpc.health.v1.Health, with Triton's message limits and bounded HTTP/2 resources.
+ */
+import { type ChannelOptions, Server, ServerCredentials } from '@grpc/grpc-js';
+import {
+  GRPCInferenceService,
+  ModelInferResponseSchema,
+  ModelStreamInferResponseSchema,
+} from '../../gen/grpc_service_pb.js';
+import { Health } from '../../gen/health_pb.js';
+import type { Logger } from '../../observability/logger.js';
+import type { InferenceService } from '../../router/types.js';
+import type { UnexpectedErrorHook } from './errors.js';
+import { inferenceHandlers } from './handlers.js';
+import { healthHandlers } from './health.js';
+import { encodeModelInferResponse, encodeModelStreamInferResponse } from './fast-encode.js';
+import { bindService, type FastEncoders, serviceDefinition } from './service-definition.js';
+
+export interface GrpcServerOptions {
+  /** Max send and receive message size; Triton uses INT32_MAX (grpc-js receive default is 4 MiB). */
+  maxMessageBytes?: number;
+  /** HTTP/2 streams per connection (Node's default is effectively unlimited). */
+  maxConcurrentStreams?: number;
+  /** Server keepalive ping interval and ack timeout, to find dead peers. */
+  keepaliveTimeMs?: number;
+  keepaliveTimeoutMs?: number;
+  /** Close connections after this age (rebalancing, cert rotation); unset = never. */
+  maxConnectionAgeMs?: number;
+  maxConnectionAgeGraceMs?: number;
+  /** How long close() lets in-flight calls finish before cutting them. */
+  shutdownGraceMs?: number;
+  /** Requests of one ModelStreamInfer stream in flight before the server stops reading it. */
+  maxStreamInFlight?: number;
+  credentials?: ServerCredentials;
+  /** Called with errors that were not InferErrors (bugs); clients only see "internal error". */
+  onUnexpectedError?: UnexpectedErrorHook;
+  /** Where unexpected errors are logged when no onUnexpectedError is given. */
+  logger?: Logger;
+}
+
+export interface GrpcServer {
+  /** Binds and starts serving; resolves to the bound port (useful with port 0). */
+  listen(port: number, host?: string): Promise<number>;
+  /** Graceful stop: refuse new calls, let in-flight ones finish, force after the grace period. */
+  close(): Promise<void>;
+}
+
+const INT32_MAX = 2 ** 31 - 1;
+
+const HOT_PATH_ENCODERS: FastEncoders = new Map<string, (message: never) => Uint8Array>([
+  [ModelInferResponseSchema.typeName, encodeModelInferResponse],
+  [ModelStreamInferResponseSchema.typeName, encodeModelStreamInferResponse],
+]);
+
+function channelOptions(o: GrpcServerOptions): ChannelOptions {
+  const max = o.maxMessageBytes ?? INT32_MAX;
+  const opts: ChannelOptions = {
+    'grpc.max_receive_message_length': max,
+    'grpc.max_send_message_length': max,
+    'grpc.max_concurrent_streams': o.maxConcurrentStreams ?? 100,
+    'grpc.keepalive_time_ms': o.keepaliveTimeMs ?? 60_000,
+    'grpc.keepalive_timeout_ms': o.keepaliveTimeoutMs ?? 20_000,
+  };
+  if (o.maxConnectionAgeMs !== undefined) opts['grpc.max_connection_age_ms'] = o.maxConnectionAgeMs;
+  if (o.maxConnectionAgeGraceMs !== undefined) opts['grpc.max_connection_age_grace_ms'] = o.maxConnectionAgeGraceMs;
+  return opts;
+}
+
+/** Creates the gRPC server for a service; nothing is bound until listen(). */
+export function createGrpcServer(service: InferenceService, options: GrpcServerOptions = {}): GrpcServer {
+  const server = new Server(channelOptions(options));
+  const logger = options.logger;
+  const hook: UnexpectedErrorHook | undefined =
+    options.onUnexpectedError ??
+    (logger && ((err, rpc) => logger.error({ err, rpc }, 'unexpected error in gRPC handler')));
+  const impl = inferenceHandlers(service, { maxInFlight: options.maxStreamInFlight ?? 128, onUnexpectedError: hook });
+  server.addService(
+    serviceDefinition(GRPCInferenceService, HOT_PATH_ENCODERS),
+    bindService(GRPCInferenceService, impl, hook),
+  );
+  server.addService(serviceDefinition(Health), bindService(Health, healthHandlers(service), hook));
+  const grace = options.shutdownGraceMs ?? 5_000;
+
+  return {
+    listen(port, host = '127.0.0.1') {
+      const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+      const creds = options.credentials ?? ServerCredentials.createInsecure();
+      return new Promise((resolve, reject) => {
+        server.bindAsync(address, creds, (err, bound) => (err ? reject(err) : resolve(bound)));
+      });
+    },
+    close() {
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => server.forceShutdown(), grace);
+        timer.unref();
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}

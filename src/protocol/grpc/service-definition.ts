@@ -1,0 +1,168 @@
+/**
+ * Builds grpc-js service definitions and handler tables from protobuf-es service descriptors,
+ * so the wire contract (paths, streaming flags, message types) comes from our .proto files alone.
+ * Unary implementations are plain async functions; errors they throw become gRPC statuses here.
+ */
+import {
+  create,
+  type DescMessage,
+  type DescMethod,
+  type DescService,
+  fromBinary,
+  type MessageInitShape,
+  type MessageShape,
+  toBinary,
+} from '@bufbuild/protobuf';
+import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+import type {
+  Metadata,
+  MethodDefinition,
+  sendUnaryData,
+  ServerDuplexStream,
+  ServerUnaryCall,
+  ServiceDefinition,
+  UntypedHandleCall,
+  UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { type CallSignal, deadlineMs, watchCall } from './call-signal.js';
+import { classify, MalformedMessage, malformedError, toServiceError, type UnexpectedErrorHook } from './errors.js';
+
+/** What a unary implementation gets besides the request. */
+export interface UnaryContext {
+  /** Aborted when the client cancels or the deadline passes (created on first use). */
+  readonly signal: AbortSignal;
+  /** Absolute deadline, epoch ms; Infinity when none. */
+  readonly deadline: number;
+  readonly metadata: Metadata;
+}
+
+export type UnaryImpl<I extends DescMessage, O extends DescMessage> = (
+  request: MessageShape<I>,
+  ctx: UnaryContext,
+) => Promise<MessageInitShape<O>> | MessageInitShape<O>;
+
+/** Bidi implementations drive the stream themselves; a malformed frame arrives as MalformedMessage. */
+export type BidiImpl<I extends DescMessage, O extends DescMessage> = (
+  call: ServerDuplexStream<MessageShape<I> | MalformedMessage, MessageShape<O>>,
+) => void;
+
+/** The implementation object for a generated service: one function per method, by localName. */
+export type ServiceImpl<M extends GenServiceMethods> = {
+  [K in keyof M]: M[K]['methodKind'] extends 'unary'
+    ? UnaryImpl<M[K]['input'], M[K]['output']>
+    : M[K]['methodKind'] extends 'bidi_streaming'
+      ? BidiImpl<M[K]['input'], M[K]['output']>
+      : never;
+};
+
+// grpc-js wants Buffers; wrapping the Uint8Array's memory avoids a copy.
+function asBuffer(u8: Uint8Array): Buffer {
+  return Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+}
+
+// Unknown fields are dropped on the server: nothing re-serialises requests, and keeping them costs.
+function decodeOrMark(schema: DescMessage, buf: Buffer): unknown {
+  try {
+    return fromBinary(schema, buf, { readUnknownFields: false });
+  } catch {
+    return new MalformedMessage(schema.typeName);
+  }
+}
+
+/** Hand-written serialisers by message type name, for hot-path messages. */
+export type FastEncoders = ReadonlyMap<string, (message: never) => Uint8Array>;
+
+/** One grpc-js method definition (server and client halves) for a protobuf-es method. */
+function methodDefinition(method: DescMethod, encoders?: FastEncoders): MethodDefinition<unknown, unknown> {
+  const kind = method.methodKind;
+  const fast = encoders?.get(method.output.typeName) as ((m: unknown) => Uint8Array) | undefined;
+  return {
+    path: `/${method.parent.typeName}/${method.name}`,
+    requestStream: kind === 'client_streaming' || kind === 'bidi_streaming',
+    responseStream: kind === 'server_streaming' || kind === 'bidi_streaming',
+    requestSerialize: (m) => asBuffer(toBinary(method.input, create(method.input, m as MessageInitShape<DescMessage>))),
+    requestDeserialize: (buf) => decodeOrMark(method.input, buf),
+    responseSerialize: fast
+      ? (m) => asBuffer(fast(m))
+      : (m) => asBuffer(toBinary(method.output, m as MessageShape<DescMessage>)),
+    responseDeserialize: (buf) => fromBinary(method.output, buf),
+    originalName: method.name,
+  };
+}
+
+/** The grpc-js ServiceDefinition for a protobuf-es service, keyed by method localName. */
+export function serviceDefinition(service: DescService, encoders?: FastEncoders): ServiceDefinition {
+  const def: Record<string, MethodDefinition<unknown, unknown>> = {};
+  for (const m of service.methods) def[m.localName] = methodDefinition(m, encoders);
+  return def;
+}
+
+// The AbortController is made only when an implementation asks for the signal: most rpcs never do.
+class LazyContext implements UnaryContext {
+  private watch: CallSignal | undefined;
+  constructor(private readonly call: ServerUnaryCall<unknown, unknown>) {}
+  get signal(): AbortSignal {
+    this.watch ??= watchCall(this.call);
+    return this.watch.signal;
+  }
+  get deadline(): number {
+    return deadlineMs(this.call);
+  }
+  get metadata(): Metadata {
+    return this.call.metadata;
+  }
+  release(): void {
+    this.watch?.release();
+  }
+}
+
+/** Adapts an async unary implementation to grpc-js's (call, callback) form with error mapping. */
+function unaryHandler(
+  method: DescMethod,
+  fn: UnaryImpl<DescMessage, DescMessage>,
+  onUnexpected: UnexpectedErrorHook | undefined,
+): UntypedHandleCall {
+  return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+    const fail = (err: unknown) => callback(toServiceError(classify(err, method.name, onUnexpected)), null);
+    if (call.request instanceof MalformedMessage) return fail(malformedError(call.request));
+    const ctx = new LazyContext(call);
+    const done = (out: MessageInitShape<DescMessage>) => {
+      ctx.release();
+      try {
+        callback(null, create(method.output, out));
+      } catch (err) {
+        fail(err);
+      }
+    };
+    const failed = (err: unknown) => {
+      ctx.release();
+      fail(err);
+    };
+    try {
+      const result = fn(call.request as MessageShape<DescMessage>, ctx);
+      if (result instanceof Promise) result.then(done, failed);
+      else done(result);
+    } catch (err) {
+      failed(err);
+    }
+  };
+}
+
+/** grpc-js handlers for every method of a service; streaming kinds other than bidi are refused. */
+export function bindService<M extends GenServiceMethods>(
+  service: GenService<M>,
+  impl: ServiceImpl<M>,
+  onUnexpected?: UnexpectedErrorHook,
+): UntypedServiceImplementation {
+  const handlers: UntypedServiceImplementation = {};
+  const fns = impl as Record<string, unknown>;
+  for (const m of (service as unknown as DescService).methods) {
+    const fn = fns[m.localName];
+    if (typeof fn !== 'function') throw new Error(`no implementation for ${m.parent.typeName}.${m.name}`);
+    if (m.methodKind === 'unary')
+      handlers[m.localName] = unaryHandler(m, fn as UnaryImpl<DescMessage, DescMessage>, onUnexpected);
+    else if (m.methodKind === 'bidi_streaming') handlers[m.localName] = fn as UntypedHandleCall;
+    else throw new Error(`${m.methodKind} rpc ${m.name} is not supported by bindService`);
+  }
+  return handlers;
+}

@@ -1,0 +1,28 @@
+import { z } from 'zod';
+
+/** Server settings after defaults, from CLI flags (and later a config file). */
+export const ServerOptionsSchema = z.object({
+  repository: z.string().min(1),
+  host: z.string().default('127.0.0.1'),
+  httpPort: z.number().int().min(0).max(65535).default(8000),
+  grpcPort: z.number().int().min(0).max(65535).default(8001),
+  /** -1 disables the protocol. */
+  enableHttp: z.boolean().default(true),
+  enableGrpc: z.boolean().default(true),
+  controlMode: z.enum(['none', 'explicit', 'poll']).default('none'),
+  loadModels: z.array(z.string()).default([]),
+  pollSeconds: z.number().positive().default(15),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  logFormat: z.enum(['json', 'pretty']).default('json'),
+  serverName: z.string().default('infergate'),
+  maxBodyBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024 * 1024),
+  /** How long shutdown waits for in-flight requests before closing anyway. */
+  exitTimeoutSeconds: z.number().nonnegative().default(30),
+});
+
+export type ServerOptions = z.infer<typeof ServerOptionsSchema>;
+export type ServerOptionsInput = z.input<typeof ServerOptionsSchema>;

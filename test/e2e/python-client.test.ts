@@ -1,0 +1,48 @@
+// The official Triton Python client (tritonclient[all]) against the real server, over HTTP and
+// gRPC: each check in python/client_checks.py runs as its own test. Python and the client are
+// required: a missing one fails these tests, it never skips them.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+import { clientPython } from './python-env.js';
+import { startTestServer, type TestServer } from './server.js';
+
+const run = promisify(execFile);
+const SCRIPT = resolve('test/e2e/python/client_checks.py');
+const CHECKS = [
+  'health',
+  'metadata',
+  'infer_binary',
+  'infer_json',
+  'outputs_subset',
+  'statistics',
+  'errors',
+  'grpc_stream',
+  'shared_memory_declined',
+  'repository',
+];
+
+let s: TestServer;
+let python: string;
+before(async () => {
+  python = clientPython();
+  // explicit mode so the repository check may unload and load models
+  s = await startTestServer({ controlMode: 'explicit', loadModels: ['*'] });
+});
+after(() => s.close());
+
+for (const check of CHECKS) {
+  test(`tritonclient: ${check}`, async () => {
+    try {
+      const { stdout } = await run(python, [SCRIPT, '--http', s.httpAddress, '--grpc', s.grpcAddress, check], {
+        timeout: 120_000,
+      });
+      assert.match(stdout, new RegExp(`^ok ${check}$`, 'm'));
+    } catch (err) {
+      const e = err as { stderr?: string; stdout?: string; message: string };
+      assert.fail(`${check} failed:\n${e.stderr ?? ''}${e.stdout ?? ''}${e.stderr ? '' : e.message}`);
+    }
+  });
+}

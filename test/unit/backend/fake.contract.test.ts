@@ -1,0 +1,15 @@
+import type { Backend } from '../../../src/backend/types.js';
+import { addOneModel, FakeBackend } from '../../../src/backend/fake/index.js';
+import { backendContract, SLOW_MS } from '../../contract/backend.contract.js';
+
+backendContract(
+  'fake',
+  () => new FakeBackend(),
+  (backend: Backend, kind) => {
+    const fake = backend as FakeBackend;
+    const path = `fake://${kind}`;
+    if (kind === 'bad-file') fake.register(path, { ...addOneModel(), failLoad: 'Protobuf parsing failed' });
+    else fake.register(path, { ...addOneModel('FP32', [4]), delayMs: kind === 'slow-add-one' ? SLOW_MS : 0 });
+    return path;
+  },
+);

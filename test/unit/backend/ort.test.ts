@@ -1,0 +1,264 @@
+import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { OrtBackend, OrtInstance } from '../../../src/backend/ort/index.js';
+import type { InstanceEvent } from '../../../src/backend/types.js';
+import { type DataType, InferError, type ModelVersionSpec, type Tensor } from '../../../src/core/index.js';
+import { contractSpec } from '../../contract/backend.contract.js';
+import { addOneModel, buildModel, type IoDef, matMulModel, writeModel } from './models.js';
+
+process.env['INFERGATE_TEST_HOOKS'] = '1';
+
+const backend = new OrtBackend({ restartDelaysMs: [0, 30] });
+after(() => backend.close());
+
+const ROUND_TRIP: Array<[DataType, Tensor['data']]> = [
+  ['BOOL', new Uint8Array([1, 0, 1])],
+  ['INT8', new Int8Array([-128, 0, 127])],
+  ['INT16', new Int16Array([-32768, 1, 32767])],
+  ['INT32', new Int32Array([-2147483648, 2, 2147483647])],
+  ['INT64', new BigInt64Array([-(2n ** 63n), 3n, 2n ** 63n - 1n])],
+  ['UINT8', new Uint8Array([0, 128, 255])],
+  ['UINT16', new Uint16Array([0, 1, 65535])],
+  ['UINT32', new Uint32Array([0, 1, 4294967295])],
+  ['UINT64', new BigUint64Array([0n, 1n, 2n ** 64n - 1n])],
+  ['FP16', new Uint16Array([0x3c00, 0xc000, 0x7bff])],
+  ['FP32', new Float32Array([1.5, -0, Number.POSITIVE_INFINITY])],
+  ['FP64', new Float64Array([Math.PI, -1e300, 5e-324])],
+  ['BYTES', ['', 'héllo wörld', '日本'].map((s) => new TextEncoder().encode(s))],
+];
+
+function spec(model: string, path: string, over: Partial<ModelVersionSpec> = {}): ModelVersionSpec {
+  return { ...contractSpec('add-one', path), model, ...over };
+}
+
+function fp32(values: number[]): Tensor {
+  return { name: 'x', datatype: 'FP32', shape: [values.length / 4, 4], data: new Float32Array(values) };
+}
+
+const sleepInput = (ms: number): Tensor => ({ name: '__test_sleep_ms__', datatype: 'INT32', shape: [1], data: new Int32Array([ms]) });
+const crashInput: Tensor = { name: '__test_crash__', datatype: 'BOOL', shape: [1], data: new Uint8Array([1]) };
+
+function nextEvent(events: InstanceEvent[], type: InstanceEvent['type'], timeoutMs = 10_000): Promise<InstanceEvent> {
+  const start = Date.now();
+  return new Promise((resolve, reject) => {
+    const poll = () => {
+      const e = events.find((ev) => ev.type === type);
+      if (e) resolve(e);
+      else if (Date.now() - start > timeoutMs) reject(new Error(`no ${type} event`));
+      else setTimeout(poll, 5);
+    };
+    poll();
+  });
+}
+
+describe('OrtBackend', () => {
+  it('round-trips every datatype through Identity', async () => {
+    const ios: IoDef[] = ROUND_TRIP.map(([dt]) => ({ name: `x_${dt}`, datatype: dt, shape: ['N', 3] }));
+    const path = writeModel(
+      buildModel({
+        inputs: ios,
+        outputs: ios.map((io) => ({ ...io, name: io.name.replace('x_', 'y_') })),
+        nodes: ios.map((io) => ({ op: 'Identity', inputs: [io.name], outputs: [io.name.replace('x_', 'y_')] })),
+      }),
+    );
+    const io = await backend.inspect(path);
+    assert.deepEqual(
+      io.inputs.map((i) => i.datatype),
+      ROUND_TRIP.map(([dt]) => dt),
+    );
+    const m = await backend.load(spec('identity', path, { inputs: [], outputs: [] }));
+    try {
+      // Inputs are copies: execute transfers (detaches) owned buffers.
+      const copy = (d: Tensor['data']) => (Array.isArray(d) ? d.map((e) => e.slice()) : d.slice());
+      const inputs = ROUND_TRIP.map(([dt, data]) => ({ name: `x_${dt}`, datatype: dt, shape: [1, 3], data: copy(data) }));
+      const r = await m.instances[0]!.execute(inputs);
+      for (const [dt, data] of ROUND_TRIP) {
+        const y = r.outputs.find((t) => t.name === `y_${dt}`)!;
+        assert.equal(y.datatype, dt);
+        assert.deepEqual(y.shape, [1, 3]);
+        if (Array.isArray(data)) assert.deepEqual((y.data as Uint8Array[]).map((e) => [...e]), data.map((e) => [...e]));
+        else {
+          assert.equal(y.data.constructor, data.constructor, `${dt} array type`);
+          assert.deepEqual([...(y.data as Uint8Array)], [...(data as Uint8Array)], dt);
+        }
+      }
+    } finally {
+      await m.dispose();
+    }
+  });
+
+  it('queues several requests on one instance and matches replies by id; transfers owned buffers only', async () => {
+    const m = await backend.load(spec('queue', writeModel(addOneModel(4))));
+    try {
+      const inst = m.instances[0]!;
+      const owned = new Float32Array([1, 2, 3, 4]);
+      const big = new Float32Array(12).fill(7);
+      const view = big.subarray(4, 8); // does not own its buffer: copied once, the caller's data stays
+      const runs = [0, 1, 2, 3, 4].map((k) => inst.execute([fp32([k, k, k, k])]));
+      const a = inst.execute([{ ...fp32([]), shape: [1, 4], data: owned }]);
+      const b = inst.execute([{ ...fp32([]), shape: [1, 4], data: view }]);
+      assert.equal(inst.inflight, 7);
+      const results = await Promise.all(runs);
+      results.forEach((r, k) => assert.deepEqual([...(r.outputs[0]!.data as Float32Array)], [k + 1, k + 1, k + 1, k + 1]));
+      assert.deepEqual([...((await a).outputs[0]!.data as Float32Array)], [2, 3, 4, 5]);
+      assert.deepEqual([...((await b).outputs[0]!.data as Float32Array)], [8, 8, 8, 8]);
+      assert.equal(owned.byteLength, 0, 'an owned buffer is transferred, not copied');
+      assert.equal(big[5], 7);
+      assert.equal(inst.inflight, 0);
+    } finally {
+      await m.dispose();
+    }
+  });
+
+  it('maps a model error to IG_ERR_MODEL_EXECUTION with a clean message', async () => {
+    const path = writeModel(addOneModel(4));
+    const m = await backend.load(spec('bad-shape', path));
+    try {
+      const wrong: Tensor = { name: 'x', datatype: 'FP32', shape: [1, 3], data: new Float32Array(3) };
+      await assert.rejects(m.instances[0]!.execute([wrong]), (err: unknown) => {
+        assert.ok(err instanceof InferError);
+        assert.equal(err.code, 'IG_ERR_MODEL_EXECUTION');
+        assert.match(err.message, /dimensions/);
+        assert.ok(!err.message.includes(dirname(path)));
+        return true;
+      });
+      assert.equal(m.instances[0]!.alive, true);
+    } finally {
+      await m.dispose();
+    }
+  });
+
+  it('a crash fails only that instance’s in-flight requests, then the instance comes back', async () => {
+    const events: InstanceEvent[] = [];
+    const m = await backend.load(spec('crashy', writeModel(addOneModel(4)), { instances: 2 }), {
+      onEvent: (e) => events.push(e),
+    });
+    try {
+      const [i0, i1] = m.instances as [OrtInstance, OrtInstance];
+      const other = i1.execute([fp32([1, 1, 1, 1]), sleepInput(150)]);
+      const doomed = i0.execute([fp32([1, 1, 1, 1]), sleepInput(50), crashInput]);
+      const queued = i0.execute([fp32([2, 2, 2, 2])]);
+      const crashed = (err: unknown) => err instanceof InferError && err.code === 'IG_ERR_WORKER_CRASHED';
+      await assert.rejects(doomed, crashed);
+      await assert.rejects(queued, crashed);
+      assert.match(String(await doomed.catch((e: Error) => e.message)), /model instance 'crashy_1_0' crashed while executing the request; it is being restarted/);
+      assert.deepEqual([...((await other).outputs[0]!.data as Float32Array)], [2, 2, 2, 2]);
+      const crash = await nextEvent(events, 'crash');
+      assert.deepEqual({ ...crash, reason: '' }, { type: 'crash', instance: 'crashy_1_0', reason: '', failedRequests: 2 });
+      if (!i0.alive) {
+        const t = performance.now();
+        await assert.rejects(i0.execute([fp32([1, 1, 1, 1])]), crashed);
+        assert.ok(performance.now() - t < 50, 'execute on a dead instance rejects promptly');
+      }
+      await nextEvent(events, 'restart');
+      assert.equal(i0.alive, true);
+      assert.deepEqual([...((await i0.execute([fp32([3, 3, 3, 3])])).outputs[0]!.data as Float32Array)], [4, 4, 4, 4]);
+    } finally {
+      await m.dispose();
+    }
+  });
+
+  it('gives up restarting after bounded retries (restart-failed) when the model file is gone', async () => {
+    const events: InstanceEvent[] = [];
+    const path = writeModel(addOneModel(4));
+    const m = await backend.load(spec('gone', path), { onEvent: (e) => events.push(e) });
+    try {
+      rmSync(path);
+      (m.instances[0] as OrtInstance).crashForTest();
+      const failed = await nextEvent(events, 'restart-failed');
+      assert.match((failed as { reason: string }).reason, /2 attempts: model file not found/);
+      await assert.rejects(m.instances[0]!.execute([fp32([1, 1, 1, 1])]), /could not be restarted/);
+    } finally {
+      await m.dispose();
+    }
+  });
+
+  it('keeps the event loop responsive while a heavy model runs', async () => {
+    const m = await backend.load(spec('heavy', writeModel(matMulModel(512)), { inputs: [], outputs: [] }));
+    try {
+      const x: () => Tensor = () => ({ name: 'x', datatype: 'FP32', shape: [256, 512], data: new Float32Array(256 * 512).fill(0.5) });
+      let maxLag = 0;
+      let last = performance.now();
+      const timer = setInterval(() => {
+        const now = performance.now();
+        maxLag = Math.max(maxLag, now - last - 5);
+        last = now;
+      }, 5);
+      const start = performance.now();
+      let runs = 0;
+      let inferMs = 0;
+      while (performance.now() - start < 1500) {
+        const r = await m.instances[0]!.execute([x()]);
+        inferMs += r.timing.inferNs / 1e6;
+        runs++;
+      }
+      clearInterval(timer);
+      assert.ok(inferMs > 500, `model ran ${inferMs} ms in ${runs} runs: too light to prove anything`);
+      assert.ok(maxLag < 200, `event loop lagged ${maxLag} ms`);
+    } finally {
+      await m.dispose();
+    }
+  });
+
+  it('runs configured warm-up samples (zero, random, file) before load resolves', async () => {
+    const path = writeModel(addOneModel(4));
+    const file = join(dirname(path), 'warm.bin');
+    writeFileSync(file, new Uint8Array(new Float32Array(8).fill(1).buffer));
+    const warmup: ModelVersionSpec['warmup'] = (['zero', 'random', 'file'] as const).map((kind) => ({
+      name: kind,
+      batchSize: 2,
+      count: 2,
+      inputs: [{ name: 'x', datatype: 'FP32', dims: [4], kind, ...(kind === 'file' ? { file } : {}) }],
+    }));
+    const m = await backend.load(spec('warm', path, { warmup }));
+    await m.dispose();
+  });
+
+  it('warm-up failure rejects load with IG_ERR_MODEL_LOAD and stops every worker', async () => {
+    const path = writeModel(addOneModel(4));
+    const before = backend.activeWorkers;
+    const warmup: ModelVersionSpec['warmup'] = [
+      { name: 'wrong', batchSize: 1, count: 1, inputs: [{ name: 'x', datatype: 'FP32', dims: [5], kind: 'zero' }] },
+    ];
+    await assert.rejects(backend.load(spec('warmfail', path, { warmup, instances: 2 })), (err: unknown) => {
+      assert.ok(err instanceof InferError);
+      assert.equal(err.code, 'IG_ERR_MODEL_LOAD');
+      assert.match(err.message, /^failed to load model 'warmfail' version 1: warm-up sample 'wrong' failed: /);
+      assert.ok(!err.message.includes(dirname(path)));
+      return true;
+    });
+    for (let i = 0; i < 100 && backend.activeWorkers > before; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(backend.activeWorkers, before);
+  });
+
+  it('falls back to cpu with a warning event when a provider is unavailable', async () => {
+    const events: InstanceEvent[] = [];
+    const base = spec('ep', writeModel(addOneModel(4)));
+    const m = await backend.load({ ...base, execution: { ...base.execution, executionProviders: ['no-such-ep'] } }, {
+      onEvent: (e) => events.push(e),
+    });
+    await m.dispose();
+    assert.equal(events.length, 1);
+    assert.equal(events[0]!.type, 'warning');
+    assert.match((events[0] as { message: string }).message, /no-such-ep/);
+  });
+
+  it('ignores test-hook inputs when INFERGATE_TEST_HOOKS is not set', async () => {
+    delete process.env['INFERGATE_TEST_HOOKS'];
+    const m = await backend.load(spec('nohooks', writeModel(addOneModel(4)))).finally(() => {
+      process.env['INFERGATE_TEST_HOOKS'] = '1';
+    });
+    try {
+      const inst = m.instances[0] as OrtInstance;
+      inst.crashForTest();
+      // onnxruntime ignores feeds that are not model inputs, so the crash input is inert.
+      const r = await inst.execute([fp32([1, 1, 1, 1]), crashInput]);
+      assert.deepEqual([...(r.outputs[0]!.data as Float32Array)], [2, 2, 2, 2]);
+      assert.equal(inst.alive, true);
+    } finally {
+      await m.dispose();
+    }
+  });
+});
