@@ -49,9 +49,7 @@ export class GrpcClient {
     type Unary = (r: unknown, m: Metadata, o: object, cb: (err: ServiceError | null, res: T) => void) => void;
     const fn = (this.client as unknown as Record<string, Unary>)[method as string]!;
     return new Promise((resolve, reject) => {
-      fn.call(this.client, req, new Metadata(), options, (err, res) =>
-        err ? reject(err) : resolve(res),
-      );
+      fn.call(this.client, req, new Metadata(), options, (err, res) => (err ? reject(err) : resolve(res)));
     });
   }
 

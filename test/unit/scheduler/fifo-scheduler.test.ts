@@ -36,9 +36,27 @@ const t = (v: number): Tensor => ({ name: 'x', datatype: 'FP32', shape: [1], dat
 const tick = () => new Promise((r) => setImmediate(r));
 
 test('pickInstance chooses the least loaded live instance and -1 when all are busy', () => {
-  assert.equal(pickInstance([{ alive: true, inflight: 1 }, { alive: true, inflight: 0 }]), 1);
-  assert.equal(pickInstance([{ alive: false, inflight: 0 }, { alive: true, inflight: 1 }]), -1);
-  assert.equal(pickInstance([{ alive: true, inflight: 0 }, { alive: true, inflight: 0 }]), 0);
+  assert.equal(
+    pickInstance([
+      { alive: true, inflight: 1 },
+      { alive: true, inflight: 0 },
+    ]),
+    1,
+  );
+  assert.equal(
+    pickInstance([
+      { alive: false, inflight: 0 },
+      { alive: true, inflight: 1 },
+    ]),
+    -1,
+  );
+  assert.equal(
+    pickInstance([
+      { alive: true, inflight: 0 },
+      { alive: true, inflight: 0 },
+    ]),
+    0,
+  );
   fc.assert(
     fc.property(fc.array(fc.record({ alive: fc.boolean(), inflight: fc.nat(3) }), { maxLength: 8 }), (xs) => {
       const i = pickInstance(xs);
@@ -106,28 +124,35 @@ test('with every instance dead, queued jobs fail fast with a clear error', async
   const { loaded, inst } = model(1);
   inst[0]!.alive = false;
   const s = new FifoScheduler(loaded);
-  await assert.rejects(s.submit({ inputs: [t(1)], batchSize: 1 }), (e: InferError) => e.code === 'IG_ERR_WORKER_CRASHED');
+  await assert.rejects(
+    s.submit({ inputs: [t(1)], batchSize: 1 }),
+    (e: InferError) => e.code === 'IG_ERR_WORKER_CRASHED',
+  );
 });
 
 test('property: every job is answered exactly once, whatever the completion order', async () => {
   await fc.assert(
-    fc.asyncProperty(fc.integer({ min: 1, max: 3 }), fc.array(fc.nat(100), { minLength: 1, maxLength: 20 }), async (n, order) => {
-      const { loaded, inst } = model(n);
-      const s = new FifoScheduler(loaded);
-      let answered = 0;
-      const ps = order.map((v) => s.submit({ inputs: [t(v)], batchSize: 1 }).then(() => answered++));
-      for (let guard = 0; guard < 1000 && answered < order.length; guard++) {
-        await tick();
-        const running = inst.flatMap((i) => i.started.filter((x) => !(x as { done?: boolean }).done));
-        const pick = running[guard % Math.max(1, running.length)];
-        if (pick) {
-          (pick as { done?: boolean }).done = true;
-          pick.finish();
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 3 }),
+      fc.array(fc.nat(100), { minLength: 1, maxLength: 20 }),
+      async (n, order) => {
+        const { loaded, inst } = model(n);
+        const s = new FifoScheduler(loaded);
+        let answered = 0;
+        const ps = order.map((v) => s.submit({ inputs: [t(v)], batchSize: 1 }).then(() => answered++));
+        for (let guard = 0; guard < 1000 && answered < order.length; guard++) {
+          await tick();
+          const running = inst.flatMap((i) => i.started.filter((x) => !(x as { done?: boolean }).done));
+          const pick = running[guard % Math.max(1, running.length)];
+          if (pick) {
+            (pick as { done?: boolean }).done = true;
+            pick.finish();
+          }
         }
-      }
-      await Promise.all(ps);
-      return answered === order.length && s.pending === 0 && s.inflight === 0;
-    }),
+        await Promise.all(ps);
+        return answered === order.length && s.pending === 0 && s.inflight === 0;
+      },
+    ),
     { numRuns: 30 },
   );
 });
