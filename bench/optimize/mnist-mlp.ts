@@ -3,6 +3,7 @@
  * (per class: first 800 train, rest test). Fitting is fast and dependency-free: the two hidden layers
  * are fixed random ReLU features (He init) and the output layer is solved by ridge regression, with
  * onnxruntime doing the big matrix products. Good enough for a real accuracy figure (~95%).
+ * A small CNN is fitted the same way (random conv features, ridge-fitted Gemm head).
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -17,7 +18,7 @@ import {
 } from '../../src/gen/onnx-ml_pb.js';
 import { createSession } from '../../src/optimizer/ort.js';
 import { tensorToFloat32 } from '../../src/optimizer/tensor-data.js';
-import { buildMlp, node, valueInfo } from '../../test/unit/optimizer/models.js';
+import { buildConvNet, buildMlp, node, valueInfo } from '../../test/unit/optimizer/models.js';
 
 export interface Digits {
   train: { rows: Float32Array[]; labels: number[] };
@@ -39,11 +40,12 @@ export function loadDigits(trainPerClass = 800): Digits {
   return d;
 }
 
-async function runRows(model: ModelProto, rows: Float32Array[], width: number): Promise<Float32Array> {
+async function runRows(model: ModelProto, rows: Float32Array[], width: number, shape = [784]): Promise<Float32Array> {
   const s = await createSession(model, { threads: 2 });
   const x = new Float32Array(rows.length * 784);
   for (const [i, r] of rows.entries()) x.set(r, i * 784);
-  const y = (await s.run({ x: new ort.Tensor('float32', x, [rows.length, 784]) })).y!.data as Float32Array;
+  const out = await s.run({ x: new ort.Tensor('float32', x, [rows.length, ...shape]) });
+  const y = out[s.outputNames[0]!]!.data as Float32Array;
   await s.release();
   if (y.length !== rows.length * width) throw new Error('unexpected feature size');
   return y;
@@ -97,19 +99,16 @@ function ridgeSolve(a: Float64Array, b: Float64Array, d: number, m: number, lamb
   return x;
 }
 
-/** Build and fit the 784-1024-1024-10 digit MLP. */
-export async function fitDigitMlp(digits: Digits, hidden = 1024, seed = 1): Promise<ModelProto> {
-  const features = buildMlp([784, hidden, hidden], { seed });
-  const [w0, b0, w1, b1] = features.graph!.initializer.map((t) => tensorToFloat32(t));
-  const n = digits.train.rows.length;
-  const h = await runRows(features, digits.train.rows, hidden);
+/** Ridge-regression output layer on fixed ReLU features: W [hidden, 10] and b [10]. */
+async function fitHead(h: Float32Array, labels: number[], hidden: number): Promise<[Float32Array, Float32Array]> {
+  const n = labels.length;
   // [ReLU(H) | 1 | onehot(Y)] so one Gram product gives both A = HᵀH and B = HᵀY.
   const d = hidden + 1 + 10;
   const hy = new Float32Array(n * d);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < hidden; j++) hy[i * d + j] = Math.max(0, h[i * hidden + j]!);
     hy[i * d + hidden] = 1;
-    hy[i * d + hidden + 1 + digits.train.labels[i]!] = 1;
+    hy[i * d + hidden + 1 + labels[i]!] = 1;
   }
   const g = await gram(hy, n, d);
   const p = hidden + 1;
@@ -122,7 +121,34 @@ export async function fitDigitMlp(digits: Digits, hidden = 1024, seed = 1): Prom
     trace += a[i * p + i]!;
   }
   const x = ridgeSolve(a, b, p, 10, (1e-3 * trace) / p);
-  const w2 = Float32Array.from(x.subarray(0, hidden * 10));
-  const b2 = Float32Array.from(x.subarray(hidden * 10));
+  return [Float32Array.from(x.subarray(0, hidden * 10)), Float32Array.from(x.subarray(hidden * 10))];
+}
+
+/** Build and fit the 784-1024-1024-10 digit MLP. */
+export async function fitDigitMlp(digits: Digits, hidden = 1024, seed = 1): Promise<ModelProto> {
+  const features = buildMlp([784, hidden, hidden], { seed });
+  const [w0, b0, w1, b1] = features.graph!.initializer.map((t) => tensorToFloat32(t));
+  const h = await runRows(features, digits.train.rows, hidden);
+  const [w2, b2] = await fitHead(h, digits.train.labels, hidden);
   return buildMlp([784, hidden, hidden, 10], { weights: [w0!, b0!, w1!, b1!, w2, b2] });
+}
+
+/**
+ * Build and fit a digit CNN on [N,1,28,28]: two random 3x3 conv layers (ReLU, 2x2 max-pool after
+ * the first) as fixed features, and a Gemm head fitted by ridge regression.
+ */
+export async function fitDigitConvNet(
+  digits: Digits,
+  channels: [number, number] = [8, 8],
+  seed = 5,
+): Promise<ModelProto> {
+  const opts = { side: 28, channels, seed };
+  const features = buildConvNet({ ...opts, featuresOnly: true });
+  const flat = channels[1] * 14 * 14;
+  const h = await runRows(features, digits.train.rows, flat, [1, 28, 28]);
+  const [w, b] = await fitHead(h, digits.train.labels, flat);
+  // Gemm uses transB: the head is stored [10, flat].
+  const wt = new Float32Array(10 * flat);
+  for (let i = 0; i < flat; i++) for (let c = 0; c < 10; c++) wt[c * flat + i] = w[i * 10 + c]!;
+  return buildConvNet({ ...opts, fc: { w: wt, b } });
 }

@@ -52,12 +52,12 @@ export async function compareVariants(
   try {
     const reports: VariantReport[] = [];
     for (const [i, c] of all.entries()) {
-      o.onProgress?.('accuracy', i, all.length);
       const v: VariantReport = { name: c.name, sizeBytes: encodeModel(c.model).length, latency: [] };
       if (i > 0) v.accuracy = await compareOnSet(sessions[all[0]!.name]!, sessions[c.name]!, set);
       if (c.checkFusion) v.fusion = await fusionCheck(c.model);
       if (c.notes) v.notes = c.notes;
       reports.push(v);
+      o.onProgress?.('accuracy', i + 1, all.length);
     }
     // The original's own top-1 on the labels, for the first row.
     if (set.labels && reports[1]?.accuracy?.top1Original !== undefined) {

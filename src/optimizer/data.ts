@@ -3,6 +3,8 @@
  * optional labels .npy, and JSON lines ({"input": [...], "label": 3} per line).
  */
 import { readFileSync } from 'node:fs';
+import { basename, extname } from 'node:path';
+import type { ModelProto } from '../gen/onnx-ml_pb.js';
 import type { ValidationSet } from './evaluate.js';
 
 interface Npy {
@@ -77,4 +79,39 @@ export function jsonlSet(input: string, path: string, rowShape: number[]): Valid
   const set: ValidationSet = { input, rowShape, rows };
   if (labels.length === rows.length && rows.length > 0) set.labels = labels;
   return set;
+}
+
+export interface DataOptions {
+  /** Model input the rows feed (default: the first non-initializer input). */
+  input?: string;
+  /** Labels .npy for an inputs .npy. */
+  labels?: string;
+  /** Row shape for .jsonl data (default: the model input's dims after the batch dim). */
+  rowShape?: number[];
+}
+
+/** Load a validation/calibration set (.npy or .jsonl) for a model's input. */
+export function loadDataFor(model: ModelProto, path: string, o: DataOptions = {}): ValidationSet {
+  const g = model.graph!;
+  const init = new Set(g.initializer.map((t) => t.name));
+  const first = g.input.find((v) => !init.has(v.name));
+  const input = o.input ?? first?.name ?? 'input';
+  if (extname(path) === '.npy') return npySet(input, path, o.labels);
+  const target = g.input.find((v) => v.name === input);
+  const tt = target?.type?.value.case === 'tensorType' ? target.type.value.value : undefined;
+  const dims = (tt?.shape?.dim ?? []).slice(1);
+  const rowShape = o.rowShape ?? dims.map((d) => (d.value.case === 'dimValue' ? Number(d.value.value) : Number.NaN));
+  if (rowShape.some((d) => !Number.isFinite(d)))
+    throw new Error(`input "${input}" has dynamic dims: pass --row-shape for ${basename(path)}`);
+  return jsonlSet(input, path, rowShape);
+}
+
+/** Split a set into the first `n` rows and the rest (labels follow their rows). */
+export function splitSet(set: ValidationSet, n: number): [ValidationSet, ValidationSet] {
+  const part = (from: number, to?: number): ValidationSet => {
+    const s: ValidationSet = { input: set.input, rowShape: set.rowShape, rows: set.rows.slice(from, to) };
+    if (set.labels) s.labels = set.labels.slice(from, to);
+    return s;
+  };
+  return [part(0, n), part(n)];
 }

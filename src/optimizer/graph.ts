@@ -165,3 +165,11 @@ export function defaultOpset(model: ModelProto): number {
   const o = model.opsetImport.find((x) => x.domain === '' || x.domain === 'ai.onnx');
   return o ? Number(o.version) : 0;
 }
+
+/** Replace every occurrence of `from` among a node list's inputs (or outputs) with `to`. */
+export function renameIn(nodes: NodeProto[], from: string, to: string, field: 'input' | 'output' = 'input'): void {
+  for (const n of nodes) {
+    const names = n[field];
+    for (let i = 0; i < names.length; i++) if (names[i] === from) names[i] = to;
+  }
+}

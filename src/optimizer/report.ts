@@ -1,6 +1,6 @@
 /**
  * The variant report: size, latency p50/p99 per batch, throughput, accuracy against the original,
- * fused int8 kernels. Printed as a table and saved as JSON.
+ * fused int8 kernels. Printed as a table and saved as JSON plus a self-contained HTML page.
  */
 import Table from 'cli-table3';
 import type { CpuInfo } from './cpu.js';
@@ -8,6 +8,7 @@ import type { AccuracyStats } from './evaluate.js';
 import { writeFileAtomic } from './io.js';
 import type { LatencyStats } from './measure.js';
 import type { FusionReport } from './ort.js';
+import { renderHtmlReport } from './report-html.js';
 
 export interface VariantReport {
   name: string;
@@ -65,9 +66,15 @@ export function formatReport(r: OptimizeReport): string {
   return [header, table.toString(), ...notes].join('\n');
 }
 
-/** Save the report as pretty JSON (atomic). */
+/** Where the HTML page of a JSON report goes: beside it, same name, .html. */
+export function htmlPathFor(jsonPath: string): string {
+  return jsonPath.endsWith('.json') ? `${jsonPath.slice(0, -5)}.html` : `${jsonPath}.html`;
+}
+
+/** Save the report as pretty JSON and as a self-contained HTML page beside it (both atomic). */
 export function saveReport(r: OptimizeReport, path: string): void {
   writeFileAtomic(path, `${JSON.stringify(r, null, 2)}\n`);
+  writeFileAtomic(htmlPathFor(path), renderHtmlReport(r));
 }
 
 /** A short summary of a variant for lineage.json. */

@@ -9,7 +9,7 @@ import { createHttpServer } from '../protocol/http/server.js';
 import { ModelRepository } from '../repository/repository.js';
 import type { RepositoryEvent } from '../repository/types.js';
 import { Router } from '../router/router.js';
-import { FifoScheduler } from '../scheduler/fifo-scheduler.js';
+import { createScheduler } from '../scheduler/create-scheduler.js';
 import { type ServerOptions, type ServerOptionsInput, ServerOptionsSchema } from './options.js';
 
 const VERSION = '0.1.0';
@@ -60,9 +60,10 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     backend,
     clock,
     createScheduler: (spec, loaded) =>
-      new FifoScheduler(loaded, {
+      createScheduler(spec, loaded, {
         clock,
         onExecution: (batch, timing) => stats.get(spec.model, spec.version).execution(batch, timing),
+        onRejected: (reason) => logger.debug({ model: spec.model, version: spec.version, reason }, 'request rejected'),
       }),
     onEvent: (e) => logRepositoryEvent(logger, stats, e),
     onInstanceEvent: (e: InstanceEvent) => logger.warn({ ...e }, `instance ${e.instance}: ${e.type}`),

@@ -62,11 +62,13 @@ export function backendContract(
   describe(`Backend contract: ${name}`, () => {
     let backend: Backend;
     const paths = new Map<ContractModelKind, string>();
-    const load = (kind: ContractModelKind, instances = 1) => backend.load(contractSpec(kind, paths.get(kind)!, instances));
+    const load = (kind: ContractModelKind, instances = 1) =>
+      backend.load(contractSpec(kind, paths.get(kind)!, instances));
 
     before(async () => {
       backend = makeBackend();
-      for (const kind of ['add-one', 'slow-add-one', 'bad-file'] as const) paths.set(kind, await makeModel(backend, kind));
+      for (const kind of ['add-one', 'slow-add-one', 'bad-file'] as const)
+        paths.set(kind, await makeModel(backend, kind));
     });
     after(() => backend.close());
 

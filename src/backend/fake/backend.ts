@@ -23,6 +23,7 @@ export class FakeLoadedModel implements LoadedModel {
     private readonly onDisposed: () => void,
   ) {}
 
+  /** Disposes every instance (after its queued work); idempotent. */
   dispose(): Promise<void> {
     this.#disposing ??= Promise.all(this.instances.map((i) => i.dispose())).then(() => this.onDisposed());
     return this.#disposing;

@@ -52,7 +52,9 @@ export class FakeInstance implements BackendInstance {
   execute(inputs: Tensor[], outputs?: string[]): Promise<ExecResult> {
     if (this.#disposed) return Promise.reject(notFound.notReady(this.ctx.model, this.ctx.version));
     if (!this.#alive)
-      return Promise.reject(new InferError('IG_ERR_WORKER_CRASHED', `model instance '${this.id}' is not available: it crashed`));
+      return Promise.reject(
+        new InferError('IG_ERR_WORKER_CRASHED', `model instance '${this.id}' is not available: it crashed`),
+      );
     return new Promise<ExecResult>((resolve, reject) => {
       this.#queue.push({ inputs, outputs, resolve, reject });
       this.#next();

@@ -50,7 +50,8 @@ export function addOneModel(datatype: DataType = 'FP32', dims: number[] = [4]): 
   const io: ModelIO = { inputs: [{ name: 'x', datatype, shape }], outputs: [{ name: 'y', datatype, shape }] };
   const compute = (inputs: Tensor[]): Tensor[] => {
     const x = inputs.find((t) => t.name === 'x');
-    if (x === undefined || isBytesData(x.data)) throw new InferError('IG_ERR_MODEL_EXECUTION', "input 'x' missing or not numeric");
+    if (x === undefined || isBytesData(x.data))
+      throw new InferError('IG_ERR_MODEL_EXECUTION', "input 'x' missing or not numeric");
     return [{ name: 'y', datatype: x.datatype, shape: [...x.shape], data: plusOne(x.data) }];
   };
   return { io, compute };

@@ -28,6 +28,7 @@ class OrtLoadedModel implements LoadedModel {
     private readonly onDisposed: () => void,
   ) {}
 
+  /** Disposes every instance (after its in-flight work); idempotent. */
   dispose(): Promise<void> {
     this.#disposing ??= Promise.all(this.instances.map((i) => i.dispose())).then(() => this.onDisposed());
     return this.#disposing;
@@ -63,7 +64,11 @@ export class OrtBackend implements Backend {
   #inspect(path: string): Promise<ModelIO> {
     return new Promise<ModelIO>((resolve, reject) => {
       const fail = (reason: string) =>
-        reject(new InferError('IG_ERR_MODEL_LOAD', `failed to read model signature: ${reason}`, { cause: new Error(`${path}: ${reason}`) }));
+        reject(
+          new InferError('IG_ERR_MODEL_LOAD', `failed to read model signature: ${reason}`, {
+            cause: new Error(`${path}: ${reason}`),
+          }),
+        );
       const w = startWorker({ mode: 'inspect', path });
       this.#workers++;
       let done = false;
@@ -106,18 +111,26 @@ export class OrtBackend implements Backend {
       },
     };
     const count = Math.max(1, spec.instances);
-    const instances = Array.from({ length: count }, (_, i) => new OrtInstance(`${spec.model}_${spec.version}_${i}`, data, ctx));
+    const instances = Array.from(
+      { length: count },
+      (_, i) => new OrtInstance(`${spec.model}_${spec.version}_${i}`, data, ctx),
+    );
     const started = await Promise.allSettled(instances.map((i) => i.start()));
     const failure = started.find((s) => s.status === 'rejected');
     if (failure !== undefined) {
       await Promise.all(instances.map((i) => i.dispose()));
       const reason = messageOf(failure.reason);
-      throw new InferError('IG_ERR_MODEL_LOAD', `failed to load model '${spec.model}' version ${spec.version}: ${reason}`, {
-        cause: new Error(`${spec.path}: ${reason}`),
-      });
+      throw new InferError(
+        'IG_ERR_MODEL_LOAD',
+        `failed to load model '${spec.model}' version ${spec.version}: ${reason}`,
+        {
+          cause: new Error(`${spec.path}: ${reason}`),
+        },
+      );
     }
     started.forEach((s, i) => {
-      if (s.status === 'fulfilled') for (const message of s.value) emit({ type: 'warning', instance: instances[i]!.id, message });
+      if (s.status === 'fulfilled')
+        for (const message of s.value) emit({ type: 'warning', instance: instances[i]!.id, message });
     });
     const model = new OrtLoadedModel(instances, () => this.#loaded.delete(model));
     this.#loaded.add(model);

@@ -2,7 +2,7 @@
  * Test-only hooks, documented here and enabled only when the environment has INFERGATE_TEST_HOOKS=1
  * (read once, when the backend creates a worker; the disabled path costs one boolean check).
  *
- * - `crashInstanceForTest(instance)` (instance.ts) posts a `__crash__` message: the worker exits at once.
+ * - `OrtInstance.crashForTest()` posts a `__crash__` message: the worker exits at once.
  * - An input named `__test_crash__` makes the worker exit while executing that request.
  * - An input named `__test_sleep_ms__` (any numeric datatype, first element) makes the worker
  *   block that long before running the request; the input is removed before ORT sees it.

@@ -84,11 +84,18 @@ export class OrtInstance implements BackendInstance {
     return new Promise<ExecResult>((resolve, reject) => {
       try {
         const wire = inputs.map(tensorToWire);
-        const msg: ToWorker = outputs === undefined ? { type: 'run', id, inputs: wire } : { type: 'run', id, inputs: wire, outputs };
+        const msg: ToWorker =
+          outputs === undefined ? { type: 'run', id, inputs: wire } : { type: 'run', id, inputs: wire, outputs };
         w.postMessage(msg, transferList(wire));
         this.#pending.set(id, { resolve, reject });
       } catch (err) {
-        reject(new InferError('IG_ERR_INVALID_ARG', 'input tensors could not be sent to the model instance', { cause: err }));
+        if (err instanceof InferError) reject(err);
+        else
+          reject(
+            new InferError('IG_ERR_INVALID_ARG', 'input tensors could not be sent to the model instance', {
+              cause: err,
+            }),
+          );
       }
     });
   }
@@ -128,7 +135,9 @@ export class OrtInstance implements BackendInstance {
         this.#settle(m.id, (p) => p.resolve({ outputs: m.outputs.map(wireToTensor), timing: m.timing }));
         return;
       case 'error':
-        this.#settle(m.id, (p) => p.reject(new InferError('IG_ERR_MODEL_EXECUTION', `onnxruntime execution failed: ${m.message}`)));
+        this.#settle(m.id, (p) =>
+          p.reject(new InferError('IG_ERR_MODEL_EXECUTION', `onnxruntime execution failed: ${m.message}`)),
+        );
         return;
       default:
         return;
@@ -181,7 +190,11 @@ export class OrtInstance implements BackendInstance {
     const delays = this.ctx.restartDelaysMs;
     if (attempt >= delays.length) {
       this.#restartFailed = true;
-      this.#emit({ type: 'restart-failed', instance: this.id, reason: `gave up after ${attempt} attempts: ${lastReason}` });
+      this.#emit({
+        type: 'restart-failed',
+        instance: this.id,
+        reason: `gave up after ${attempt} attempts: ${lastReason}`,
+      });
       return;
     }
     this.#restartTimer = setTimeout(() => {

@@ -2,7 +2,7 @@
  * Tensor ⇄ WireTensor on the event-loop side: no per-element work beyond one memcpy, so the
  * event loop stays free (UTF-8 conversion of BYTES happens in the worker, see worker-tensors.ts).
  */
-import { isBytesData, type NumericArray, type Tensor } from '../../core/index.js';
+import { elementCount, invalidArg, isBytesData, type NumericArray, type Tensor } from '../../core/index.js';
 import type { PackedBytes, WireTensor } from './messages.js';
 
 /** True when the view covers its whole, transferable ArrayBuffer. */
@@ -10,8 +10,12 @@ export function ownsBuffer(a: ArrayBufferView): boolean {
   return a.buffer instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength;
 }
 
-/** The array itself when it owns its buffer, else one copy that does (slice allocates a fresh buffer). */
+/**
+ * The array itself when it owns its buffer, else one copy that does (slice allocates a fresh buffer).
+ * Empty arrays are always fresh: a detached buffer in a transfer list makes the message undeliverable.
+ */
 export function transferable<T extends NumericArray>(a: T): T {
+  if (a.byteLength === 0) return a.slice() as T;
   return ownsBuffer(a) ? a : (a.slice() as T);
 }
 
@@ -53,8 +57,16 @@ export function transferList(tensors: readonly WireTensor[]): ArrayBuffer[] {
   return [...set];
 }
 
-/** Converts a caller's tensor for posting; numeric buffers are transferred, not copied, when possible. */
+/**
+ * Converts a caller's tensor for posting; numeric buffers are transferred, not copied, when possible.
+ * Throws IG_ERR_INVALID_ARG when the data does not match the shape (e.g. a buffer already transferred).
+ */
 export function tensorToWire(t: Tensor): WireTensor {
+  const n = elementCount(t.shape);
+  if (t.data.length !== n)
+    throw invalidArg(
+      `input '${t.name}' holds ${t.data.length} elements but its shape [${t.shape.join(',')}] needs ${n}`,
+    );
   const data = isBytesData(t.data) ? packBytes(t.data) : transferable(t.data);
   return { name: t.name, datatype: t.datatype, shape: t.shape, data };
 }

@@ -49,7 +49,8 @@ export async function createSession(
   if (missing.length > 0) warnings.push(`execution providers not available in this build: ${missing.join(', ')}`);
   if (usable.length === 0) usable.push('cpu');
   const base = { ...o, extra: o.extra as Record<string, unknown> };
-  if (usable.length === 1 && usable[0] === 'cpu') return { session: await create(path, { ...base, executionProviders: usable }), warnings };
+  if (usable.length === 1 && usable[0] === 'cpu')
+    return { session: await create(path, { ...base, executionProviders: usable }), warnings };
   try {
     return { session: await create(path, { ...base, executionProviders: usable }), warnings };
   } catch (err) {

@@ -7,7 +7,14 @@ import { hrtime } from 'node:process';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type * as ort from 'onnxruntime-node';
 import { CRASH_INPUT, SLEEP_INPUT } from './hooks.js';
-import type { FromWorker, InspectWorkerData, InstanceWorkerData, ToWorker, WireTensor, WorkerData } from './messages.js';
+import type {
+  FromWorker,
+  InspectWorkerData,
+  InstanceWorkerData,
+  ToWorker,
+  WireTensor,
+  WorkerData,
+} from './messages.js';
 import { cleanReason, messageOf } from './reasons.js';
 import { isPacked, transferList } from './wire.js';
 import { createSession, LoadFailure, signatureOf } from './worker-session.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { OrtBackend, OrtInstance } from '../../../src/backend/ort/index.js';
+import { OrtBackend, type OrtInstance } from '../../../src/backend/ort/index.js';
 import type { InstanceEvent } from '../../../src/backend/types.js';
 import { type DataType, InferError, type ModelVersionSpec, type Tensor } from '../../../src/core/index.js';
 import { contractSpec } from '../../contract/backend.contract.js';
@@ -37,8 +37,13 @@ function fp32(values: number[]): Tensor {
   return { name: 'x', datatype: 'FP32', shape: [values.length / 4, 4], data: new Float32Array(values) };
 }
 
-const sleepInput = (ms: number): Tensor => ({ name: '__test_sleep_ms__', datatype: 'INT32', shape: [1], data: new Int32Array([ms]) });
-const crashInput: Tensor = { name: '__test_crash__', datatype: 'BOOL', shape: [1], data: new Uint8Array([1]) };
+const sleepInput = (ms: number): Tensor => ({
+  name: '__test_sleep_ms__',
+  datatype: 'INT32',
+  shape: [1],
+  data: new Int32Array([ms]),
+});
+const crashInput = (): Tensor => ({ name: '__test_crash__', datatype: 'BOOL', shape: [1], data: new Uint8Array([1]) });
 
 function nextEvent(events: InstanceEvent[], type: InstanceEvent['type'], timeoutMs = 10_000): Promise<InstanceEvent> {
   const start = Date.now();
@@ -72,13 +77,22 @@ describe('OrtBackend', () => {
     try {
       // Inputs are copies: execute transfers (detaches) owned buffers.
       const copy = (d: Tensor['data']) => (Array.isArray(d) ? d.map((e) => e.slice()) : d.slice());
-      const inputs = ROUND_TRIP.map(([dt, data]) => ({ name: `x_${dt}`, datatype: dt, shape: [1, 3], data: copy(data) }));
+      const inputs = ROUND_TRIP.map(([dt, data]) => ({
+        name: `x_${dt}`,
+        datatype: dt,
+        shape: [1, 3],
+        data: copy(data),
+      }));
       const r = await m.instances[0]!.execute(inputs);
       for (const [dt, data] of ROUND_TRIP) {
         const y = r.outputs.find((t) => t.name === `y_${dt}`)!;
         assert.equal(y.datatype, dt);
         assert.deepEqual(y.shape, [1, 3]);
-        if (Array.isArray(data)) assert.deepEqual((y.data as Uint8Array[]).map((e) => [...e]), data.map((e) => [...e]));
+        if (Array.isArray(data))
+          assert.deepEqual(
+            (y.data as Uint8Array[]).map((e) => [...e]),
+            data.map((e) => [...e]),
+          );
         else {
           assert.equal(y.data.constructor, data.constructor, `${dt} array type`);
           assert.deepEqual([...(y.data as Uint8Array)], [...(data as Uint8Array)], dt);
@@ -101,12 +115,17 @@ describe('OrtBackend', () => {
       const b = inst.execute([{ ...fp32([]), shape: [1, 4], data: view }]);
       assert.equal(inst.inflight, 7);
       const results = await Promise.all(runs);
-      results.forEach((r, k) => assert.deepEqual([...(r.outputs[0]!.data as Float32Array)], [k + 1, k + 1, k + 1, k + 1]));
+      for (const [k, r] of results.entries())
+        assert.deepEqual([...(r.outputs[0]!.data as Float32Array)], [k + 1, k + 1, k + 1, k + 1]);
       assert.deepEqual([...((await a).outputs[0]!.data as Float32Array)], [2, 3, 4, 5]);
       assert.deepEqual([...((await b).outputs[0]!.data as Float32Array)], [8, 8, 8, 8]);
       assert.equal(owned.byteLength, 0, 'an owned buffer is transferred, not copied');
       assert.equal(big[5], 7);
       assert.equal(inst.inflight, 0);
+      // Re-sending a transferred (detached) buffer is refused up front, not lost in the worker.
+      await assert.rejects(inst.execute([{ ...fp32([]), shape: [1, 4], data: owned }]), (err: unknown) => {
+        return err instanceof InferError && err.code === 'IG_ERR_INVALID_ARG';
+      });
     } finally {
       await m.dispose();
     }
@@ -138,15 +157,21 @@ describe('OrtBackend', () => {
     try {
       const [i0, i1] = m.instances as [OrtInstance, OrtInstance];
       const other = i1.execute([fp32([1, 1, 1, 1]), sleepInput(150)]);
-      const doomed = i0.execute([fp32([1, 1, 1, 1]), sleepInput(50), crashInput]);
+      const doomed = i0.execute([fp32([1, 1, 1, 1]), sleepInput(50), crashInput()]);
       const queued = i0.execute([fp32([2, 2, 2, 2])]);
       const crashed = (err: unknown) => err instanceof InferError && err.code === 'IG_ERR_WORKER_CRASHED';
       await assert.rejects(doomed, crashed);
       await assert.rejects(queued, crashed);
-      assert.match(String(await doomed.catch((e: Error) => e.message)), /model instance 'crashy_1_0' crashed while executing the request; it is being restarted/);
+      assert.match(
+        String(await doomed.catch((e: Error) => e.message)),
+        /model instance 'crashy_1_0' crashed while executing the request; it is being restarted/,
+      );
       assert.deepEqual([...((await other).outputs[0]!.data as Float32Array)], [2, 2, 2, 2]);
       const crash = await nextEvent(events, 'crash');
-      assert.deepEqual({ ...crash, reason: '' }, { type: 'crash', instance: 'crashy_1_0', reason: '', failedRequests: 2 });
+      assert.deepEqual(
+        { ...crash, reason: '' },
+        { type: 'crash', instance: 'crashy_1_0', reason: '', failedRequests: 2 },
+      );
       if (!i0.alive) {
         const t = performance.now();
         await assert.rejects(i0.execute([fp32([1, 1, 1, 1])]), crashed);
@@ -178,7 +203,12 @@ describe('OrtBackend', () => {
   it('keeps the event loop responsive while a heavy model runs', async () => {
     const m = await backend.load(spec('heavy', writeModel(matMulModel(512)), { inputs: [], outputs: [] }));
     try {
-      const x: () => Tensor = () => ({ name: 'x', datatype: 'FP32', shape: [256, 512], data: new Float32Array(256 * 512).fill(0.5) });
+      const x: () => Tensor = () => ({
+        name: 'x',
+        datatype: 'FP32',
+        shape: [256, 512],
+        data: new Float32Array(256 * 512).fill(0.5),
+      });
       let maxLag = 0;
       let last = performance.now();
       const timer = setInterval(() => {
@@ -236,9 +266,12 @@ describe('OrtBackend', () => {
   it('falls back to cpu with a warning event when a provider is unavailable', async () => {
     const events: InstanceEvent[] = [];
     const base = spec('ep', writeModel(addOneModel(4)));
-    const m = await backend.load({ ...base, execution: { ...base.execution, executionProviders: ['no-such-ep'] } }, {
-      onEvent: (e) => events.push(e),
-    });
+    const m = await backend.load(
+      { ...base, execution: { ...base.execution, executionProviders: ['no-such-ep'] } },
+      {
+        onEvent: (e) => events.push(e),
+      },
+    );
     await m.dispose();
     assert.equal(events.length, 1);
     assert.equal(events[0]!.type, 'warning');
@@ -254,7 +287,7 @@ describe('OrtBackend', () => {
       const inst = m.instances[0] as OrtInstance;
       inst.crashForTest();
       // onnxruntime ignores feeds that are not model inputs, so the crash input is inert.
-      const r = await inst.execute([fp32([1, 1, 1, 1]), crashInput]);
+      const r = await inst.execute([fp32([1, 1, 1, 1]), crashInput()]);
       assert.deepEqual([...(r.outputs[0]!.data as Float32Array)], [2, 2, 2, 2]);
       assert.equal(inst.alive, true);
     } finally {

@@ -85,9 +85,73 @@ describe('optimize CLI', () => {
     );
   });
 
-  it('refuses a missing output and an unimplemented mode without writing anything', async () => {
+  it('quantizes statically with entropy calibration, writing JSON and HTML reports beside the variant', async () => {
+    const next = rng(9);
+    writeNpy(
+      join(dir, 'calib.npy'),
+      [64, 16],
+      Float32Array.from({ length: 64 * 16 }, () => next()),
+    );
+    const out = join(dir, 'static.onnx');
+    const text = await cli(
+      'quantize',
+      src,
+      '--mode',
+      'static',
+      '--calibration',
+      'entropy',
+      '--data',
+      join(dir, 'calib.npy'),
+      '--calib-samples',
+      '32',
+      '--out',
+      out,
+      '--batches',
+      '1,4',
+    );
+    assert.match(text, /quantized 2 node\(s\)/);
+    assert.match(text, /on 32 row\(s\) with entropy \/ KL divergence \(2048 bins, floor at the 99.9th percentile\)/);
+    assert.match(text, /onnxruntime fused int8 kernels at level 'extended': 2 QGemm/);
+    const report = JSON.parse(readFileSync(join(dir, 'static.report.json'), 'utf8'));
+    assert.equal(report.variants[1].accuracy.samples, 32, 'validated on the rows calibration did not see');
+    const html = readFileSync(join(dir, 'static.report.html'), 'utf8');
+    assert.match(html, /<svg/);
+    assert.doesNotMatch(html, /<script|<link|src="http/);
+  });
+
+  it('converts to fp16 and says it brings no CPU speed', async () => {
+    const out = join(dir, 'half.onnx');
+    const text = await cli('fp16', src, '--out', out);
+    assert.match(text, /no speed on CPU/);
+    assert.ok(loadModel(out).model.graph!.initializer.every((t) => t.dataType === 10));
+  });
+
+  it("saves onnxruntime's graph optimizations and refuses level all", async () => {
+    const out = join(dir, 'graph.onnx');
+    assert.match(await cli('graph', src, '--level', 'basic', '--out', out), /onnxruntime 'basic'/);
+    assert.ok(existsSync(out));
+    await assert.rejects(
+      cli('graph', src, '--level', 'all', '--out', join(dir, 'g2.onnx')),
+      /machine-specific|this machine/,
+    );
+    assert.equal(existsSync(join(dir, 'g2.onnx')), false);
+  });
+
+  it('refuses a missing output and static mode without data, writing nothing', async () => {
     await assert.rejects(cli('quantize', src), /--out FILE or --model-dir/);
-    await assert.rejects(cli('quantize', src, '--mode', 'static', '--out', join(dir, 'q.onnx')), /not implemented yet/);
+    await assert.rejects(
+      cli('quantize', src, '--mode', 'static', '--out', join(dir, 'q.onnx')),
+      /needs calibration rows/,
+    );
+    assert.equal(existsSync(join(dir, 'q.onnx')), false);
+  });
+
+  it('names the input and both shapes when calibration data does not fit', async () => {
+    writeNpy(join(dir, 'bad.npy'), [8, 12], new Float32Array(96));
+    await assert.rejects(
+      cli('quantize', src, '--mode', 'static', '--data', join(dir, 'bad.npy'), '--out', join(dir, 'q.onnx')),
+      /input "x": rows are \[N,12\] but the model expects \[batch,16\]/,
+    );
     assert.equal(existsSync(join(dir, 'q.onnx')), false);
   });
 });

@@ -167,3 +167,84 @@ export function buildIfModel(k: number, n: number, seed = 3): ModelProto {
     graph,
   });
 }
+
+export interface ConvNetOptions {
+  seed?: number;
+  /** Image side (square, one channel). */
+  side?: number;
+  /** Keep weights in Constant nodes instead of initializers. */
+  constantWeights?: boolean;
+  /** Channels of the two convolutions (default [4, 8]). */
+  channels?: [number, number];
+  /** Classifier weights [10, flat] (transB layout) and bias [10] instead of random ones. */
+  fc?: { w: Float32Array; b: Float32Array };
+  /** Output the flattened features "f" instead of the classifier (for fitting a head). */
+  featuresOnly?: boolean;
+}
+
+/**
+ * A small CNN: Conv(1→c1,3x3,pad 1) → Relu → MaxPool 2 → Conv(c1→c2,3x3,pad 1) → Relu → Flatten →
+ * Gemm(→10, transB). Input "x" [batch,1,side,side], output "y" [batch,10].
+ */
+export function buildConvNet(opts: ConvNetOptions = {}): ModelProto {
+  const next = rng(opts.seed ?? 11);
+  const side = opts.side ?? 8;
+  const [c1, c2] = opts.channels ?? [4, 8];
+  const flat = c2 * (side / 2) * (side / 2);
+  const weight = (name: string, dims: number[], fanIn: number) =>
+    floatTensor(
+      name,
+      dims,
+      Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => (next() * 2 - 1) * Math.sqrt(6 / fanIn)),
+    );
+  const bias = (name: string, n: number) =>
+    floatTensor(
+      name,
+      [n],
+      Float32Array.from({ length: n }, () => (next() - 0.5) * 0.2),
+    );
+  const tensors = [
+    weight('c1_w', [c1, 1, 3, 3], 9),
+    bias('c1_b', c1),
+    weight('c2_w', [c2, c1, 3, 3], 9 * c1),
+    bias('c2_b', c2),
+    opts.fc ? floatTensor('fc_w', [10, flat], opts.fc.w) : weight('fc_w', [10, flat], flat),
+    opts.fc ? floatTensor('fc_b', [10], opts.fc.b) : bias('fc_b', 10),
+  ];
+  if (opts.featuresOnly) tensors.splice(4, 2);
+  const conv = (x: string, w: string, b: string, y: string, name: string) => {
+    const n = node('Conv', [x, w, b], [y], name);
+    n.attribute.push(
+      create(AttributeProtoSchema, { name: 'pads', type: AttributeProto_AttributeType.INTS, ints: [1n, 1n, 1n, 1n] }),
+      create(AttributeProtoSchema, { name: 'kernel_shape', type: AttributeProto_AttributeType.INTS, ints: [3n, 3n] }),
+    );
+    return n;
+  };
+  const pool = node('MaxPool', ['r1'], ['p1'], 'pool1');
+  for (const k of ['kernel_shape', 'strides'])
+    pool.attribute.push(
+      create(AttributeProtoSchema, { name: k, type: AttributeProto_AttributeType.INTS, ints: [2n, 2n] }),
+    );
+  const nodes = [
+    conv('x', 'c1_w', 'c1_b', 'c1', 'conv1'),
+    node('Relu', ['c1'], ['r1'], 'relu1'),
+    pool,
+    conv('p1', 'c2_w', 'c2_b', 'c2', 'conv2'),
+    node('Relu', ['c2'], ['r2'], 'relu2'),
+    node('Flatten', ['r2'], ['f'], 'flatten', { axis: 1 }),
+  ];
+  if (!opts.featuresOnly) nodes.push(node('Gemm', ['f', 'fc_w', 'fc_b'], ['y'], 'fc', { transB: 1 }));
+  const graph = create(GraphProtoSchema, {
+    name: 'convnet',
+    node: opts.constantWeights ? [...tensors.map((t) => constantNode(t.name, t)), ...nodes] : nodes,
+    initializer: opts.constantWeights ? [] : tensors,
+    input: [valueInfo('x', ['batch', 1, side, side])],
+    output: [opts.featuresOnly ? valueInfo('f', ['batch', flat]) : valueInfo('y', ['batch', 10])],
+  });
+  return create(ModelProtoSchema, {
+    irVersion: 8n,
+    producerName: 'infergate-test',
+    opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 17n })],
+    graph,
+  });
+}
