@@ -1,9 +1,5 @@
 import type { DynamicBatchingSpec, LatencyObjectiveSpec, QueuePolicySpec } from '../core/model.js';
-import {
-  type ModelConfig,
-  type ModelQueuePolicy,
-  ModelQueuePolicy_TimeoutAction,
-} from '../gen/model_config_pb.js';
+import { type ModelConfig, type ModelQueuePolicy, ModelQueuePolicy_TimeoutAction } from '../gen/model_config_pb.js';
 
 function queuePolicy(p: ModelQueuePolicy | undefined): QueuePolicySpec {
   return {
