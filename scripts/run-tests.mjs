@@ -29,6 +29,8 @@ const args = [
   'tsx',
   '--test',
   '--test-reporter=spec',
+  '--test-force-exit',
+  '--test-timeout=600000',
   `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`,
   ...files,
 ];
