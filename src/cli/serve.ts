@@ -1,5 +1,4 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { startServer } from '../server/server.js';
 
 function int(name: string) {
   return (v: string) => {
@@ -55,6 +54,8 @@ export function registerServeCommand(program: Command): void {
     )
     .option('--exit-timeout-secs <s>', 'how long shutdown waits for in-flight requests', int('--exit-timeout-secs'), 30)
     .action(async (repository: string, opts: Record<string, unknown>) => {
+      // Loaded here, not at the top: `infergate --help` and client commands stay fast.
+      const { startServer } = await import('../server/server.js');
       const server = await startServer({
         repository,
         host: opts.host as string,
