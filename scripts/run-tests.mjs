@@ -38,11 +38,15 @@ const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit
 let tail = '';
 child.stdout.on('data', (d) => {
   process.stdout.write(d);
-  tail = (tail + d.toString()).slice(-4000);
+  tail = (tail + d.toString()).slice(-500_000);
 });
 child.on('close', (code) => {
-  const m = /ℹ tests (\d+)/.exec(tail) ?? /# tests (\d+)/.exec(tail);
-  const n = m ? Number(m[1]) : 0;
+  const count = (label) => Number([...tail.matchAll(new RegExp(`^ℹ ${label} (\\d+)$`, 'gm'))].at(-1)?.[1] ?? 0);
+  const n = count('tests');
+  // A plain closing line that any CI log reader understands, after node's own summary.
+  console.log(
+    `tests: ${count('pass')} passed, ${count('fail') + count('cancelled')} failed, ${count('skipped')} skipped`,
+  );
   if (n === 0) {
     console.error('test run executed 0 tests: failing');
     process.exit(1);
