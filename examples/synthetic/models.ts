@@ -4,7 +4,7 @@
  * so each is a few Identity/Add/Sub nodes; their configs live beside them under examples/models.
  */
 import { buildModel, GraphBuilder } from '../../src/onnx/index.js';
-import type { DataType } from '../../src/core/index.js';
+import { DATATYPES, type DataType } from '../../src/core/index.js';
 
 /** A synthetic model: the folder name under examples/models and a function making its bytes. */
 export interface SyntheticModel {
@@ -13,21 +13,7 @@ export interface SyntheticModel {
 }
 
 /** Datatypes carried by `identity_all` (every protocol type onnxruntime-node can feed; not BF16). */
-export const IDENTITY_ALL_TYPES: readonly DataType[] = [
-  'BOOL',
-  'UINT8',
-  'UINT16',
-  'UINT32',
-  'UINT64',
-  'INT8',
-  'INT16',
-  'INT32',
-  'INT64',
-  'FP16',
-  'FP32',
-  'FP64',
-  'BYTES',
-];
+export const IDENTITY_ALL_TYPES: readonly DataType[] = DATATYPES.filter((t) => t !== 'BF16');
 
 /** OUTPUT0 = INPUT0 + INPUT1 and OUTPUT1 = INPUT0 - INPUT1, for any numeric type and row width. */
 function addSub(name: string, type: DataType, width: number): Uint8Array {

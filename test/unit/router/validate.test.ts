@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { InferRequest, ModelVersionSpec, Tensor } from '../../../src/core/index.js';
+import { DEFAULT_EXECUTION } from '../../../src/config/execution.js';
 import { classify } from '../../../src/router/classification.js';
 import { validateInputs, validateOutputs } from '../../../src/router/validate.js';
 
@@ -16,16 +17,7 @@ const spec: ModelVersionSpec = {
   ],
   outputs: [{ name: 'y', datatype: 'FP32', dims: [4] }],
   instances: 1,
-  execution: {
-    intraOpThreads: 1,
-    interOpThreads: 1,
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-    spinning: false,
-    enableMemArena: true,
-    enableMemPattern: true,
-    executionProviders: [],
-  },
+  execution: DEFAULT_EXECUTION,
   warmup: [],
 };
 
