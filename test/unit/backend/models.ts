@@ -1,48 +1,17 @@
 /**
- * Tiny ONNX model builders for backend tests, made with the generated protobuf-es classes
- * (no binary fixtures). ir_version 8, opset 17. May later give way to the shared src/onnx builder.
+ * Tiny ONNX models for backend tests, made with the shared builder in src/onnx (no binary fixtures).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { create, toBinary } from '@bufbuild/protobuf';
-import { type DataType, toOnnxType } from '../../../src/core/index.js';
-import {
-  GraphProtoSchema,
-  ModelProtoSchema,
-  NodeProtoSchema,
-  OperatorSetIdProtoSchema,
-  TensorProtoSchema,
-  type TensorShapeProto_Dimension,
-  TensorShapeProto_DimensionSchema,
-  TensorShapeProtoSchema,
-  TypeProto_TensorSchema,
-  TypeProtoSchema,
-  type ValueInfoProto,
-  ValueInfoProtoSchema,
-} from '../../../src/gen/onnx-ml_pb.js';
+import type { DataType } from '../../../src/core/index.js';
+import { buildModel as build, GraphBuilder } from '../../../src/onnx/index.js';
 
 /** A graph input/output: numbers are fixed dims, strings symbolic ones. */
 export interface IoDef {
   name: string;
   datatype: DataType;
   shape: Array<number | string>;
-}
-
-function valueInfo(io: IoDef): ValueInfoProto {
-  const dim: TensorShapeProto_Dimension[] = io.shape.map((d) =>
-    create(TensorShapeProto_DimensionSchema, {
-      value: typeof d === 'number' ? { case: 'dimValue', value: BigInt(d) } : { case: 'dimParam', value: d },
-    }),
-  );
-  const tensorType = create(TypeProto_TensorSchema, {
-    elemType: toOnnxType(io.datatype),
-    shape: create(TensorShapeProtoSchema, { dim }),
-  });
-  return create(ValueInfoProtoSchema, {
-    name: io.name,
-    type: create(TypeProtoSchema, { value: { case: 'tensorType', value: tensorType } }),
-  });
 }
 
 interface GraphDef {
@@ -52,31 +21,14 @@ interface GraphDef {
   initializers?: Array<{ name: string; dims: number[]; data: Float32Array }>;
 }
 
-/** Serialises a single-graph model. */
-export function buildModel(g: GraphDef): Uint8Array {
-  const graph = create(GraphProtoSchema, {
-    name: 'test',
-    input: g.inputs.map(valueInfo),
-    output: g.outputs.map(valueInfo),
-    node: g.nodes.map((n, i) =>
-      create(NodeProtoSchema, { name: `n${i}`, opType: n.op, input: n.inputs, output: n.outputs }),
-    ),
-    initializer: (g.initializers ?? []).map((t) =>
-      create(TensorProtoSchema, {
-        name: t.name,
-        dims: t.dims.map(BigInt),
-        dataType: toOnnxType('FP32'),
-        rawData: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
-      }),
-    ),
-  });
-  const model = create(ModelProtoSchema, {
-    irVersion: 8n,
-    producerName: 'infergate-test',
-    opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 17n })],
-    graph,
-  });
-  return toBinary(ModelProtoSchema, model);
+/** Serialises a single-graph model (opset 17). */
+export function buildModel(def: GraphDef): Uint8Array {
+  const g = new GraphBuilder('test');
+  for (const io of def.inputs) g.input(io.name, io.datatype, io.shape);
+  for (const t of def.initializers ?? []) g.initializer(t.name, 'FP32', t.dims, t.data);
+  for (const n of def.nodes) g.node(n.op, n.inputs, n.outputs);
+  for (const io of def.outputs) g.output(io.name, io.datatype, io.shape);
+  return build(g);
 }
 
 /** y = Identity(x) for one datatype, shape [N, ...dims] with a symbolic batch. */
@@ -91,12 +43,11 @@ export function identityModel(datatype: DataType, dims: number[] = [3]): Uint8Ar
 
 /** y = x + 1 (FP32), shape [N, width]. */
 export function addOneModel(width = 4): Uint8Array {
-  const one = new Float32Array([1]);
   return buildModel({
     inputs: [{ name: 'x', datatype: 'FP32', shape: ['N', width] }],
     outputs: [{ name: 'y', datatype: 'FP32', shape: ['N', width] }],
     nodes: [{ op: 'Add', inputs: ['x', 'one'], outputs: ['y'] }],
-    initializers: [{ name: 'one', dims: [], data: one }],
+    initializers: [{ name: 'one', dims: [], data: new Float32Array([1]) }],
   });
 }
 
