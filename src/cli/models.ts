@@ -28,7 +28,11 @@ export function registerModelsCommand(program: Command): void {
           console.log(JSON.stringify(rows, null, 2));
           return;
         }
-        const table = new Table({ head: ['model', 'version', 'state', 'reason'] });
+        const plain = !process.stdout.isTTY;
+        const table = new Table({
+          head: ['model', 'version', 'state', 'reason'],
+          ...(plain ? { style: { head: [], border: [] } } : {}),
+        });
         for (const r of rows) table.push([r.name, r.version ?? '-', r.state ?? 'NOT LOADED', r.reason ?? '']);
         console.log(table.toString());
       } catch (err) {
