@@ -8,6 +8,14 @@ function int(name: string) {
   };
 }
 
+function bool(name: string) {
+  return (v: string) => {
+    if (v === 'true' || v === '1') return true;
+    if (v === 'false' || v === '0') return false;
+    throw new InvalidArgumentError(`${name} must be true or false`);
+  };
+}
+
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
@@ -23,6 +31,9 @@ export function registerServeCommand(program: Command): void {
     .option('--grpc-port <port>', 'KServe v2 gRPC port (0 = any free port)', int('--grpc-port'), 8001)
     .option('--no-http', 'disable the HTTP endpoint')
     .option('--no-grpc', 'disable the gRPC endpoint')
+    .option('--metrics-port <port>', 'Prometheus GET /metrics port (0 = any free port)', int('--metrics-port'), 8002)
+    .option('--no-metrics', 'disable the metrics endpoint')
+    .option('--allow-metrics <bool>', "Triton's spelling: false disables the metrics endpoint", bool('--allow-metrics'))
     .addOption(
       new Option('--model-control-mode <mode>', 'none: load all at start; explicit: load/unload API; poll: watch')
         .choices(['none', 'explicit', 'poll'])
@@ -63,6 +74,8 @@ export function registerServeCommand(program: Command): void {
         grpcPort: opts.grpcPort as number,
         enableHttp: opts.http as boolean,
         enableGrpc: opts.grpc as boolean,
+        metricsPort: opts.metricsPort as number,
+        enableMetrics: (opts.metrics as boolean) && opts.allowMetrics !== false,
         controlMode: opts.modelControlMode as 'none' | 'explicit' | 'poll',
         loadModels: opts.loadModel as string[],
         pollSeconds: opts.repositoryPollSecs as number,

@@ -45,16 +45,27 @@ export class GrpcClient {
   }
 
   /** Calls any unary rpc by its method name with a message built by the caller. */
-  call<T>(method: MethodName, req: unknown, options: { deadline?: number } = {}): Promise<T> {
+  call<T>(
+    method: MethodName,
+    req: unknown,
+    options: { deadline?: number; metadata?: Record<string, string> } = {},
+  ): Promise<T> {
     type Unary = (r: unknown, m: Metadata, o: object, cb: (err: ServiceError | null, res: T) => void) => void;
     const fn = (this.client as unknown as Record<string, Unary>)[method as string]!;
+    const md = new Metadata();
+    for (const [k, v] of Object.entries(options.metadata ?? {})) md.set(k, v);
+    const callOptions = options.deadline === undefined ? {} : { deadline: options.deadline };
     return new Promise((resolve, reject) => {
-      fn.call(this.client, req, new Metadata(), options, (err, res) => (err ? reject(err) : resolve(res)));
+      fn.call(this.client, req, md, callOptions, (err, res) => (err ? reject(err) : resolve(res)));
     });
   }
 
   /** Runs one inference request. */
-  async infer(model: string, inputs: Tensor[], o: { version?: string; id?: string; outputs?: string[] } = {}) {
+  async infer(
+    model: string,
+    inputs: Tensor[],
+    o: { version?: string; id?: string; outputs?: string[]; metadata?: Record<string, string> } = {},
+  ) {
     const req = create(ModelInferRequestSchema, {
       modelName: model,
       modelVersion: o.version ?? '',
@@ -67,7 +78,7 @@ export class GrpcClient {
           : new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
       ),
     });
-    const res = await this.call<ModelInferResponse>('modelInfer', req);
+    const res = await this.call<ModelInferResponse>('modelInfer', req, { metadata: o.metadata });
     return decode(res);
   }
 

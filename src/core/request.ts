@@ -32,6 +32,18 @@ export interface InferRequest {
   /** Aborted when the client disconnects or cancels; the request must then never reach a worker. */
   signal?: AbortSignal;
   protocol: 'http' | 'grpc';
+  /** Present only when tracing sampled this request (observability/tracing.ts makes it). */
+  trace?: RequestTrace;
+}
+
+/** Tracing hooks of one sampled request; the router and scheduler report stages through it. */
+export interface RequestTrace {
+  /** W3C trace id (32 hex digits), for log lines. */
+  readonly traceId: string;
+  /** The model version serving the request is known (span attributes). */
+  resolved(model: string, version: string): void;
+  /** The request waited in the scheduler queue from `startMs` to `endMs` (Clock.now() ms). */
+  queued(startMs: number, endMs: number): void;
 }
 
 /** The router's answer; the protocol layer encodes it. */

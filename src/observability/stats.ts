@@ -5,6 +5,7 @@ import {
   type StatDuration,
   zeroDuration,
 } from '../core/index.js';
+import { BATCH_BUCKETS, Buckets, LATENCY_BUCKETS } from './histogram.js';
 
 function add(d: StatDuration, ns: number): void {
   d.count++;
@@ -22,9 +23,35 @@ export interface StageTimes {
   outputNs: number;
 }
 
+/** The protocols a request can arrive on (a metric label). */
+export const PROTOCOLS = ['http', 'grpc'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+/** Triton's failure reasons (nv_inference_request_failure{reason}). */
+export const FAILURE_REASONS = ['REJECTED', 'CANCELED', 'BACKEND', 'OTHER'] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+
+/** Request outcomes of infergate_request_duration_seconds: success or a failure reason. */
+export const OUTCOMES = ['success', 'rejected', 'canceled', 'backend', 'other'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** Why the scheduler dropped a request before it ran. */
+export const DROP_REASONS = ['queue_full', 'queue_timeout', 'shed', 'cancelled'] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+
+/** Execution stages of infergate_execution_duration_seconds. */
+export const STAGES = ['input', 'infer', 'output'] as const;
+
+/** What the pending/executing gauges read: the version's scheduler, structurally. */
+export interface QueueSource {
+  readonly pending: number;
+  readonly inflight: number;
+}
+
 /**
- * Counters of the statistics extension for one model version (protocol.md §B.4).
- * The same numbers feed the Prometheus metrics, so the two never disagree.
+ * Every counter of one model version: the statistics extension's numbers (protocol.md §B.4) and
+ * the histograms and counters the Prometheus families read at scrape time (metrics.ts). Each
+ * event updates both here, in one method, so /stats and /metrics never disagree.
  */
 export class VersionStats {
   private inferenceCount = 0;
@@ -41,6 +68,21 @@ export class VersionStats {
     cache_miss: zeroDuration(),
   };
   private readonly batches = new Map<number, BatchStats>();
+  /** Failures by FAILURE_REASONS index. */
+  readonly failures = new Float64Array(FAILURE_REASONS.length);
+  /** Scheduler drops by DROP_REASONS index. */
+  readonly drops = new Float64Array(DROP_REASONS.length);
+  /** Request latency, seconds, by [protocol index][outcome index]. */
+  readonly requestSeconds: Buckets[][] = PROTOCOLS.map(() => OUTCOMES.map(() => new Buckets(LATENCY_BUCKETS)));
+  readonly queueSeconds = new Buckets(LATENCY_BUCKETS);
+  /** Per-execution stage times, seconds, by STAGES index. */
+  readonly stageSeconds: Buckets[] = STAGES.map(() => new Buckets(LATENCY_BUCKETS));
+  readonly batchSizes = new Buckets(BATCH_BUCKETS);
+  workerCrashes = 0;
+  workerRestarts = 0;
+  /** Seconds the last load of this version took (nv_model_load_duration_secs). */
+  loadSeconds = 0;
+  queue: QueueSource | undefined;
 
   constructor(
     readonly model: string,
@@ -48,7 +90,7 @@ export class VersionStats {
   ) {}
 
   /** Records a successful request: end-to-end and queue time, and its share of the execution. */
-  success(wallMs: number, requestNs: number, queueNs: number, batchSize: number, t: StageTimes): void {
+  success(wallMs: number, requestNs: number, queueNs: number, batchSize: number, t: StageTimes, p?: Protocol): void {
     this.lastInference = wallMs;
     this.inferenceCount += batchSize;
     add(this.stats.success, requestNs);
@@ -56,6 +98,8 @@ export class VersionStats {
     add(this.stats.compute_input, t.inputNs);
     add(this.stats.compute_infer, t.inferNs);
     add(this.stats.compute_output, t.outputNs);
+    (this.requestSeconds[p === 'grpc' ? 1 : 0] as Buckets[])[0]?.observe(requestNs / 1e9);
+    this.queueSeconds.observe(queueNs / 1e9);
   }
 
   /** Records one model execution of `batchSize` inferences. */
@@ -74,12 +118,43 @@ export class VersionStats {
     add(b.compute_input, t.inputNs);
     add(b.compute_infer, t.inferNs);
     add(b.compute_output, t.outputNs);
+    this.batchSizes.observe(batchSize);
+    this.stageSeconds[0]?.observe(t.inputNs / 1e9);
+    this.stageSeconds[1]?.observe(t.inferNs / 1e9);
+    this.stageSeconds[2]?.observe(t.outputNs / 1e9);
   }
 
-  /** Records a failed request. */
-  failure(wallMs: number, requestNs: number): void {
+  /** Records a failed request (reason defaults to OTHER). */
+  failure(wallMs: number, requestNs: number, reason: FailureReason = 'OTHER', p?: Protocol): void {
     this.lastInference = wallMs;
     add(this.stats.fail, requestNs);
+    const i = FAILURE_REASONS.indexOf(reason);
+    this.failures[i] = (this.failures[i] as number) + 1;
+    (this.requestSeconds[p === 'grpc' ? 1 : 0] as Buckets[])[i + 1]?.observe(requestNs / 1e9);
+  }
+
+  /** Records a request the scheduler refused or dropped before it ran. */
+  dropped(reason: DropReason): void {
+    const i = DROP_REASONS.indexOf(reason);
+    this.drops[i] = (this.drops[i] as number) + 1;
+  }
+
+  /** Cumulative counters Triton's nv_* families expose (µs from the same ns sums as /stats). */
+  totals(): { success: number; inferences: number; executions: number; us: Record<string, number> } {
+    const s = this.stats;
+    const us = (d: StatDuration) => Number(d.ns / 1000n);
+    return {
+      success: s.success.count,
+      inferences: this.inferenceCount,
+      executions: this.executionCount,
+      us: {
+        request: us(s.success),
+        queue: us(s.queue),
+        compute_input: us(s.compute_input),
+        compute_infer: us(s.compute_infer),
+        compute_output: us(s.compute_output),
+      },
+    };
   }
 
   /** A deep copy in the extension's shape. */

@@ -2,6 +2,7 @@ import type { JobResult } from '../scheduler/types.js';
 import {
   type Clock,
   elementCount,
+  type InferError,
   type InferRequest,
   type InferResponse,
   type ModelStatistics,
@@ -11,10 +12,13 @@ import {
   systemClock,
   toInferError,
 } from '../core/index.js';
+import { failureReasonOf, unroutedReasonOf } from '../observability/failure-reason.js';
 import type { LogControl } from '../observability/log-settings.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { RequestLog } from '../observability/request-log.js';
 import type { StatsRegistry } from '../observability/stats-registry.js';
-import type { ModelRepositoryApi } from '../repository/types.js';
+import type { ModelRepositoryApi, VersionHandle } from '../repository/types.js';
 import { classify } from './classification.js';
 import { modelMetadata } from './metadata.js';
 import type { IndexEntry, InferenceService, LoadParams, LogSettings, ModelMetadata, ServerMetadata } from './types.js';
@@ -24,6 +28,8 @@ import { validateInputs, validateOutputs } from './validate.js';
 export interface RouterOptions {
   repository: ModelRepositoryApi;
   stats: StatsRegistry;
+  /** Counts requests that never reached a model version (absent in tests without metrics). */
+  metrics?: Pick<Metrics, 'countUnrouted'>;
   logger: Logger;
   logControl: LogControl;
   serverName: string;
@@ -37,9 +43,11 @@ export interface RouterOptions {
 /** The single front door: resolves the version, validates, hands to the scheduler, shapes the answer. */
 export class Router implements InferenceService {
   private readonly clock: Clock;
+  private readonly requestLog: RequestLog;
 
   constructor(private readonly o: RouterOptions) {
     this.clock = o.clock ?? systemClock;
+    this.requestLog = new RequestLog(o.logger);
   }
 
   live(): boolean {
@@ -80,12 +88,20 @@ export class Router implements InferenceService {
 
   async infer(req: InferRequest): Promise<InferResponse> {
     const start = this.clock.now();
-    const handle = this.o.repository.resolve(req.model, req.version);
+    let handle: VersionHandle;
+    try {
+      handle = this.o.repository.resolve(req.model, req.version);
+    } catch (err) {
+      throw this.unrouted(req, err, start);
+    }
     const stats = this.o.stats.get(handle.model, handle.version);
+    const trace = req.trace;
+    trace?.resolved(handle.model, String(handle.version));
     try {
       const { spec } = handle;
       validateOutputs(spec, req);
       const { batchSize, inputs } = validateInputs(spec, req);
+      const submitted = trace ? this.clock.now() : 0;
       const result = await handle.scheduler.submit({
         inputs,
         outputs: req.outputs?.map((o) => o.name),
@@ -93,20 +109,31 @@ export class Router implements InferenceService {
         priority: req.priority,
         timeoutUs: req.timeoutUs,
         signal: req.signal,
+        trace,
       });
+      trace?.queued(submitted, submitted + result.queueNs / 1e6);
       const outputs = this.shapeOutputs(spec, req, result, batchSize);
       const requestNs = (this.clock.now() - start) * 1e6;
-      stats.success(this.clock.wallMs(), requestNs, result.queueNs, batchSize, result.timing);
+      stats.success(this.clock.wallMs(), requestNs, result.queueNs, batchSize, result.timing, req.protocol);
+      if (this.requestLog.successes) this.requestLog.success(req, handle.model, handle.version, requestNs / 1e6);
       const res: InferResponse = { model: handle.model, version: String(handle.version), outputs };
       if (req.id) res.id = req.id;
       return res;
     } catch (err) {
-      stats.failure(this.clock.wallMs(), (this.clock.now() - start) * 1e6);
       const e = toInferError(err);
-      if (e.code === 'IG_ERR_INTERNAL' || e.code === 'IG_ERR_WORKER_CRASHED')
-        this.o.logger.error({ err: e.cause ?? e, model: handle.model, version: handle.version }, e.message);
+      const ms = this.clock.now() - start;
+      stats.failure(this.clock.wallMs(), ms * 1e6, failureReasonOf(e.code), req.protocol);
+      this.requestLog.failure(req, e, ms, handle.model, handle.version);
       throw e;
     }
+  }
+
+  /** A request that never reached a version: counted without model labels (the name is the client's). */
+  private unrouted(req: InferRequest, err: unknown, start: number): InferError {
+    const e = toInferError(err);
+    this.o.metrics?.countUnrouted(unroutedReasonOf(e.code));
+    this.requestLog.failure(req, e, this.clock.now() - start);
+    return e;
   }
 
   /** Orders, reshapes and classifies the outputs the client asked for. */

@@ -20,6 +20,6 @@ export function createScheduler(
 ): Scheduler {
   if (spec.maxBatchSize > 0 && (spec.batching || spec.latencyObjective))
     return new DynamicBatchScheduler(spec, loaded, options);
-  const { clock, onCancelled, onExecution } = options;
-  return new FifoScheduler(loaded, { clock, onCancelled, onExecution });
+  const { clock, onCancelled, onExecution, onTracedBatch } = options;
+  return new FifoScheduler(loaded, { clock, onCancelled, onExecution, onTracedBatch });
 }

@@ -15,6 +15,7 @@ import {
   InferError,
   invalidArg,
   type ModelVersionSpec,
+  type RequestTrace,
   systemClock,
   toInferError,
 } from '../core/index.js';
@@ -290,6 +291,7 @@ export class DynamicBatchScheduler implements Scheduler {
       this.notify(() => this.slo?.learn(total, ms, latencies));
     }
     this.notify(() => this.options.onExecution?.(total, r.timing));
+    if (this.options.onTracedBatch) this.reportTraced(items, startedAt, now, total);
     let parts: ReturnType<typeof splitOutputs>;
     try {
       parts = splitOutputs(
@@ -306,6 +308,13 @@ export class DynamicBatchScheduler implements Scheduler {
       const result: JobResult = { outputs: parts[i]!, timing: r.timing, queueNs, executedBatchSize: total };
       this.answer(p, () => p.resolve(result));
     });
+  }
+
+  /** Hands the batch's traced requests (if any) to onTracedBatch, for one batch span. */
+  private reportTraced(items: readonly Pending[], startedAt: number, now: number, total: number): void {
+    const traces: RequestTrace[] = [];
+    for (const p of items) if (p.job.trace) traces.push(p.job.trace);
+    if (traces.length > 0) this.notify(() => this.options.onTracedBatch?.(traces, startedAt, now, total));
   }
 
   /** Runs a statistics hook; a throwing hook is reported, never allowed to break scheduling. */

@@ -1,5 +1,5 @@
 import type { BackendInstance, ExecTiming, LoadedModel } from '../backend/types.js';
-import { type Clock, InferError, systemClock } from '../core/index.js';
+import { type Clock, InferError, type RequestTrace, systemClock } from '../core/index.js';
 import { pickInstance } from './pick-instance.js';
 import type { Job, JobResult, Scheduler } from './types.js';
 
@@ -18,6 +18,8 @@ export interface FifoSchedulerOptions {
   onCancelled?: () => void;
   /** Called once per model execution with its batch size and stage times (for statistics). */
   onExecution?: (batchSize: number, timing: ExecTiming) => void;
+  /** Called once per execution that carried traced requests, with its start/end (Clock ms). */
+  onTracedBatch?: (traces: RequestTrace[], startMs: number, endMs: number, batchSize: number) => void;
 }
 
 /**
@@ -102,12 +104,14 @@ export class FifoScheduler implements Scheduler {
   private run(instance: BackendInstance, q: Queued): void {
     this.detach(q);
     this.running++;
-    const queueNs = Math.round((this.clock.now() - q.enqueuedAt) * 1e6);
+    const startedAt = this.clock.now();
+    const queueNs = Math.round((startedAt - q.enqueuedAt) * 1e6);
     instance
       .execute(q.job.inputs, q.job.outputs)
       .then(
         (r) => {
           this.options.onExecution?.(q.job.batchSize, r.timing);
+          if (q.job.trace) this.options.onTracedBatch?.([q.job.trace], startedAt, this.clock.now(), q.job.batchSize);
           q.resolve({ ...r, queueNs, executedBatchSize: q.job.batchSize });
         },
         (e) => q.reject(e),

@@ -1,5 +1,5 @@
 import type { ExecResult, LoadedModel } from '../backend/types.js';
-import type { ModelVersionSpec, Tensor } from '../core/index.js';
+import type { ModelVersionSpec, RequestTrace, Tensor } from '../core/index.js';
 
 /** One request as the scheduler sees it: inputs already in the model's shapes. */
 export interface Job {
@@ -11,6 +11,8 @@ export interface Job {
   priority?: number;
   timeoutUs?: number;
   signal?: AbortSignal;
+  /** Present when tracing sampled the request: its batch is reported through onTracedBatch. */
+  trace?: RequestTrace;
 }
 
 /** What the scheduler reports back with each result, for statistics. Times in ns. */

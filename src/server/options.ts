@@ -9,6 +9,9 @@ export const ServerOptionsSchema = z.object({
   /** -1 disables the protocol. */
   enableHttp: z.boolean().default(true),
   enableGrpc: z.boolean().default(true),
+  /** Prometheus `GET /metrics` on its own port (Triton's 8002; 0 = ephemeral). */
+  metricsPort: z.number().int().min(0).max(65535).default(8002),
+  enableMetrics: z.boolean().default(true),
   controlMode: z.enum(['none', 'explicit', 'poll']).default('none'),
   loadModels: z.array(z.string()).default([]),
   pollSeconds: z.number().positive().default(15),

@@ -3,11 +3,15 @@ import type { Backend, InstanceEvent } from '../backend/types.js';
 import { type Clock, systemClock } from '../core/index.js';
 import { LogControl } from '../observability/log-settings.js';
 import { createLogger, type Logger } from '../observability/logger.js';
+import { Metrics } from '../observability/metrics.js';
+import { type MetricsServer, startMetricsServer } from '../observability/metrics-server.js';
+import type { DropReason } from '../observability/stats.js';
 import { StatsRegistry } from '../observability/stats-registry.js';
+import { Tracing } from '../observability/tracing.js';
 import { createGrpcServer } from '../protocol/grpc/server.js';
 import { createHttpServer } from '../protocol/http/server.js';
 import { ModelRepository } from '../repository/repository.js';
-import type { RepositoryEvent } from '../repository/types.js';
+import type { ModelRepositoryApi, RepositoryEvent } from '../repository/types.js';
 import { Router } from '../router/router.js';
 import { createScheduler } from '../scheduler/create-scheduler.js';
 import { type ServerOptions, type ServerOptionsInput, ServerOptionsSchema } from './options.js';
@@ -23,6 +27,7 @@ const EXTENSIONS = [
   'binary_tensor_data',
   'parameters',
   'statistics',
+  'trace',
   'logging',
 ];
 
@@ -30,7 +35,10 @@ const EXTENSIONS = [
 export interface RunningServer {
   readonly httpPort: number | undefined;
   readonly grpcPort: number | undefined;
+  /** Port of GET /metrics; undefined when metrics are disabled. */
+  readonly metricsPort: number | undefined;
   readonly router: Router;
+  readonly tracing: Tracing;
   readonly logger: Logger;
   /** Readiness turns false, in-flight requests finish, models unload, listeners close. */
   stop(): Promise<void>;
@@ -41,6 +49,8 @@ export interface ServerDeps {
   backend?: Backend;
   logger?: Logger;
   clock?: Clock;
+  /** Tracing to use instead of the one configured from OTEL_* (tests inject an in-memory exporter). */
+  tracing?: Tracing;
 }
 
 /** Composition root: options → logger → backend → repository → router → protocol servers. */
@@ -49,8 +59,13 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
   const logger = deps.logger ?? createLogger({ level: o.logLevel, format: o.logFormat });
   const clock = deps.clock ?? systemClock;
   const stats = new StatsRegistry();
+  const tracing = deps.tracing ?? new Tracing({ serviceVersion: VERSION });
   const backend = deps.backend ?? new OrtBackend();
   let accepting = true;
+  // The readers run only at scrape time, after the repository and router below exist.
+  const metrics: Metrics | undefined = o.enableMetrics
+    ? new Metrics({ stats, versions: () => versionRows(repository), serverReady: (): boolean => router.ready() })
+    : undefined;
 
   const repository = new ModelRepository({
     root: o.repository,
@@ -59,19 +74,36 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     startupModels: o.loadModels,
     backend,
     clock,
-    createScheduler: (spec, loaded) =>
-      createScheduler(spec, loaded, {
+    createScheduler: (spec, loaded) => {
+      const versionStats = () => stats.get(spec.model, spec.version);
+      const scheduler = createScheduler(spec, loaded, {
         clock,
-        onExecution: (batch, timing) => stats.get(spec.model, spec.version).execution(batch, timing),
-        onRejected: (reason) => logger.debug({ model: spec.model, version: spec.version, reason }, 'request rejected'),
-      }),
-    onEvent: (e) => logRepositoryEvent(logger, stats, e),
-    onInstanceEvent: (e: InstanceEvent) => logger.warn({ ...e }, `instance ${e.instance}: ${e.type}`),
+        onExecution: (batch, timing) => versionStats().execution(batch, timing),
+        onRejected: (reason) => {
+          versionStats().dropped(DROPS[reason]);
+          logger.debug({ model: spec.model, version: spec.version, reason }, 'request rejected');
+        },
+        onCancelled: () => versionStats().dropped('cancelled'),
+        onTracedBatch: (traces, start, end, size) =>
+          tracing.batch(traces, start, end, size, spec.model, String(spec.version)),
+      });
+      versionStats().queue = scheduler;
+      return scheduler;
+    },
+    onEvent: (e) => {
+      if (e.type === 'ready' && e.version !== undefined) recordLoad(stats, metrics, e.model, e.version, e.ms ?? 0);
+      logRepositoryEvent(logger, stats, e);
+    },
+    onInstanceEvent: (e: InstanceEvent) => {
+      countInstanceEvent(stats, e);
+      logger.warn({ ...e }, `instance ${e.instance}: ${e.type}`);
+    },
   });
 
   const router = new Router({
     repository,
     stats,
+    metrics,
     logger,
     logControl: new LogControl(logger),
     serverName: o.serverName,
@@ -83,23 +115,27 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
 
   const started = clock.now();
   await repository.start();
-  const http = o.enableHttp ? createHttpServer(router, { maxBodyBytes: o.maxBodyBytes, logger }) : undefined;
-  const grpc = o.enableGrpc ? createGrpcServer(router, { logger }) : undefined;
+  const http = o.enableHttp ? createHttpServer(router, { maxBodyBytes: o.maxBodyBytes, logger, tracing }) : undefined;
+  const grpc = o.enableGrpc ? createGrpcServer(router, { logger, tracing }) : undefined;
   let httpPort: number | undefined;
   let grpcPort: number | undefined;
+  let metricsServer: MetricsServer | undefined;
   try {
     httpPort = http ? await http.listen(o.httpPort, o.host) : undefined;
     grpcPort = grpc ? await grpc.listen(o.grpcPort, o.host) : undefined;
+    metricsServer = metrics ? await startMetricsServer(metrics, o.metricsPort, o.host) : undefined;
   } catch (err) {
     // A port in use must not leave model workers running behind a dead server.
     await Promise.allSettled([http?.close(), grpc?.close()]);
+    metrics?.close();
     await repository.stop();
     await backend.close();
     throw err;
   }
+  const metricsPort = metricsServer?.port;
   const ready = router.ready();
   logger.info(
-    { httpPort, grpcPort, ms: Math.round(clock.now() - started), ready },
+    { httpPort, grpcPort, metricsPort, ms: Math.round(clock.now() - started), ready },
     ready
       ? `infergate ready: HTTP on ${o.host}:${httpPort ?? '-'}, gRPC on ${o.host}:${grpcPort ?? '-'}`
       : `infergate started but NOT ready (some models failed to load): HTTP ${httpPort ?? '-'}, gRPC ${grpcPort ?? '-'}`,
@@ -114,12 +150,46 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
       await Promise.race([Promise.all([http?.close(), grpc?.close()]), timeout]);
       await repository.stop();
       await backend.close();
+      // Metrics stay scrapeable through the drain; traces still buffered are flushed last.
+      await metricsServer?.close();
+      metrics?.close();
+      await tracing.shutdown().catch((err) => logger.warn({ err }, 'flushing traces failed'));
       logger.info('shutdown complete');
       logger.flush?.();
     })();
     return stopping;
   };
-  return { httpPort, grpcPort, router, logger, stop };
+  return { httpPort, grpcPort, metricsPort, router, tracing, logger, stop };
+}
+
+/** Scheduler drop reasons → metric label values. */
+const DROPS: Record<'queue-full' | 'timeout' | 'shed', DropReason> = {
+  'queue-full': 'queue_full',
+  timeout: 'queue_timeout',
+  shed: 'shed',
+};
+
+/** Versions for infergate_model_ready: loaded, loading or failed ones (not those unloaded on purpose). */
+function versionRows(repository: ModelRepositoryApi): Array<{ model: string; version: string; ready: boolean }> {
+  return repository
+    .index(false)
+    .filter((e) => e.version !== undefined && e.reason !== 'unloaded')
+    .map((e) => ({ model: e.name, version: e.version as string, ready: e.state === 'READY' }));
+}
+
+function recordLoad(stats: StatsRegistry, metrics: Metrics | undefined, model: string, version: number, ms: number) {
+  stats.get(model, version).loadSeconds = ms / 1000;
+  metrics?.modelLoaded(model, ms / 1000);
+}
+
+/** Worker crash/restart counts; the ORT backend names instances `<model>_<version>_<index>`. */
+function countInstanceEvent(stats: StatsRegistry, e: InstanceEvent): void {
+  if (e.type !== 'crash' && e.type !== 'restart') return;
+  const m = /^(.+)_(\d+)_\d+$/.exec(e.instance);
+  const s = m ? stats.peek(m[1] as string, m[2] as string) : undefined;
+  if (!s) return;
+  if (e.type === 'crash') s.workerCrashes++;
+  else s.workerRestarts++;
 }
 
 function logRepositoryEvent(logger: Logger, stats: StatsRegistry, e: RepositoryEvent): void {

@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { HttpClient } from '../../src/client/http-client.js';
 import { GrpcClient } from '../../src/client/grpc-client.js';
-import { type RunningServer, startServer } from '../../src/server/server.js';
+import { type RunningServer, type ServerDeps, startServer } from '../../src/server/server.js';
 import type { ServerOptionsInput } from '../../src/server/options.js';
 
 /** A started server with clients pointed at it. */
@@ -25,16 +25,23 @@ export function ensureExamples(): void {
 }
 
 /** Starts a server on `repository` (default: the bundled examples) with silent logs. */
-export async function startTestServer(options: Partial<ServerOptionsInput> = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: Partial<ServerOptionsInput> = {},
+  deps: ServerDeps = {},
+): Promise<TestServer> {
   if (!options.repository) ensureExamples();
-  const server = await startServer({
-    repository: 'examples/models',
-    httpPort: 0,
-    grpcPort: 0,
-    logLevel: 'silent',
-    exitTimeoutSeconds: 10,
-    ...options,
-  });
+  const server = await startServer(
+    {
+      repository: 'examples/models',
+      httpPort: 0,
+      grpcPort: 0,
+      metricsPort: 0,
+      logLevel: 'silent',
+      exitTimeoutSeconds: 10,
+      ...options,
+    },
+    deps,
+  );
   const httpAddress = `127.0.0.1:${server.httpPort}`;
   const grpcAddress = `127.0.0.1:${server.grpcPort}`;
   const http = new HttpClient(`http://${httpAddress}`);

@@ -31,6 +31,8 @@ test('SIGTERM drains in-flight requests, then exits 0', async () => {
       String(httpPort),
       '--grpc-port',
       String(grpcPort),
+      '--metrics-port',
+      '0',
       '--log-format',
       'json',
     ],

@@ -10,6 +10,7 @@ import {
 } from '../../gen/grpc_service_pb.js';
 import { Health } from '../../gen/health_pb.js';
 import type { Logger } from '../../observability/logger.js';
+import type { Tracing } from '../../observability/tracing.js';
 import type { InferenceService } from '../../router/types.js';
 import type { UnexpectedErrorHook } from './errors.js';
 import { inferenceHandlers } from './handlers.js';
@@ -37,6 +38,8 @@ export interface GrpcServerOptions {
   onUnexpectedError?: UnexpectedErrorHook;
   /** Where unexpected errors are logged when no onUnexpectedError is given. */
   logger?: Logger;
+  /** Request tracing and the TraceSetting rpc (absent: static settings, nothing traced). */
+  tracing?: Tracing;
 }
 
 export interface GrpcServer {
@@ -74,7 +77,11 @@ export function createGrpcServer(service: InferenceService, options: GrpcServerO
   const hook: UnexpectedErrorHook | undefined =
     options.onUnexpectedError ??
     (logger && ((err, rpc) => logger.error({ err, rpc }, 'unexpected error in gRPC handler')));
-  const impl = inferenceHandlers(service, { maxInFlight: options.maxStreamInFlight ?? 128, onUnexpectedError: hook });
+  const impl = inferenceHandlers(
+    service,
+    { maxInFlight: options.maxStreamInFlight ?? 128, onUnexpectedError: hook },
+    options.tracing,
+  );
   server.addService(
     serviceDefinition(GRPCInferenceService, HOT_PATH_ENCODERS),
     bindService(GRPCInferenceService, impl, hook),

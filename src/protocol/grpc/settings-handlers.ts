@@ -1,7 +1,8 @@
 /**
- * TraceSetting and LogSettings rpcs (protocol.md B.7, C.2). Tracing is not implemented, so trace
- * settings behave as on HTTP: the defaults with level OFF; an update is checked (known keys
- * only) but changes nothing. Log settings go through the service.
+ * TraceSetting and LogSettings rpcs (protocol.md B.7, C.2). Trace settings map onto the server's
+ * tracing (observability/trace-control.ts); without tracing wired they behave as on HTTP: the
+ * defaults with level OFF, an update checked (known keys only) but changing nothing. Log
+ * settings go through the service.
  */
 import { create } from '@bufbuild/protobuf';
 import { invalidArg } from '../../core/index.js';
@@ -10,6 +11,7 @@ import {
   type LogSettingsResponse_SettingValue,
   LogSettingsResponse_SettingValueSchema,
 } from '../../gen/grpc_service_pb.js';
+import type { TraceControl } from '../../observability/trace-control.js';
 import type { InferenceService, LogSettings } from '../../router/types.js';
 import type { InferenceImpl } from './types.js';
 
@@ -37,6 +39,19 @@ function traceResponse() {
   return { settings };
 }
 
+/** Applies a TraceSetting request (an empty value list clears the key) and answers the settings. */
+function traceControlResponse(control: TraceControl, modelName: string, settings: Record<string, { value: string[] }>) {
+  const model = modelName === '' ? undefined : modelName;
+  const update: Record<string, string | string[] | null> = {};
+  for (const [k, v] of Object.entries(settings))
+    update[k] =
+      v.value.length === 0 ? null : k === 'trace_level' || k === 'trace_config' ? v.value : (v.value[0] as string);
+  const view = Object.keys(update).length > 0 ? control.update(update, model) : control.get(model);
+  const out: Record<string, { value: string[] }> = {};
+  for (const [k, v] of Object.entries(view)) out[k] = { value: Array.isArray(v) ? [...v] : [v] };
+  return { settings: out };
+}
+
 /** A log setting value from the request oneof. */
 function fromLogValue(key: string, v: LogSettingsRequest_SettingValue): string | number | boolean {
   const c = v.parameterChoice;
@@ -61,12 +76,13 @@ function logResponse(s: LogSettings) {
   return { settings };
 }
 
-/** TraceSetting (static) and LogSettings (service-backed; an empty request only reads). */
-export function settingsHandlers(service: InferenceService): SettingsRpcs {
+/** TraceSetting (tracing-backed, static without it) and LogSettings (service-backed; an empty request only reads). */
+export function settingsHandlers(service: InferenceService, control?: TraceControl): SettingsRpcs {
   return {
     traceSetting: (req) => {
       // A model-level request for an unknown model fails like every other model rpc.
       if (req.modelName !== '') service.modelReady(req.modelName);
+      if (control) return traceControlResponse(control, req.modelName, req.settings);
       checkTraceKeys(Object.keys(req.settings));
       return traceResponse();
     },

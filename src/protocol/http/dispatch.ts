@@ -2,7 +2,7 @@
 import { toHttpError } from './errors.js';
 import * as admin from './handlers-admin.js';
 import * as models from './handlers-models.js';
-import { infer } from './infer-handler.js';
+import { tracedInfer } from './infer-traced.js';
 import { matchRoute, type RouteName } from './routes.js';
 import type { Handler, HandlerDeps, HttpRequestData, HttpResult } from './types.js';
 
@@ -14,7 +14,7 @@ const HANDLERS: Record<RouteName, Handler> = {
   modelMetadata: models.modelMetadata,
   modelConfig: models.modelConfig,
   stats: models.stats,
-  infer,
+  infer: tracedInfer,
   repositoryIndex: admin.repositoryIndex,
   load: admin.load,
   unload: admin.unload,

@@ -49,10 +49,17 @@ export const logging: Handler = (deps, _m, req) => {
   return jsonResult(stringifyJson(deps.service.updateLogSettings(update as LogSettings)));
 };
 
-/** GET/POST /v2[/models/{m}]/trace/setting: static defaults until tracing exists. */
-export const traceSetting: Handler = (deps, _m, req) => {
-  if (req.method === 'POST') validateTraceUpdate(body(deps, req));
-  return jsonResult(stringifyJson(traceSettings()));
+/** GET/POST /v2[/models/{m}]/trace/setting: the tracing settings (static defaults without tracing). */
+export const traceSetting: Handler = (deps, { params }, req) => {
+  const control = deps.tracing?.control;
+  // A model-level request for an unknown model fails like every other model endpoint.
+  if (control && params.model !== undefined) deps.service.modelReady(params.model);
+  if (req.method === 'POST') {
+    const update = body(deps, req);
+    if (!control) validateTraceUpdate(update);
+    else return jsonResult(stringifyJson(control.update(update, params.model)));
+  }
+  return jsonResult(stringifyJson(control ? control.get(params.model) : traceSettings()));
 };
 
 /** Shared-memory status: no regions. */

@@ -18,7 +18,9 @@ export const infer: Handler = async (deps, { params }, req) => {
       ? decodeRawBinaryRequest(body, deps.service.modelMetadata(model, params.version), model, params.version)
       : decodeInferRequest(body, headerLength, model, params.version, deps.limits);
   decoded.request.signal = req.signal;
+  decoded.request.trace = req.trace;
   const response = await deps.service.infer(decoded.request);
+  const encodeStart = req.trace ? performance.now() : 0;
   const encoded = encodeInferResponse(response, {
     binaryDefault: decoded.binaryOutput,
     requested: decoded.request.outputs,
@@ -36,6 +38,7 @@ export const infer: Handler = async (deps, { params }, req) => {
     result.body = await compress(encoded.body, encoding);
     headers['content-encoding'] = encoding;
   }
+  req.trace?.encoded(encodeStart, performance.now());
   return result;
 };
 

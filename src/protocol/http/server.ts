@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { InferError } from '../../core/index.js';
 import type { Logger } from '../../observability/logger.js';
+import type { Tracing } from '../../observability/tracing.js';
 import type { InferenceService } from '../../router/types.js';
 import { readBody } from './compression.js';
 import { dispatch } from './dispatch.js';
@@ -31,6 +32,8 @@ export interface HttpServerOptions {
   logger?: Pick<Logger, 'error'>;
   /** Also sees every error that became a 5xx (tests, metrics). */
   onError?: (err: unknown) => void;
+  /** Request tracing and the trace settings endpoints (absent: static settings, nothing traced). */
+  tracing?: Tracing;
 }
 
 /** A created server: listen, close, and the fastify instance for inject() in tests. */
@@ -49,6 +52,7 @@ export function createHttpServer(service: InferenceService, options: HttpServerO
   const deps: HandlerDeps = {
     service,
     limits: { maxJsonDepth: options.maxJsonDepth ?? 100, maxJsonElements: options.maxJsonElements ?? 16 * 1024 * 1024 },
+    tracing: options.tracing,
   };
   const app = Fastify({
     logger: false,

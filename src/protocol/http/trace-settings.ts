@@ -1,7 +1,7 @@
 /**
- * Trace settings (protocol.md §B.7). Tracing is not implemented yet: GET returns Triton's default
- * settings with tracing OFF, and POST validates the keys and value types but changes nothing
- * (the returned object is still the defaults), so clients that set and read settings keep working.
+ * Trace settings (protocol.md §B.7) when no tracing is wired into the server (unit tests): GET
+ * returns Triton's default settings with tracing OFF, and POST validates the keys and value types
+ * but changes nothing. With tracing, observability/trace-control.ts answers instead.
  */
 import { invalidArg } from '../../core/index.js';
 

@@ -1,5 +1,6 @@
 /** Plain data shapes passed between the fastify adapter and the endpoint handlers. */
 import type { IncomingHttpHeaders } from 'node:http';
+import type { RequestSpan, Tracing } from '../../observability/tracing.js';
 import type { InferenceService } from '../../router/types.js';
 import type { InferDecodeLimits } from './infer-codec-request.js';
 import type { RouteMatch } from './routes.js';
@@ -13,6 +14,8 @@ export interface HttpRequestData {
   body: Buffer | undefined;
   /** Aborted when the client goes away before the response was sent. */
   signal: AbortSignal;
+  /** The request's span when tracing sampled it (set by infer-traced.ts). */
+  trace?: RequestSpan;
 }
 
 /** What a handler answers; an empty body is sent when `body` is undefined. */
@@ -26,6 +29,8 @@ export interface HttpResult {
 export interface HandlerDeps {
   service: InferenceService;
   limits: InferDecodeLimits;
+  /** Tracing and the trace settings endpoints; absent = static trace settings, nothing traced. */
+  tracing?: Tracing;
 }
 
 /** An endpoint handler; throws InferError for client-facing failures. */

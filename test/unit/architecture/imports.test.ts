@@ -21,6 +21,7 @@ const ALLOWED: Record<string, string[]> = {
   router: ['core', 'observability', 'scheduler/types.ts', 'repository/types.ts'],
   protocol: ['core', 'gen', 'observability', 'router/types.ts'],
   optimizer: ['core', 'gen', 'onnx', 'backend'],
+  loadgen: ['core', 'client', 'gen'],
   server: ['*'],
   cli: ['*'],
 };

@@ -1,0 +1,391 @@
+/**
+ * Every Prometheus metric infergate exposes, declared here with its help text (protocol.md §E for
+ * Triton's nv_* families). Per-version families are views over StatsRegistry, read at scrape time:
+ * the hot path only bumps plain numbers in VersionStats, a version's series exist exactly while it
+ * is registered (load → unload), and /stats and /metrics are two views of the same counters.
+ * Label values come only from the repository (model names, version numbers) and fixed sets.
+ */
+import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
+import { Buckets, LOAD_BUCKETS } from './histogram.js';
+import { type Labels, type MetricType, MetricView, pushHistogram, type Sample } from './metric-view.js';
+import { GpuPoller, type GpuReading } from './nvidia-smi.js';
+import { DROP_REASONS, FAILURE_REASONS, OUTCOMES, PROTOCOLS, STAGES, type VersionStats } from './stats.js';
+import type { StatsRegistry } from './stats-registry.js';
+import { CpuUtilization, EventLoopDelay, hostMemory } from './system-readings.js';
+
+/** Reasons of infergate_unrouted_requests_total (requests that never reached a model version). */
+export const UNROUTED_REASONS = ['model_not_found', 'model_not_ready', 'unavailable', 'other'] as const;
+export type UnroutedReason = (typeof UNROUTED_REASONS)[number];
+
+/** Where the metrics read what the stats registry does not hold. */
+export interface MetricsSources {
+  stats: StatsRegistry;
+  /** Every version the repository knows, with whether it is READY (infergate_model_ready). */
+  versions?: () => Array<{ model: string; version: string; ready: boolean }>;
+  /** Server readiness (infergate_server_ready). */
+  serverReady?: () => boolean;
+}
+
+/** Options of {@link Metrics}. */
+export interface MetricsOptions {
+  /** How often nvidia-smi is polled (Triton's --metrics-interval-ms; default 2000). */
+  intervalMs?: number;
+  /** Poll nvidia-smi (default true; it stops by itself where the tool is absent). */
+  gpu?: boolean;
+}
+
+type Family = [name: string, help: string, type: MetricType, labels: readonly string[], read: (out: Sample[]) => void];
+
+const MV = ['model', 'version'] as const;
+
+/** The process's metrics registry: declarations, readers, and the few counters kept outside VersionStats. */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly unrouted = new Float64Array(UNROUTED_REASONS.length);
+  private readonly loadSeconds = new Map<string, Buckets>();
+  private readonly cpu = new CpuUtilization();
+  private readonly loop = new EventLoopDelay();
+  private readonly gpu: GpuPoller | undefined;
+
+  constructor(
+    private readonly sources: MetricsSources,
+    options: MetricsOptions = {},
+  ) {
+    for (const [name, help, type, labels, read] of this.families())
+      this.registry.registerMetric(new MetricView(name, help, type, labels, read) as unknown as Metric);
+    collectDefaultMetrics({ register: this.registry, prefix: 'infergate_' });
+    if (options.gpu !== false) {
+      this.gpu = new GpuPoller(options.intervalMs ?? 2000);
+      this.gpu.start();
+    }
+  }
+
+  /** Counts a request that failed before a model version was resolved (unknown model, not ready…). */
+  countUnrouted(reason: UnroutedReason): void {
+    const i = UNROUTED_REASONS.indexOf(reason);
+    this.unrouted[i] = (this.unrouted[i] as number) + 1;
+  }
+
+  /** Records a finished load: per-model histogram (the per-version gauge lives in VersionStats). */
+  modelLoaded(model: string, seconds: number): void {
+    let b = this.loadSeconds.get(model);
+    if (!b) {
+      b = new Buckets(LOAD_BUCKETS);
+      this.loadSeconds.set(model, b);
+    }
+    b.observe(seconds);
+  }
+
+  /** The text exposition (format 0.0.4). */
+  exposition(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** Content-Type of the exposition. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Stops the samplers (event-loop monitor, GPU poller). */
+  close(): void {
+    this.loop.stop();
+    this.gpu?.stop();
+  }
+
+  private perVersion(read: (s: VersionStats, labels: Labels, out: Sample[]) => void): (out: Sample[]) => void {
+    return (out) => {
+      for (const s of this.sources.stats.all()) read(s, { model: s.model, version: s.version }, out);
+    };
+  }
+
+  private total(pick: (t: ReturnType<VersionStats['totals']>) => number): (out: Sample[]) => void {
+    return this.perVersion((s, labels, out) => out.push({ labels, value: pick(s.totals()) }));
+  }
+
+  private gpuGauge(pick: (g: GpuReading) => number | undefined): (out: Sample[]) => void {
+    return (out) => {
+      for (const g of this.gpu?.readings() ?? []) {
+        const value = pick(g);
+        if (value !== undefined) out.push({ labels: { gpu_uuid: g.uuid }, value });
+      }
+    };
+  }
+
+  private families(): Family[] {
+    return [...this.tritonFamilies(), ...this.hostFamilies(), ...this.infergateFamilies()];
+  }
+
+  /** Triton's per-version families (protocol.md §E), with Triton's names, labels and units. */
+  private tritonFamilies(): Family[] {
+    const us = (k: string) => this.total((t) => t.us[k] as number);
+    return [
+      [
+        'nv_inference_request_success',
+        'Number of successful inference requests, all batch sizes',
+        'counter',
+        MV,
+        this.total((t) => t.success),
+      ],
+      [
+        'nv_inference_request_failure',
+        'Number of failed inference requests, all batch sizes',
+        'counter',
+        [...MV, 'reason'],
+        this.perVersion((s, labels, out) =>
+          FAILURE_REASONS.forEach(
+            (reason, i) => void out.push({ labels: { ...labels, reason }, value: s.failures[i] as number }),
+          ),
+        ),
+      ],
+      [
+        'nv_inference_count',
+        'Number of inferences performed (a batch of n counts n)',
+        'counter',
+        MV,
+        this.total((t) => t.inferences),
+      ],
+      [
+        'nv_inference_exec_count',
+        'Number of model executions performed (batches)',
+        'counter',
+        MV,
+        this.total((t) => t.executions),
+      ],
+      [
+        'nv_inference_request_duration_us',
+        'Cumulative inference request duration in microseconds (successful requests)',
+        'counter',
+        MV,
+        us('request'),
+      ],
+      [
+        'nv_inference_queue_duration_us',
+        'Cumulative inference queuing duration in microseconds',
+        'counter',
+        MV,
+        us('queue'),
+      ],
+      [
+        'nv_inference_compute_input_duration_us',
+        'Cumulative compute input duration in microseconds',
+        'counter',
+        MV,
+        us('compute_input'),
+      ],
+      [
+        'nv_inference_compute_infer_duration_us',
+        'Cumulative compute inference duration in microseconds',
+        'counter',
+        MV,
+        us('compute_infer'),
+      ],
+      [
+        'nv_inference_compute_output_duration_us',
+        'Cumulative inference compute output duration in microseconds',
+        'counter',
+        MV,
+        us('compute_output'),
+      ],
+      [
+        'nv_inference_pending_request_count',
+        'Instantaneous number of pending requests awaiting execution per-model',
+        'gauge',
+        MV,
+        this.perVersion((s, labels, out) => out.push({ labels, value: s.queue?.pending ?? 0 })),
+      ],
+      [
+        'nv_model_load_duration_secs',
+        'Model load time in seconds',
+        'gauge',
+        MV,
+        this.perVersion((s, labels, out) => out.push({ labels, value: s.loadSeconds })),
+      ],
+    ];
+  }
+
+  /** Host and GPU gauges (Triton's names; GPU families stay empty without nvidia-smi). */
+  private hostFamilies(): Family[] {
+    return [
+      [
+        'nv_cpu_utilization',
+        'CPU utilization rate [0.0 - 1.0] since the previous scrape',
+        'gauge',
+        [],
+        (out) => out.push({ labels: {}, value: this.cpu.read() }),
+      ],
+      [
+        'nv_cpu_memory_total_bytes',
+        'CPU total memory (RAM), in bytes',
+        'gauge',
+        [],
+        (out) => out.push({ labels: {}, value: hostMemory().total }),
+      ],
+      [
+        'nv_cpu_memory_used_bytes',
+        'CPU used memory (RAM), in bytes',
+        'gauge',
+        [],
+        (out) => out.push({ labels: {}, value: hostMemory().used }),
+      ],
+      [
+        'nv_gpu_utilization',
+        'GPU utilization rate [0.0 - 1.0)',
+        'gauge',
+        ['gpu_uuid'],
+        this.gpuGauge((g) => g.utilization),
+      ],
+      [
+        'nv_gpu_memory_total_bytes',
+        'GPU total memory, in bytes',
+        'gauge',
+        ['gpu_uuid'],
+        this.gpuGauge((g) => g.memoryTotalBytes),
+      ],
+      [
+        'nv_gpu_memory_used_bytes',
+        'GPU used memory, in bytes',
+        'gauge',
+        ['gpu_uuid'],
+        this.gpuGauge((g) => g.memoryUsedBytes),
+      ],
+      ['nv_gpu_power_usage', 'GPU power usage in watts', 'gauge', ['gpu_uuid'], this.gpuGauge((g) => g.powerWatts)],
+      [
+        'nv_gpu_power_limit',
+        'GPU power management limit in watts',
+        'gauge',
+        ['gpu_uuid'],
+        this.gpuGauge((g) => g.powerLimitWatts),
+      ],
+    ];
+  }
+
+  /** Our own families: latency histograms by stage, drops, workers, readiness, event loop. */
+  private infergateFamilies(): Family[] {
+    const hist = (name: string, pick: (s: VersionStats) => Array<[Labels, Buckets]>) =>
+      this.perVersion((s, labels, out) => {
+        for (const [extra, b] of pick(s)) pushHistogram(out, name, { ...labels, ...extra }, b);
+      });
+    return [
+      [
+        'infergate_request_duration_seconds',
+        'End-to-end request latency in the server (decode excluded), by protocol and outcome',
+        'histogram',
+        [...MV, 'protocol', 'outcome'],
+        hist('infergate_request_duration_seconds', (s) =>
+          PROTOCOLS.flatMap((protocol, p) =>
+            OUTCOMES.map((outcome, o): [Labels, Buckets] => [
+              { protocol, outcome },
+              s.requestSeconds[p]?.[o] as Buckets,
+            ]),
+          ),
+        ),
+      ],
+      [
+        'infergate_queue_duration_seconds',
+        'Time successful requests waited in the scheduler queue',
+        'histogram',
+        MV,
+        hist('infergate_queue_duration_seconds', (s) => [[{}, s.queueSeconds]]),
+      ],
+      [
+        'infergate_execution_duration_seconds',
+        'Model execution time per batch, by stage (input copy, inference, output copy)',
+        'histogram',
+        [...MV, 'stage'],
+        hist('infergate_execution_duration_seconds', (s) =>
+          STAGES.map((stage, i): [Labels, Buckets] => [{ stage }, s.stageSeconds[i] as Buckets]),
+        ),
+      ],
+      [
+        'infergate_batch_size',
+        'Size of each executed batch (inferences per model execution)',
+        'histogram',
+        MV,
+        hist('infergate_batch_size', (s) => [[{}, s.batchSizes]]),
+      ],
+      [
+        'infergate_requests_dropped_total',
+        'Requests the scheduler refused or dropped before running them, by reason',
+        'counter',
+        [...MV, 'reason'],
+        this.perVersion((s, labels, out) =>
+          DROP_REASONS.forEach(
+            (reason, i) => void out.push({ labels: { ...labels, reason }, value: s.drops[i] as number }),
+          ),
+        ),
+      ],
+      [
+        'infergate_unrouted_requests_total',
+        'Inference requests that failed before reaching a model version (unknown model, not ready, shutting down)',
+        'counter',
+        ['reason'],
+        (out) =>
+          UNROUTED_REASONS.forEach(
+            (reason, i) => void out.push({ labels: { reason }, value: this.unrouted[i] as number }),
+          ),
+      ],
+      [
+        'infergate_executing_requests',
+        'Requests executing on a model instance now',
+        'gauge',
+        MV,
+        this.perVersion((s, labels, out) => out.push({ labels, value: s.queue?.inflight ?? 0 })),
+      ],
+      [
+        'infergate_worker_crashes_total',
+        'Model instance worker threads that died',
+        'counter',
+        MV,
+        this.perVersion((s, labels, out) => out.push({ labels, value: s.workerCrashes })),
+      ],
+      [
+        'infergate_worker_restarts_total',
+        'Model instance worker threads restarted after a crash',
+        'counter',
+        MV,
+        this.perVersion((s, labels, out) => out.push({ labels, value: s.workerRestarts })),
+      ],
+      [
+        'infergate_model_load_duration_seconds',
+        'Time to load a model version (all versions of a model together)',
+        'histogram',
+        ['model'],
+        (out) => {
+          for (const [model, b] of this.loadSeconds)
+            pushHistogram(out, 'infergate_model_load_duration_seconds', { model }, b);
+        },
+      ],
+      [
+        'infergate_model_ready',
+        'Whether a model version the repository knows is READY (1) or not (0)',
+        'gauge',
+        MV,
+        (out) => {
+          for (const v of this.sources.versions?.() ?? [])
+            out.push({ labels: { model: v.model, version: v.version }, value: v.ready ? 1 : 0 });
+        },
+      ],
+      [
+        'infergate_server_ready',
+        'Whether the server reports ready (1) or not (0)',
+        'gauge',
+        [],
+        (out) => out.push({ labels: {}, value: this.sources.serverReady?.() === false ? 0 : 1 }),
+      ],
+      [
+        'infergate_event_loop_delay_seconds',
+        'Event-loop delay over the window since the previous scrape (perf_hooks monitorEventLoopDelay): p50, p99, max',
+        'gauge',
+        ['stat'],
+        (out) => {
+          const d = this.loop.read();
+          out.push(
+            { labels: { stat: 'p50' }, value: d.p50 },
+            { labels: { stat: 'p99' }, value: d.p99 },
+            { labels: { stat: 'max' }, value: d.max },
+          );
+        },
+      ],
+    ];
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * One structured log line per inference request: at debug level for successes (skipped with a
+ * single level check otherwise) and at warn (client-side and queue failures) or error (server-side
+ * failures) for failed requests. Fields: request id (the client's, or one generated here and never
+ * sent back), trace id, model, version, protocol, outcome, latency. Tensor data is never logged.
+ */
+import { randomBytes } from 'node:crypto';
+import type { InferError, RequestTrace } from '../core/index.js';
+import { failureReasonOf } from './failure-reason.js';
+import type { Logger } from './logger.js';
+
+/** pino's numeric value of the debug level. */
+const DEBUG = 20;
+/** Codes that mean the server (or the model) failed, logged at error with their cause. */
+const SERVER_SIDE = new Set(['IG_ERR_INTERNAL', 'IG_ERR_WORKER_CRASHED', 'IG_ERR_MODEL_EXECUTION']);
+/** Client-chosen strings are cut to this length in logs. */
+const MAX_TEXT = 128;
+
+/** What the log line needs from the request. */
+export interface LoggedRequest {
+  id?: string;
+  model: string;
+  trace?: RequestTrace;
+  protocol: string;
+}
+
+/** Writes request log lines. */
+export class RequestLog {
+  private readonly prefix = randomBytes(4).toString('hex');
+  private seq = 0;
+
+  constructor(private readonly logger: Logger) {}
+
+  /** Whether success lines are written now (the level can change at runtime via /v2/logging). */
+  get successes(): boolean {
+    return this.logger.levelVal <= DEBUG;
+  }
+
+  /** Logs a successful request at debug level. */
+  success(req: LoggedRequest, model: string, version: string | number, ms: number): void {
+    if (!this.successes) return;
+    this.logger.debug(this.fields(req, model, version, 'success', ms), 'inference request');
+  }
+
+  /** Logs a failed request; `model`/`version` are the resolved ones (undefined when never resolved). */
+  failure(req: LoggedRequest, e: InferError, ms: number, model?: string, version?: string | number): void {
+    const outcome = failureReasonOf(e.code).toLowerCase();
+    const fields = {
+      ...this.fields(req, model ?? req.model.slice(0, MAX_TEXT), version, outcome, ms),
+      code: e.code,
+      error: e.message.slice(0, 512),
+    };
+    if (SERVER_SIDE.has(e.code)) this.logger.error({ ...fields, err: e.cause ?? e }, 'inference request failed');
+    else this.logger.warn(fields, 'inference request failed');
+  }
+
+  private fields(req: LoggedRequest, model: string, version: string | number | undefined, outcome: string, ms: number) {
+    return {
+      request_id: req.id ? req.id.slice(0, MAX_TEXT) : `${this.prefix}-${++this.seq}`,
+      trace_id: req.trace?.traceId,
+      model,
+      version: version === undefined ? undefined : String(version),
+      protocol: req.protocol,
+      outcome,
+      latency_ms: Math.round(ms * 1000) / 1000,
+    };
+  }
+}
