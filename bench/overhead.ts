@@ -38,6 +38,8 @@ async function main(): Promise<void> {
       'digits',
       '--log-level',
       'warn',
+      '--metrics-port',
+      '0',
     ],
     HTTP,
   );
