@@ -2,11 +2,13 @@
  * `infergate optimize`: argument parsing and printing only; the work lives in src/optimizer/.
  */
 import { statSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { CalibrationMethod } from '../optimizer/calib-range.js';
 import { cpuInfo } from '../optimizer/cpu.js';
 import { loadDataFor, splitSet } from '../optimizer/data.js';
-import type { ValidationSet } from '../optimizer/evaluate.js';
+import { compareOnSet, type ValidationSet } from '../optimizer/evaluate.js';
+import { createSession } from '../optimizer/ort.js';
 import { convertFp16, DEFAULT_FP16_BLOCK_OPS } from '../optimizer/fp16.js';
 import { checkPortableLevel, optimizeGraph } from '../optimizer/graph-opt.js';
 import { inspectModel } from '../optimizer/inspect.js';
@@ -16,7 +18,16 @@ import { progressReporter } from '../optimizer/progress.js';
 import { quantizeDynamic } from '../optimizer/quantize-dynamic.js';
 import { quantizeStatic } from '../optimizer/quantize-static.js';
 import { formatReport, htmlPathFor } from '../optimizer/report.js';
-import { emitVariant, type VariantSpec } from '../optimizer/variant-output.js';
+import { formatLoss, parseBudget } from '../optimizer/accuracy-budget.js';
+import { formatSweep, noSparsityMessage } from '../optimizer/prune-format.js';
+import { type PruneMethod, parseSparsities, sweepPruning } from '../optimizer/prune-sweep.js';
+import type { Candidate } from '../optimizer/compare.js';
+import { distill } from '../optimizer/distill.js';
+import { autoOptimize, NothingFitsError } from '../optimizer/auto.js';
+import type { Target } from '../optimizer/auto-select.js';
+import { writeMeasured } from '../optimizer/variant-output.js';
+import { limitLabels, shuffleSplit, withUnlabelled } from '../optimizer/set-ops.js';
+import { type EmitResult, emitVariant, type VariantSpec } from '../optimizer/variant-output.js';
 
 function parseShape(v: string, prev: Record<string, number[]> = {}): Record<string, number[]> {
   const m = /^([^=]+)=(\d+(?:[x,]\d+)*)$/.exec(v);
@@ -68,6 +79,38 @@ interface GraphOpts extends OutputOpts {
   level: string;
 }
 
+interface DistillOpts extends OutputOpts {
+  unlabelled?: string;
+  valData?: string;
+  valLabels?: string;
+  valFraction: string;
+  labelLimit?: string;
+  hidden: string;
+  epochs: string;
+  batchSize: string;
+  lr: string;
+  temperature: string;
+  alpha: string;
+  seed: string;
+  export: 'distilled' | 'baseline' | 'best';
+}
+
+interface AutoOpts extends OutputOpts {
+  target: Target;
+  accuracyBudget: string;
+  calibSamples: string;
+  reduceRange?: boolean;
+  sparsity: string;
+  rounds: string;
+}
+
+interface PruneOpts extends OutputOpts {
+  method: PruneMethod;
+  sparsity: string;
+  accuracyBudget: string;
+  excludeNodes?: string[];
+}
+
 const FP16_CPU_NOTE =
   'float16 halves the file but gives no speed on CPU: onnxruntime runs it as float32 there (it casts back for missing fp16 kernels). Use it for GPU serving and edge bundles.';
 
@@ -96,6 +139,9 @@ export function registerOptimizeCommand(program: Command): void {
   registerQuantize(opt);
   registerFp16(opt);
   registerGraph(opt);
+  registerPrune(opt);
+  registerDistill(opt);
+  registerAuto(opt);
 }
 
 function registerInspect(opt: Command): void {
@@ -176,6 +222,74 @@ function registerGraph(opt: Command): void {
     .argument('<model>', 'path to an .onnx file')
     .option('--level <level>', 'basic | extended', 'extended');
   addOutputOptions(cmd).action(async (model: string, o: GraphOpts) => runGraph(model, o));
+}
+
+function registerPrune(opt: Command): void {
+  const cmd = opt
+    .command('prune')
+    .description(
+      'magnitude pruning swept over sparsities, guarded by accuracy on --data: structured removes hidden neurons of MatMul/Gemm chains (smaller, faster); unstructured zeroes weights (smaller only after compression, no speed)',
+    )
+    .argument('<model>', 'path to an .onnx file')
+    .addOption(
+      new Option('--method <method>', 'what to remove').choices(['structured', 'unstructured']).default('structured'),
+    )
+    .option('--sparsity <list>', 'sparsities to try: from:to:step or a comma list', '0.1:0.9:0.1')
+    .option('--accuracy-budget <b>', 'largest acceptable loss (top-1 drop, disagreement or relative error)', '0.5%')
+    .option(
+      '--exclude-nodes <names>',
+      'comma-separated node names (producers of a hidden layer) to leave intact',
+      list,
+    );
+  addOutputOptions(cmd).action(async (model: string, o: PruneOpts) => runPrune(model, o));
+}
+
+function registerDistill(opt: Command): void {
+  const cmd = opt
+    .command('distill')
+    .description(
+      'train a small MLP student from a teacher classifier on --data (labelled and/or unlabelled), export it as ONNX, and report a hard-label-only baseline student beside it',
+    )
+    .argument('<teacher>', 'teacher .onnx (output [N, classes]: logits or probabilities)')
+    .option('--unlabelled <file>', 'extra transfer rows without labels (the teacher labels them)')
+    .option('--val-data <file>', 'validation rows (default: --val-fraction of --data, split after a seeded shuffle)')
+    .option('--val-labels <file>', 'labels .npy for --val-data .npy')
+    .option('--val-fraction <f>', 'share of --data held out for validation when --val-data is absent', '0.2')
+    .option('--label-limit <n>', 'use labels of only n transfer rows (the rest count as unlabelled)')
+    .option('--hidden <list>', 'student hidden layer sizes, comma-separated', '64')
+    .option('--epochs <n>', 'training epochs', '10')
+    .option('--batch-size <n>', 'minibatch size', '64')
+    .option('--lr <x>', 'Adam learning rate', '0.002')
+    .option('--temperature <T>', 'softmax temperature of the soft targets', '4')
+    .option('--alpha <a>', 'weight of the soft (teacher) term on labelled rows; unlabelled rows use it alone', '0.7')
+    .option('--seed <n>', 'seed of initialisation and shuffling (both students use it)', '1')
+    .addOption(
+      new Option('--export <which>', 'which student to write')
+        .choices(['distilled', 'baseline', 'best'])
+        .default('distilled'),
+    );
+  addOutputOptions(cmd).action(async (model: string, o: DistillOpts) => runDistill(model, o));
+}
+
+function registerAuto(opt: Command): void {
+  const cmd = opt
+    .command('auto')
+    .description(
+      'try every optimization that applies (int8 dynamic, int8 static per calibrator, fp16, graph extended, pruning), measure each, and pick the best within --accuracy-budget for --target',
+    )
+    .argument('<model>', 'path to an .onnx file')
+    .addOption(
+      new Option('--target <t>', 'cpu: fastest; gpu: fp16 when within budget; edge: smallest (gzip)')
+        .choices(['cpu', 'gpu', 'edge'])
+        .default('cpu'),
+    )
+    .option('--accuracy-budget <b>', 'largest acceptable loss (top-1 drop, disagreement or relative error)', '0.5%')
+    .option('--calib-samples <n>', 'rows of --data used to calibrate static int8 (the rest validate)', '256')
+    .option('--reduce-range', '7-bit weights (default: on for x86 without VNNI)')
+    .option('--no-reduce-range', 'full 8-bit weights')
+    .option('--sparsity <list>', 'pruning sparsities to sweep', '0.1:0.9:0.1')
+    .option('--rounds <n>', 'interleaved latency rounds', '5');
+  addOutputOptions(cmd).action(async (model: string, o: AutoOpts) => runAuto(model, o));
 }
 
 function requireOutput(o: OutputOpts): void {
@@ -325,13 +439,192 @@ async function runGraph(path: string, o: GraphOpts): Promise<void> {
   await finish(src, spec, o, o.data ? loadSet(src, o.data, o) : undefined);
 }
 
+async function runPrune(path: string, o: PruneOpts): Promise<void> {
+  requireOutput(o);
+  if (!o.data) throw new Error('prune needs validation rows to guard accuracy: give --data FILE');
+  const src = loadModel(path);
+  const set = loadSet(src, o.data, o);
+  const budget = parseBudget(o.accuracyBudget);
+  const progress = progressReporter();
+  const sweep = await sweepPruning(src.model, set, {
+    method: o.method,
+    sparsities: parseSparsities(o.sparsity),
+    budget,
+    baseDir: src.baseDir,
+    excludeNodes: o.excludeNodes ?? [],
+    threads: Number(o.threads),
+    onProgress: progress.update,
+  });
+  progress.stop();
+  console.log(formatSweep(sweep.points, budget));
+  if (!sweep.chosen) throw new Error(noSparsityMessage(sweep.points, budget));
+  const { point, result } = sweep.chosen;
+  console.log(
+    `chose ${o.method} sparsity ${(point.sparsity * 100).toFixed(0)}%: loss ${formatLoss(point.loss)} (${point.metric}) within ${formatLoss(budget)}`,
+  );
+  for (const n of result.notes) console.log(n);
+  const spec: VariantSpec = {
+    name: `pruned ${o.method} ${(point.sparsity * 100).toFixed(0)}%`,
+    model: result.model,
+    transform: `prune-${o.method}`,
+    parameters: {
+      method: o.method,
+      sparsity: point.sparsity,
+      accuracyBudget: budget,
+      sweep: sweep.points.map(({ accuracy: _, ...p }) => p),
+    },
+    notes: [...result.notes, `gzip size ${(point.gzipBytes / 1024).toFixed(0)} KiB`],
+  };
+  await finish(src, spec, o, set);
+}
+
+async function runDistill(path: string, o: DistillOpts): Promise<void> {
+  requireOutput(o);
+  if (!o.data) throw new Error('distill needs transfer rows: give --data FILE');
+  const src = loadModel(path);
+  let transfer = loadSet(src, o.data, o);
+  let val: ValidationSet;
+  if (o.valData) val = loadDataFor(src.model, o.valData, { input: transfer.input, labels: o.valLabels });
+  else [transfer, val] = shuffleSplit(transfer, Number(o.valFraction), Number(o.seed));
+  if (o.labelLimit) transfer = limitLabels(transfer, Number(o.labelLimit));
+  if (o.unlabelled)
+    transfer = withUnlabelled(transfer, loadDataFor(src.model, o.unlabelled, { input: transfer.input }));
+  const progress = progressReporter();
+  const params = {
+    hidden: o.hidden.split(',').map(Number),
+    epochs: Number(o.epochs),
+    batchSize: Number(o.batchSize),
+    lr: Number(o.lr),
+    temperature: Number(o.temperature),
+    alpha: Number(o.alpha),
+    seed: Number(o.seed),
+  };
+  const r = await distill(src.model, transfer, { ...params, threads: Number(o.threads), onProgress: progress.update });
+  progress.stop();
+  console.log(
+    `transfer rows ${r.transferRows} (${r.labelledRows} labelled); baseline trained on ${r.baselineLabels}; validation rows ${val.rows.length}`,
+  );
+  const distilled: Candidate = { name: 'student (distilled)', model: r.student };
+  const baseline: Candidate = { name: 'student (hard labels only)', model: r.baseline };
+  const main = o.export === 'baseline' ? baseline : distilled;
+  const spec: VariantSpec = {
+    name: main.name,
+    model: main.model,
+    transform: 'distill',
+    parameters: { ...params, exported: main.name, transferRows: r.transferRows, labelledRows: r.labelledRows },
+    notes: [
+      `final training loss: distilled ${r.losses.student.at(-1)?.toFixed(4)}, baseline ${r.losses.baseline.at(-1)?.toFixed(4)}`,
+    ],
+  };
+  if (o.export === 'best') await pickBestStudent(src.model, spec, baseline, val, Number(o.threads));
+  const res = await finish(src, spec, o, val, [spec.model === r.student ? baseline : distilled]);
+  const [d, b] = ['student (distilled)', 'student (hard labels only)'].map((n) =>
+    res.report?.variants.find((v) => v.name === n),
+  );
+  const score = (v: typeof d) => v?.accuracy?.top1 ?? v?.accuracy?.agreement;
+  const [sd, sb] = [score(d), score(b)];
+  if (sd !== undefined && sb !== undefined) {
+    const what = d?.accuracy?.top1 !== undefined ? 'top-1' : 'agreement with the teacher';
+    const verdict = sd >= sb ? 'distillation won' : 'distillation LOST to the hard-label baseline';
+    console.log(
+      `${what}: distilled ${(sd * 100).toFixed(2)}% vs baseline ${(sb * 100).toFixed(2)}% (${verdict} by ${(Math.abs(sd - sb) * 100).toFixed(2)} points)`,
+    );
+  }
+}
+
+// --export best: keep whichever student scores higher on the validation rows (top-1, else agreement).
+async function pickBestStudent(
+  teacher: LoadedModel['model'],
+  spec: VariantSpec,
+  baseline: Candidate,
+  val: ValidationSet,
+  threads: number,
+): Promise<void> {
+  const t = await createSession(teacher, { threads });
+  const score = async (m: LoadedModel['model']) => {
+    const s = await createSession(m, { threads });
+    const a = await compareOnSet(t, s, val);
+    await s.release();
+    return a.top1 ?? a.agreement ?? -a.meanAbsErr;
+  };
+  const [sd, sb] = [await score(spec.model), await score(baseline.model)];
+  await t.release();
+  if (sb > sd) {
+    console.log(
+      'the hard-label baseline scored higher on validation than the distilled student: exporting the baseline',
+    );
+    Object.assign(spec, { name: baseline.name, model: baseline.model });
+    spec.parameters['exported'] = baseline.name;
+  }
+}
+
+async function runAuto(path: string, o: AutoOpts): Promise<void> {
+  requireOutput(o);
+  if (!o.data) throw new Error('auto needs validation rows: give --data FILE or DIR');
+  const src = loadModel(path);
+  const all = loadSet(src, o.data, o);
+  const n = Number(o.calibSamples);
+  const [calib, val] = all.rows.length >= 2 * n ? shuffleSplit(all, 1 - n / all.rows.length, 7) : [all, all];
+  if (calib === val) console.log(`note: ${all.rows.length} rows; calibrating and validating on the same rows`);
+  const budget = parseBudget(o.accuracyBudget);
+  const progress = progressReporter();
+  const name = `${basename(dirname(src.path))}/${basename(src.path)}`;
+  let result: Awaited<ReturnType<typeof autoOptimize>>;
+  try {
+    result = await autoOptimize(name, src.model, {
+      target: o.target,
+      budget,
+      calib,
+      val,
+      reduceRange: o.reduceRange ?? cpuInfo().reduceRangeDefault,
+      baseDir: src.baseDir,
+      threads: Number(o.threads),
+      batches: o.batches.split(',').map(Number),
+      rounds: Number(o.rounds),
+      sparsities: parseSparsities(o.sparsity),
+      onProgress: progress.update,
+    });
+  } catch (e) {
+    progress.stop();
+    if (e instanceof NothingFitsError) console.log(formatReport(e.result.report));
+    throw e;
+  }
+  progress.stop();
+  console.log(formatReport(result.report));
+  for (const s of result.skipped) console.log(`not tried: ${s.name} (${s.reason})`);
+  for (const v of result.selection.verdicts)
+    console.log(
+      `  ${v.withinBudget ? 'ok  ' : 'MISS'} ${v.name}: loss ${formatLoss(v.loss)} (${v.metric}), ${v.speedup.toFixed(2)}x, ${(v.gzipBytes / 1024).toFixed(0)} KiB gzip`,
+    );
+  const c = result.chosen!;
+  console.log(`chose ${c.name} — ${result.selection.reason}`);
+  const variant = result.report.variants.find((v) => v.name === c.name)!;
+  const spec: VariantSpec = {
+    name: c.name,
+    model: c.model,
+    transform: c.transform,
+    parameters: {
+      ...c.parameters,
+      auto: { target: o.target, accuracyBudget: budget, reason: result.selection.reason },
+    },
+  };
+  const res = writeMeasured(src, spec, variant, result.report, {
+    out: o.out,
+    modelDir: o.modelDir,
+    reportPath: o.report,
+  });
+  console.log(`wrote ${res.written} (${(statSync(res.written).size / 1024).toFixed(0)} KiB)`);
+  if (res.reportPath) console.log(`report: ${res.reportPath} and ${htmlPathFor(res.reportPath)}`);
+}
+
 // Measure, write, and print: the common tail of every command that makes a variant.
 async function finish(
   src: LoadedModel,
   spec: VariantSpec,
   o: OutputOpts,
   set: ValidationSet | undefined,
-): Promise<void> {
+  extra: Candidate[] = [],
+): Promise<EmitResult> {
   const progress = progressReporter();
   const res = await emitVariant(src, spec, {
     out: o.out,
@@ -341,10 +634,12 @@ async function finish(
     threads: Number(o.threads),
     batches: o.batches.split(',').map(Number),
     progress: progress.update,
+    extra,
   });
   progress.stop();
   if (res.variant.fusion) console.log(res.variant.fusion.message);
   if (res.report) console.log(formatReport(res.report));
   console.log(`wrote ${res.written} (${(statSync(res.written).size / 1024).toFixed(0)} KiB)`);
   if (res.reportPath) console.log(`report: ${res.reportPath} and ${htmlPathFor(res.reportPath)}`);
+  return res;
 }

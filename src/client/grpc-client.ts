@@ -9,7 +9,12 @@ import {
   type DataType,
   type Tensor,
 } from '../core/index.js';
-import { GRPCInferenceService, type ModelInferResponse, ModelInferRequestSchema } from '../gen/grpc_service_pb.js';
+import {
+  GRPCInferenceService,
+  ModelInferRequestSchema,
+  type ModelInferResponse,
+  type ModelStreamInferResponse,
+} from '../gen/grpc_service_pb.js';
 import type { InferResult } from './http-client.js';
 
 type MethodName = keyof (typeof GRPCInferenceService)['method'];
@@ -61,31 +66,68 @@ export class GrpcClient {
   }
 
   /** Runs one inference request. */
-  async infer(
-    model: string,
-    inputs: Tensor[],
-    o: { version?: string; id?: string; outputs?: string[]; metadata?: Record<string, string> } = {},
-  ) {
-    const req = create(ModelInferRequestSchema, {
-      modelName: model,
-      modelVersion: o.version ?? '',
-      id: o.id ?? '',
-      inputs: inputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape.map(BigInt) })),
-      outputs: (o.outputs ?? []).map((name) => ({ name })),
-      rawInputContents: inputs.map((t) =>
-        isBytesData(t.data)
-          ? encodeBytesElements(t.data)
-          : new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
-      ),
+  async infer(model: string, inputs: Tensor[], o: InferCallOptions = {}) {
+    const res = await this.call<ModelInferResponse>('modelInfer', inferRequest(model, inputs, o), {
+      metadata: o.metadata,
     });
-    const res = await this.call<ModelInferResponse>('modelInfer', req, { metadata: o.metadata });
     return decode(res);
+  }
+
+  /**
+   * Sends several requests on one ModelStreamInfer stream and collects one answer per request, in
+   * order: a decoded result, or the in-band error message.
+   */
+  streamInfer(
+    model: string,
+    requests: Tensor[][],
+    o: { metadata?: Record<string, string> } = {},
+  ): Promise<Array<InferResult | string>> {
+    type Duplex = { write(m: unknown): void; end(): void; on(e: string, f: (x: never) => void): void };
+    const md = new Metadata();
+    for (const [k, v] of Object.entries(o.metadata ?? {})) md.set(k, v);
+    const open = (this.client as unknown as Record<string, (m: Metadata) => Duplex>)['modelStreamInfer']!;
+    const stream = open.call(this.client, md);
+    const answers: Array<InferResult | string> = [];
+    return new Promise((resolve, reject) => {
+      stream.on('data', (m: ModelStreamInferResponse) => {
+        answers.push(m.errorMessage ? m.errorMessage : decode(m.inferResponse!));
+        if (answers.length === requests.length) stream.end();
+      });
+      stream.on('error', (err: Error) => reject(err));
+      stream.on('end', () => resolve(answers));
+      requests.forEach((inputs, i) => {
+        stream.write(inferRequest(model, inputs, { id: String(i) }));
+      });
+    });
   }
 
   /** Closes the channel. */
   close(): void {
     this.client.close();
   }
+}
+
+/** Options of one gRPC inference call. */
+export interface InferCallOptions {
+  version?: string;
+  id?: string;
+  outputs?: string[];
+  metadata?: Record<string, string>;
+}
+
+function inferRequest(model: string, inputs: Tensor[], o: InferCallOptions) {
+  return create(ModelInferRequestSchema, {
+    modelName: model,
+    modelVersion: o.version ?? '',
+    id: o.id ?? '',
+    inputs: inputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape.map(BigInt) })),
+    outputs: (o.outputs ?? []).map((name) => ({ name })),
+    rawInputContents: inputs.map((t) =>
+      isBytesData(t.data)
+        ? encodeBytesElements(t.data)
+        : new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+    ),
+  });
 }
 
 function decode(res: ModelInferResponse): InferResult {

@@ -1,11 +1,15 @@
 /**
  * Validation data readers: .npy (float32/float64/uint8, C order; first axis = samples) with an
- * optional labels .npy, and JSON lines ({"input": [...], "label": 3} per line).
+ * optional labels .npy, .npz archives of them (inputs under the model input's name, "x" or the first
+ * array; labels under "labels", "label" or "y"), JSON lines ({"input": [...], "label": 3} per line),
+ * and folders of images with a preprocessing spec (image-folder.ts).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import type { ModelProto } from '../gen/onnx-ml_pb.js';
 import type { ValidationSet } from './evaluate.js';
+import { imageFolderSet } from './image-folder.js';
+import { zipEntries, zipRead } from './zip.js';
 
 interface Npy {
   shape: number[];
@@ -14,7 +18,11 @@ interface Npy {
 
 /** Parse a .npy file (version 1/2 header) into float64 values. */
 export function readNpy(path: string): Npy {
-  const buf = readFileSync(path);
+  return parseNpy(readFileSync(path), path);
+}
+
+/** Parse .npy bytes (version 1/2 header); `path` names the source in errors. */
+export function parseNpy(buf: Buffer, path: string): Npy {
   if (buf.subarray(0, 6).toString('latin1') !== '\x93NUMPY') throw new Error(`${path}: not a .npy file`);
   const major = buf[6]!;
   const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
@@ -88,6 +96,8 @@ export interface DataOptions {
   labels?: string;
   /** Row shape for .jsonl data (default: the model input's dims after the batch dim). */
   rowShape?: number[];
+  /** Preprocessing spec file for an image folder (default: <folder>/preprocess.json). */
+  preprocess?: string;
 }
 
 /** Load a validation/calibration set (.npy or .jsonl) for a model's input. */
@@ -97,6 +107,8 @@ export function loadDataFor(model: ModelProto, path: string, o: DataOptions = {}
   const first = g.input.find((v) => !init.has(v.name));
   const input = o.input ?? first?.name ?? 'input';
   if (extname(path) === '.npy') return npySet(input, path, o.labels);
+  if (extname(path) === '.npz') return npzSet(input, path);
+  if (statSync(path).isDirectory()) return imageFolderSet(input, path, o.preprocess);
   const target = g.input.find((v) => v.name === input);
   const tt = target?.type?.value.case === 'tensorType' ? target.type.value.value : undefined;
   const dims = (tt?.shape?.dim ?? []).slice(1);
@@ -114,4 +126,34 @@ export function splitSet(set: ValidationSet, n: number): [ValidationSet, Validat
     return s;
   };
   return [part(0, n), part(n)];
+}
+
+const LABEL_NAMES = ['labels', 'label', 'y'];
+
+/** A validation set from an .npz: inputs and optional labels as arrays inside one zip. */
+export function npzSet(input: string, path: string): ValidationSet {
+  const buf = readFileSync(path);
+  const entries = zipEntries(buf, path).filter((e) => e.name.endsWith('.npy'));
+  const byName = new Map(entries.map((e) => [e.name.slice(0, -4), e]));
+  const xEntry =
+    byName.get(input) ??
+    byName.get('x') ??
+    byName.get('arr_0') ??
+    entries.find((e) => !LABEL_NAMES.includes(e.name.slice(0, -4)));
+  if (!xEntry) throw new Error(`${path}: no input array (looked for "${input}", "x", "arr_0")`);
+  const x = parseNpy(zipRead(buf, xEntry, path), `${path}:${xEntry.name}`);
+  const rowShape = x.shape.slice(1);
+  const len = rowShape.reduce((a, b) => a * b, 1);
+  const rows = Array.from({ length: x.shape[0] ?? 0 }, (_, i) =>
+    Float32Array.from(x.data.subarray(i * len, (i + 1) * len)),
+  );
+  const set: ValidationSet = { input, rowShape, rows };
+  const yEntry = LABEL_NAMES.map((n) => byName.get(n)).find((e) => e !== undefined);
+  if (yEntry) {
+    const y = parseNpy(zipRead(buf, yEntry, path), `${path}:${yEntry.name}`);
+    if (y.data.length !== rows.length)
+      throw new Error(`${path}: ${yEntry.name} has ${y.data.length} labels for ${rows.length} rows`);
+    set.labels = Array.from(y.data);
+  }
+  return set;
 }

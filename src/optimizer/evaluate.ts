@@ -17,6 +17,8 @@ export interface AccuracyStats {
   samples: number;
   maxAbsErr: number;
   meanAbsErr: number;
+  /** Mean |original output|, so errors can be judged relative to the output's scale. */
+  meanAbsRef?: number;
   /** Fraction of rows whose argmax equals the original's (classifiers only). */
   agreement?: number;
   /** Top-1 against labels, for the original and the variant. */
@@ -40,6 +42,7 @@ export async function compareOnSet(
   const rowLen = set.rowShape.reduce((a, b) => a * b, 1);
   let maxAbs = 0;
   let sumAbs = 0;
+  let sumRef = 0;
   let count = 0;
   let agree = 0;
   let hitsO = 0;
@@ -58,6 +61,7 @@ export async function compareOnSet(
       const d = Math.abs(da[i]! - db[i]!);
       maxAbs = Math.max(maxAbs, d);
       sumAbs += d;
+      sumRef += Math.abs(da[i]!);
     }
     count += da.length;
     classes = a.dims.length === 2 ? Number(a.dims[1]) : 0;
@@ -76,6 +80,7 @@ export async function compareOnSet(
   }
   const n = set.rows.length;
   const stats: AccuracyStats = { samples: n, maxAbsErr: maxAbs, meanAbsErr: sumAbs / Math.max(count, 1) };
+  stats.meanAbsRef = sumRef / Math.max(count, 1);
   if (classes > 1) stats.agreement = agree / n;
   if (classes > 1 && set.labels) {
     stats.top1Original = hitsO / n;

@@ -147,6 +147,8 @@ function convertGraph(graph: GraphProto, types: TypeMap, ctx: Ctx): void {
     }
   }
   graph.node.push(...added);
+  // Casts around blocked nodes were appended: restore topological order (subgraphs are never re-sorted later).
+  if (added.length > 0) graph.node = new GraphView(graph).topoOrder();
   for (const v of graph.valueInfo) if (declaredType(v) === DT.FLOAT && !kept32.has(v.name)) setElemType(v, DT.FLOAT16);
 }
 

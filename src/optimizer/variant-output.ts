@@ -5,7 +5,7 @@
  */
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ModelProto } from '../gen/onnx-ml_pb.js';
-import { compareVariants } from './compare.js';
+import { type Candidate, compareVariants } from './compare.js';
 import type { ValidationSet } from './evaluate.js';
 import { encodeModel, type LoadedModel, saveModel } from './io.js';
 import { sha256File, writeVersion } from './lineage.js';
@@ -34,6 +34,8 @@ export interface OutputTarget {
   batches?: number[];
   rounds?: number;
   progress?: ProgressFn;
+  /** More rows measured beside the variant in the same report (sweep points, baselines); not written. */
+  extra?: Candidate[];
 }
 
 export interface EmitResult {
@@ -52,7 +54,10 @@ export async function emitVariant(src: LoadedModel, spec: VariantSpec, t: Output
     report = await compareVariants(
       `${basename(dirname(src.path))}/${basename(src.path)}`,
       src.model,
-      [{ name: spec.name, model: spec.model, checkFusion: spec.checkFusion ?? false, notes: spec.notes ?? [] }],
+      [
+        { name: spec.name, model: spec.model, checkFusion: spec.checkFusion ?? false, notes: spec.notes ?? [] },
+        ...(t.extra ?? []),
+      ],
       t.set,
       { threads: t.threads ?? 1, batches: t.batches ?? [1, 32], rounds: t.rounds ?? 5, onProgress: t.progress },
     );
@@ -62,6 +67,18 @@ export async function emitVariant(src: LoadedModel, spec: VariantSpec, t: Output
     if (spec.checkFusion) variant.fusion = await fusionCheck(spec.model);
     if (spec.notes) variant.notes = spec.notes;
   }
+  return writeMeasured(src, spec, variant, report, t);
+}
+
+/** Write a variant already measured (e.g. one row of an auto report) with lineage and the report. */
+export function writeMeasured(
+  src: LoadedModel,
+  spec: VariantSpec,
+  variant: VariantReport,
+  report: OptimizeReport | undefined,
+  t: OutputTarget,
+): EmitResult {
+  if (!t.out && !t.modelDir) throw new Error('give --out FILE or --model-dir DIR for the variant');
   const lineage = {
     parent: { path: src.path, sha256: sha256File(src.path) },
     transform: spec.transform,

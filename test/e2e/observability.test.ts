@@ -159,6 +159,12 @@ test('tracing: the trace setting endpoint turns it on; HTTP and gRPC continue th
   checkTrace(grpcTrace, 'b7ad6b7169203331');
   const grpcReq = spansOf(grpcTrace).find((sp) => sp.kind === 1)!;
   assert.equal(grpcReq.attributes['rpc.system'], 'grpc');
+  const streamTrace = 'bbf92f3577b34da6a3ce929d0e0e47cc';
+  const answers = await s.grpc.streamInfer('digits', [[input()]], {
+    metadata: { traceparent: `00-${streamTrace}-c7ad6b7169203332-01` },
+  });
+  assert.equal(typeof answers[0], 'object', 'the stream request succeeded');
+  checkTrace(streamTrace, 'c7ad6b7169203332');
 });
 
 test('tracing: a malformed traceparent starts a new trace and the request succeeds', async () => {

@@ -18,7 +18,7 @@ export function inferenceHandlers(service: InferenceService, stream: StreamOptio
   if (tracing) models.modelInfer = tracedModelInfer(service, tracing, models.modelInfer);
   return {
     ...models,
-    modelStreamInfer: streamInferHandler(service, stream),
+    modelStreamInfer: streamInferHandler(service, tracing ? { ...stream, tracing } : stream),
     ...repositoryHandlers(service),
     ...sharedMemoryHandlers(),
     ...settingsHandlers(service, tracing?.control),

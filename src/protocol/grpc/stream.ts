@@ -11,6 +11,7 @@ import {
   type ModelStreamInferResponse,
   ModelStreamInferResponseSchema,
 } from '../../gen/grpc_service_pb.js';
+import type { RequestSpan, Tracing } from '../../observability/tracing.js';
 import type { InferenceService } from '../../router/types.js';
 import { type CallSignal, watchCall } from './call-signal.js';
 import { classify, MalformedMessage, malformedError, type UnexpectedErrorHook } from './errors.js';
@@ -23,6 +24,8 @@ export interface StreamOptions {
   /** Requests of one stream in flight before reading pauses (backpressure on the client). */
   maxInFlight: number;
   onUnexpectedError?: UnexpectedErrorHook;
+  /** When on, each request of the stream gets a span continuing the stream's `traceparent`. */
+  tracing?: Tracing;
 }
 
 type Call = ServerDuplexStream<ModelInferRequest | MalformedMessage, ModelStreamInferResponse>;
@@ -71,18 +74,37 @@ class StreamSession {
   /** Never rejects: every request gets exactly one response message. */
   private async process(msg: ModelInferRequest | MalformedMessage): Promise<ModelStreamInferResponse> {
     if (msg instanceof MalformedMessage) return errorResponse(malformedError(msg).message);
+    const span = this.startSpan(msg.modelName);
     try {
       const signal = this.watch.signal;
       const request = decodeInferRequest(msg, signal);
       if (signal.aborted) throw signal.reason;
-      const response = encodeInferResponse(await this.service.infer(request), msg.id);
+      if (span) request.trace = span;
+      const result = await this.service.infer(request);
+      const t0 = span ? performance.now() : 0;
+      const response = encodeInferResponse(result, msg.id);
+      span?.encoded(t0, performance.now());
       if (request.parameters['triton_enable_empty_final_response'] === true)
         response.parameters['triton_final_response'] = toInferParameter(true);
+      span?.end(0);
       return create(ModelStreamInferResponseSchema, { inferResponse: response });
     } catch (err) {
       const e = classify(err, 'ModelStreamInfer', this.opts.onUnexpectedError);
+      span?.end(e.grpcStatus, e.message);
       return errorResponse(e.message, msg);
     }
+  }
+
+  /** A request span when tracing is on and samples it; one boolean check otherwise. */
+  private startSpan(model: string): RequestSpan | undefined {
+    const t = this.opts.tracing;
+    if (!t?.on) return undefined;
+    const md = this.call.metadata;
+    const header = (k: string) => {
+      const v = md.get(k)[0];
+      return v === undefined ? undefined : String(v);
+    };
+    return t.startRequest('grpc', model, header('traceparent'), header('tracestate'));
   }
 
   private async write(res: ModelStreamInferResponse): Promise<void> {
