@@ -148,6 +148,8 @@ export function planSlo(state: SloState, objective: SloObjective, modelMaxBatch:
  * Admission under the objective: predicted latency of a new request = the batch running now, the
  * batches needed for the work ahead of it (queued units at its level and above, plus its own)
  * spread over the instances, each exec(cap) long. Admit when that fits the objective.
+ * With nothing queued ahead a request is always admitted: shedding it cannot help anyone, and
+ * without executions the time estimates could never recover from a pessimistic burst.
  */
 export function admitUnderSlo(
   plan: SloPlan,
@@ -156,7 +158,7 @@ export function admitUnderSlo(
   batchSize: number,
   instances: number,
 ): boolean {
-  if (plan.execMs <= 0) return true;
+  if (plan.execMs <= 0 || unitsAhead === 0) return true;
   const batches = Math.ceil((unitsAhead + batchSize) / Math.max(1, plan.maxBatchSize));
   const rounds = Math.ceil(batches / Math.max(1, instances));
   return (rounds + 1) * plan.execMs <= objective.p99Ms;
