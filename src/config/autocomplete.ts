@@ -35,7 +35,10 @@ export function autoComplete(input: ModelConfig, io: ModelIO, defaultMaxBatch = 
   if (cfg.maxBatchSize === 0 && capable && !declaresFullShapes(cfg, io)) cfg.maxBatchSize = defaultMaxBatch;
   if (!capable && cfg.maxBatchSize > 0)
     throw loadError(model, 'model does not support batching while non-zero max_batch_size is specified');
-  if (cfg.maxBatchSize > 1 && !cfg.schedulingChoice.case)
+  // Triton adds a dynamic batcher only when it auto-completes the signature (D.11 rule 2): a config
+  // that lists its inputs and outputs and no scheduler asked for request-at-a-time scheduling.
+  const completesIo = cfg.input.length === 0 || cfg.output.length === 0;
+  if (completesIo && cfg.maxBatchSize > 1 && !cfg.schedulingChoice.case)
     cfg.schedulingChoice = { case: 'dynamicBatching', value: create(ModelDynamicBatchingSchema) };
   const batched = cfg.maxBatchSize > 0;
   if (cfg.input.length === 0)

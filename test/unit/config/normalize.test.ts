@@ -107,6 +107,13 @@ describe('ONNX auto-complete (D.11)', () => {
     assert.equal(norm('sequence_batching {}').schedulingChoice.case, 'sequenceBatching');
   });
 
+  it('a config that lists its inputs and outputs and no scheduler stays request-at-a-time (D.11 rule 2)', () => {
+    const listed =
+      'max_batch_size: 8 input [ { name: "x" data_type: TYPE_FP32 dims: [3] } ] output [ { name: "y" data_type: TYPE_FP32 dims: [2] } ]';
+    assert.equal(norm(listed).schedulingChoice.case, undefined);
+    assert.equal(norm('max_batch_size: 8').schedulingChoice.case, 'dynamicBatching');
+  });
+
   it('generates dims [1] + reshape [] for per-item scalars of a batching model', () => {
     const io: ModelIO = {
       inputs: [{ name: 's', datatype: 'INT64', shape: [-1] }],
