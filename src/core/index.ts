@@ -5,3 +5,4 @@ export * from './model.js';
 export * from './request.js';
 export * from './stats.js';
 export * from './tensor.js';
+export * from './random.js';

@@ -4,20 +4,13 @@
  * and tests check the schedule without a clock.
  */
 
+import { seededRandom } from '../core/random.js';
+
 /** A source of uniform numbers in [0, 1). */
 export type Rng = () => number;
 
-/** A small, fast seeded generator (mulberry32); good enough for arrival gaps and test data. */
-export function seededRng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator for arrival gaps and test data (core/random.ts). */
+export const seededRng: (seed: number) => Rng = seededRandom;
 
 /** One exponential gap in ms for `ratePerSec` arrivals per second, from one uniform draw. */
 export function exponentialGapMs(ratePerSec: number, u: number): number {

@@ -4,6 +4,8 @@
  * is supplied as the gradient on the output logits, so distillation and hard-label training share it.
  */
 
+import { seededRandom } from '../core/random.js';
+
 /** Weights of one layer: w is [in, out] row-major (ONNX MatMul layout), b is [out]. */
 export interface DenseLayer {
   inFeatures: number;
@@ -12,17 +14,7 @@ export interface DenseLayer {
   b: Float32Array;
 }
 
-/** Deterministic uniform PRNG in [0, 1) (mulberry32), so training runs repeat exactly. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 /** Layers for sizes [in, hidden..., out] with He-uniform weights and zero biases. */
 export function initMlp(sizes: number[], seed: number): DenseLayer[] {

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { InferError, type ModelVersionSpec } from '../../src/core/index.js';
 import type { Backend, LoadedModel } from '../../src/backend/types.js';
+import { DEFAULT_EXECUTION } from '../../src/config/execution.js';
 
 export type ContractModelKind = 'add-one' | 'slow-add-one' | 'bad-file';
 
@@ -27,16 +28,7 @@ export function contractSpec(kind: ContractModelKind, path: string, instances = 
     outputs: [{ name: 'y', datatype: 'FP32', dims: [4] }],
     instances,
     warmup: [],
-    execution: {
-      intraOpThreads: 1,
-      interOpThreads: 1,
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-      spinning: false,
-      enableMemArena: true,
-      enableMemPattern: true,
-      executionProviders: ['cpu'],
-    },
+    execution: { ...DEFAULT_EXECUTION, executionProviders: ['cpu'] },
   };
 }
 

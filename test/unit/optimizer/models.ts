@@ -21,18 +21,10 @@ import {
   ValueInfoProtoSchema,
 } from '../../../src/gen/onnx-ml_pb.js';
 import { floatTensor } from '../../../src/optimizer/tensor-data.js';
+import { seededRandom } from '../../../src/core/random.js';
 
-/** Deterministic uniform PRNG in [0, 1) (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic uniform PRNG in [0, 1) (core/random.ts). */
+export const rng = seededRandom;
 
 /** A float tensor value info with symbolic (string) or fixed dims. */
 export function valueInfo(name: string, dims: (number | string)[], elemType = 1): ValueInfoProto {
