@@ -2,6 +2,7 @@
 (Open Inference) protocol over REST, one worker process, one session.run per request."""
 import uuid
 
+import uvicorn
 from kserve import InferOutput, InferRequest, InferResponse, Model, ModelServer
 
 from common import datatype_of, parse_args, session
@@ -31,7 +32,20 @@ class OnnxModel(Model):
         return InferResponse(model_name=self.name, infer_outputs=outputs, response_id=payload.id or str(uuid.uuid4()))
 
 
+def loopback_only() -> None:
+    """KServe hard-codes host 0.0.0.0 for its REST server: force loopback (load stays on this machine)."""
+    original = uvicorn.Config.__init__
+
+    def init(self, *a, **kw):
+        kw["host"] = "127.0.0.1"
+        original(self, *a, **kw)
+
+    uvicorn.Config.__init__ = init
+
+
 if __name__ == "__main__":
+    loopback_only()
     args = parse_args()
     model = OnnxModel(args.model_name, args.model_path)
-    ModelServer(http_port=args.http_port, grpc_port=args.grpc_port, workers=1, enable_docs_url=False).start([model])
+    # gRPC off: KServe binds it on [::] with no host option, and the comparison uses REST.
+    ModelServer(http_port=args.http_port, grpc_port=args.grpc_port, workers=1, enable_grpc=False, enable_docs_url=False).start([model])
