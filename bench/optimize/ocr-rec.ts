@@ -33,6 +33,7 @@ const { values } = parseArgs({
     calib: { type: 'string', default: '24' },
     width: { type: 'string', default: '320' },
     rounds: { type: 'string', default: '3' },
+    'auto-exclude': { type: 'string', default: '3' },
     out: { type: 'string', default: 'bench/optimize/results' },
   },
 });
@@ -125,6 +126,24 @@ async function main(): Promise<void> {
     for (const method of ['minmax', 'percentile', 'entropy'] as const) {
       const r = await quantizeStatic(up.model, calib, { calibration: { method }, reduceRange: rr });
       variants.push([`int8 static (${method})`, r.model]);
+    }
+    // Mixed precision: fixed first/last float, then the sensitivity pass (minmax ranges).
+    const mixed = [
+      ['keep-float first,last', { keepFloat: ['first', 'last'] as const }],
+      [`auto-exclude ${values['auto-exclude']}`, { autoExclude: Number(values['auto-exclude']) }],
+    ] as const;
+    for (const [label, mp] of mixed) {
+      const t0 = Date.now();
+      const r = await quantizeStatic(up.model, calib, {
+        calibration: { method: 'minmax' },
+        reduceRange: rr,
+        ...mp,
+        keepFloat: 'keepFloat' in mp ? [...mp.keepFloat] : undefined,
+      });
+      const secs = ((Date.now() - t0) / 1000).toFixed(1);
+      console.log(`${label}: kept float ${r.keptFloat.map((k) => k.node).join(', ')} (${secs} s)`);
+      for (const s of r.sensitivity.slice(0, 5)) console.log(`  ${s.node} ${(s.error * 100).toFixed(3)}%`);
+      variants.push([`int8 static (minmax, ${label})`, r.model]);
     }
     const results: Record<string, unknown>[] = [];
     const sessions: Record<string, ort.InferenceSession> = {};

@@ -17,6 +17,7 @@ import { type LoadedModel, loadModel } from '../optimizer/io.js';
 import { progressReporter } from '../optimizer/progress.js';
 import { quantizeDynamic } from '../optimizer/quantize-dynamic.js';
 import { quantizeStatic } from '../optimizer/quantize-static.js';
+import { type MixedPrecisionOptions, parseKeepFloat } from '../optimizer/quant-sensitivity.js';
 import { formatReport, htmlPathFor } from '../optimizer/report.js';
 import { formatLoss, parseBudget } from '../optimizer/accuracy-budget.js';
 import { formatSweep, noSparsityMessage } from '../optimizer/prune-format.js';
@@ -66,6 +67,10 @@ interface QuantizeOpts extends OutputOpts {
   bins: string;
   calibData?: string;
   calibSamples: string;
+  keepFloat?: string[];
+  autoExclude: string;
+  errorBudget?: string;
+  sensitivityRows: string;
 }
 
 interface Fp16Opts extends OutputOpts {
@@ -192,7 +197,26 @@ function registerQuantize(opt: Command): void {
     )
     .option('--bins <n>', 'static: histogram bins for percentile/entropy (few bins make entropy equal minmax)', '2048')
     .option('--calib-data <file>', 'static: calibration inputs (default: the first --calib-samples rows of --data)')
-    .option('--calib-samples <n>', 'static: rows of --data used for calibration when --calib-data is absent', '256');
+    .option('--calib-samples <n>', 'static: rows of --data used for calibration when --calib-data is absent', '256')
+    .option(
+      '--keep-float <which>',
+      'static, mixed precision: keep the first and/or last quantizable node in float (first, last or first,last)',
+      list,
+    )
+    .option(
+      '--auto-exclude <n>',
+      'static, mixed precision: keep up to N of the most sensitive nodes in float (each node quantized alone on the calibration rows, ranked by output error)',
+      '0',
+    )
+    .option(
+      '--error-budget <e>',
+      'static, with --auto-exclude: stop keeping nodes float once the output error (mean abs, relative to mean |fp32 output|) is within this, e.g. 0.5%',
+    )
+    .option(
+      '--sensitivity-rows <n>',
+      'static, with --auto-exclude: calibration rows the sensitivity pass runs on',
+      '32',
+    );
   addOutputOptions(cmd).action(async (model: string, o: QuantizeOpts) => runQuantize(model, o));
 }
 
@@ -363,15 +387,19 @@ async function staticSpec(
     threads: Number(o.threads),
     onProgress: (d: number, t: number) => progress.update('calibration', d, t),
   };
+  const mixed = mixedPrecisionOpts(o);
   const res = await quantizeStatic(src.model, calib, {
     ...common,
+    ...mixed,
     opTypes: o.opTypes,
     calibration,
     baseDir: src.baseDir,
+    onSensitivityProgress: (d, t) => progress.update('sensitivity', d, t),
   });
   progress.stop();
   printCounts(res.quantized.length, res.skipped, common.reduceRange);
   for (const n of res.notes) console.log(`  ${n}`);
+  if (res.keptFloat.length > 0) console.log(`kept in float: ${res.keptFloat.map((k) => k.node).join(', ')}`);
   if (res.quantized.length === 0)
     throw new Error('nothing to quantize: no MatMul/Gemm/Conv with a constant float weight in the main graph');
   const { onProgress: _, ...calibParams } = calibration;
@@ -385,9 +413,28 @@ async function staticSpec(
       opTypes: o.opTypes,
       calibration: calibParams,
       calibrationRows: calib.rows.length,
+      ...mixed,
+      keptFloat: res.keptFloat,
     },
     notes: res.notes,
   };
+}
+
+// --keep-float / --auto-exclude / --error-budget / --sensitivity-rows, checked.
+function mixedPrecisionOpts(o: QuantizeOpts): MixedPrecisionOptions {
+  const autoExclude = Number(o.autoExclude);
+  if (!Number.isInteger(autoExclude) || autoExclude < 0)
+    throw new Error(`--auto-exclude "${o.autoExclude}": expected a whole number of nodes (0 = off)`);
+  const sensitivityRows = Number(o.sensitivityRows);
+  if (!Number.isInteger(sensitivityRows) || sensitivityRows < 1)
+    throw new Error(`--sensitivity-rows "${o.sensitivityRows}": expected a positive whole number`);
+  const out: MixedPrecisionOptions = { autoExclude, sensitivityRows };
+  if (o.keepFloat) out.keepFloat = parseKeepFloat(o.keepFloat);
+  if (o.errorBudget !== undefined) {
+    if (autoExclude === 0) throw new Error('--error-budget needs --auto-exclude N (the most nodes it may keep float)');
+    out.errorBudget = parseBudget(o.errorBudget);
+  }
+  return out;
 }
 
 function printCounts(done: number, skipped: { node: string; reason: string }[], reduceRange: boolean): void {

@@ -119,6 +119,27 @@ describe('optimize CLI', () => {
     assert.doesNotMatch(html, /<script|<link|src="http/);
   });
 
+  it('keeps nodes in float for mixed-precision static int8 and lists them', async () => {
+    const out = join(dir, 'mixed.onnx');
+    const args = ['quantize', src, '--mode', 'static', '--data', join(dir, 'calib.npy'), '--calib-samples', '32'];
+    const text = await cli(
+      ...args,
+      '--keep-float',
+      'last',
+      '--auto-exclude',
+      '1',
+      '--error-budget',
+      '100%',
+      '--out',
+      out,
+    );
+    assert.match(text, /quantized 1 node\(s\)/);
+    assert.match(text, /kept in float: fc1\n/);
+    assert.match(text, /sensitivity pass: 1 node\(s\) tried/);
+    await assert.rejects(cli(...args, '--error-budget', '1%', '--out', out), /--error-budget needs --auto-exclude/);
+    await assert.rejects(cli(...args, '--keep-float', 'middle', '--out', out), /--keep-float "middle"/);
+  });
+
   it('converts to fp16 and says it brings no CPU speed', async () => {
     const out = join(dir, 'half.onnx');
     const text = await cli('fp16', src, '--out', out);
