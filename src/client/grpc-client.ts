@@ -1,5 +1,13 @@
 import { create, type DescMessage, fromBinary, type MessageShape, toBinary } from '@bufbuild/protobuf';
-import { credentials, type Client, makeGenericClientConstructor, Metadata, type ServiceError } from '@grpc/grpc-js';
+import {
+  type Client,
+  credentials,
+  makeGenericClientConstructor,
+  Metadata,
+  type ServiceError,
+  status as Status,
+  type StatusObject,
+} from '@grpc/grpc-js';
 import {
   decodeBytesElements,
   elementCount,
@@ -38,15 +46,57 @@ function definition(): Record<string, unknown> {
 
 const Ctor = makeGenericClientConstructor(definition() as never, 'inference.GRPCInferenceService');
 
+/** What a unary call needs: its path and how to write the request / read the response. */
+interface UnaryMethod {
+  path: string;
+  serialize(v: unknown): Buffer;
+  deserialize(b: Buffer): unknown;
+}
+
+// Serialised bytes are handed over as a view of toBinary's output, not copied.
+function asBuffer(u8: Uint8Array): Buffer {
+  return Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+}
+
+const UNARY = new Map<string, UnaryMethod>(
+  GRPCInferenceService.methods
+    .filter((m) => m.methodKind === 'unary')
+    .map((m) => [
+      m.localName,
+      {
+        path: `/${GRPCInferenceService.typeName}/${m.name}`,
+        serialize: (v) => asBuffer(toBinary(m.input, v as MessageShape<DescMessage>)),
+        deserialize: (b) => fromBinary(m.output, b),
+      },
+    ]),
+);
+
+// ModelInfer takes requests already encoded by encodeInferRequest.
+const MODEL_INFER: UnaryMethod = {
+  ...(UNARY.get('modelInfer') as UnaryMethod),
+  serialize: (b) => b as Buffer,
+};
+
+/** The error grpc-js's own unary path reports for a non-OK status (same message and fields). */
+function statusError(s: StatusObject): ServiceError {
+  return Object.assign(new Error(`${s.code} ${Status[s.code]}: ${s.details}`), s);
+}
+
+// Client channels: channelz bookkeeping costs every call and nothing here reads it.
+const CHANNEL_OPTIONS = {
+  'grpc.max_receive_message_length': -1,
+  'grpc.max_send_message_length': -1,
+  'grpc.enable_channelz': 0,
+};
+
 /** A KServe v2 gRPC client (raw_input_contents in, raw_output_contents out). */
 export class GrpcClient {
   private readonly client: Client;
+  private readonly channel: ReturnType<Client['getChannel']>;
 
   constructor(address: string) {
-    this.client = new Ctor(address, credentials.createInsecure(), {
-      'grpc.max_receive_message_length': -1,
-      'grpc.max_send_message_length': -1,
-    });
+    this.client = new Ctor(address, credentials.createInsecure(), CHANNEL_OPTIONS);
+    this.channel = this.client.getChannel();
   }
 
   /** Calls any unary rpc by its method name with a message built by the caller. */
@@ -55,21 +105,64 @@ export class GrpcClient {
     req: unknown,
     options: { deadline?: number; metadata?: Record<string, string> } = {},
   ): Promise<T> {
-    type Unary = (r: unknown, m: Metadata, o: object, cb: (err: ServiceError | null, res: T) => void) => void;
-    const fn = (this.client as unknown as Record<string, Unary>)[method as string]!;
+    const m = UNARY.get(method as string);
+    if (m === undefined) return Promise.reject(new Error(`${String(method)} is not a unary rpc`));
     const md = new Metadata();
-    for (const [k, v] of Object.entries(options.metadata ?? {})) md.set(k, v);
-    const callOptions = options.deadline === undefined ? {} : { deadline: options.deadline };
+    if (options.metadata) for (const [k, v] of Object.entries(options.metadata)) md.set(k, v);
+    return this.unary(m, req, md, options.deadline ?? Infinity) as Promise<T>;
+  }
+
+  /**
+   * One unary call straight on the channel: the same calls grpc-js's makeUnaryRequest makes,
+   * without its interceptor chain, event emitter and per-call caller-stack capture.
+   */
+  private unary(m: UnaryMethod, req: unknown, md: Metadata, deadline: number): Promise<unknown> {
+    let bytes: Buffer;
+    try {
+      bytes = m.serialize(req);
+    } catch (err) {
+      const details = `Request message serialization failure: ${err instanceof Error ? err.message : String(err)}`;
+      return Promise.reject(statusError({ code: Status.INTERNAL, details, metadata: new Metadata() }));
+    }
+    const call = this.channel.createCall(m.path, deadline, undefined, null, undefined);
     return new Promise((resolve, reject) => {
-      fn.call(this.client, req, md, callOptions, (err, res) => (err ? reject(err) : resolve(res)));
+      let response: Buffer | undefined;
+      call.start(md, {
+        onReceiveMetadata() {},
+        onReceiveMessage(msg: Buffer) {
+          if (response !== undefined) call.cancelWithStatus(Status.UNIMPLEMENTED, 'Too many responses received');
+          response = msg;
+        },
+        onReceiveStatus(status) {
+          if (status.code !== Status.OK) return reject(statusError(status));
+          if (response === undefined)
+            return reject(
+              statusError({ code: Status.UNIMPLEMENTED, details: 'No message received', metadata: status.metadata }),
+            );
+          try {
+            resolve(m.deserialize(response));
+          } catch (err) {
+            const details = `Response message parsing error: ${err instanceof Error ? err.message : String(err)}`;
+            reject(statusError({ code: Status.INTERNAL, details, metadata: new Metadata() }));
+          }
+        },
+      });
+      call.startRead();
+      call.sendMessageWithContext({}, bytes);
+      call.halfClose();
     });
   }
 
   /** Runs one inference request. */
   async infer(model: string, inputs: Tensor[], o: InferCallOptions = {}) {
-    const res = await this.call<ModelInferResponse>('modelInfer', inferRequest(model, inputs, o), {
-      metadata: o.metadata,
-    });
+    const md = new Metadata();
+    if (o.metadata) for (const [k, v] of Object.entries(o.metadata)) md.set(k, v);
+    const res = (await this.unary(
+      MODEL_INFER,
+      encodeInferRequest(model, inputs, o),
+      md,
+      Infinity,
+    )) as ModelInferResponse;
     return decode(res);
   }
 
@@ -128,6 +221,109 @@ function inferRequest(model: string, inputs: Tensor[], o: InferCallOptions) {
         : new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
     ),
   });
+}
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 128) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+/** A cursor over one exactly sized buffer (proto3 wire format, field numbers ≤ 15). */
+class Writer {
+  readonly buf: Buffer;
+  pos = 0;
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+  varint(n: number): void {
+    while (n >= 128) {
+      this.buf[this.pos++] = (n % 128) | 128;
+      n = Math.floor(n / 128);
+    }
+    this.buf[this.pos++] = n;
+  }
+  /** Tag and length of a length-delimited field. */
+  len(field: number, len: number): void {
+    this.buf[this.pos++] = field * 8 + 2;
+    this.varint(len);
+  }
+  bytes(field: number, b: Uint8Array): void {
+    this.len(field, b.byteLength);
+    this.buf.set(b, this.pos);
+    this.pos += b.byteLength;
+  }
+  string(field: number, s: string, len: number): void {
+    this.len(field, len);
+    this.pos += this.buf.write(s, this.pos, len, 'utf8');
+  }
+}
+
+/** Size of a length-delimited field holding `len` bytes; an empty proto3 string is not written. */
+function lenField(len: number): number {
+  return 1 + varintSize(len) + len;
+}
+function stringField(len: number): number {
+  return len === 0 ? 0 : lenField(len);
+}
+
+/**
+ * The bytes protobuf-es's toBinary writes for inferRequest(...), written directly: the reflective
+ * create + toBinary path costs more than the rest of a small request's client-side work. Shapes
+ * with dimensions that are not non-negative safe integers take the reflective path.
+ */
+export function encodeInferRequest(model: string, inputs: Tensor[], o: InferCallOptions = {}): Buffer {
+  if (!inputs.every((t) => t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)))
+    return asBuffer(toBinary(ModelInferRequestSchema, inferRequest(model, inputs, o)));
+  const version = o.version ?? '';
+  const id = o.id ?? '';
+  const outputs = o.outputs ?? [];
+  const modelLen = Buffer.byteLength(model, 'utf8');
+  const versionLen = Buffer.byteLength(version, 'utf8');
+  const idLen = Buffer.byteLength(id, 'utf8');
+  const raw = inputs.map((t) =>
+    isBytesData(t.data)
+      ? encodeBytesElements(t.data)
+      : new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+  );
+  const inputSizes = inputs.map((t) => {
+    const nameLen = Buffer.byteLength(t.name, 'utf8');
+    const typeLen = Buffer.byteLength(t.datatype, 'utf8');
+    let dims = 0;
+    for (const d of t.shape) dims += varintSize(d);
+    const body = stringField(nameLen) + stringField(typeLen) + (t.shape.length > 0 ? lenField(dims) : 0);
+    return { nameLen, typeLen, dims, body };
+  });
+  const outputLens = outputs.map((name) => Buffer.byteLength(name, 'utf8'));
+  let size = stringField(modelLen) + stringField(versionLen) + stringField(idLen);
+  for (const s of inputSizes) size += lenField(s.body);
+  for (const n of outputLens) size += lenField(stringField(n));
+  for (const r of raw) size += lenField(r.byteLength);
+
+  const w = new Writer(size);
+  if (modelLen > 0) w.string(1, model, modelLen);
+  if (versionLen > 0) w.string(2, version, versionLen);
+  if (idLen > 0) w.string(3, id, idLen);
+  inputs.forEach((t, i) => {
+    const s = inputSizes[i]!;
+    w.len(5, s.body);
+    if (s.nameLen > 0) w.string(1, t.name, s.nameLen);
+    if (s.typeLen > 0) w.string(2, t.datatype, s.typeLen);
+    if (t.shape.length > 0) {
+      w.len(3, s.dims);
+      for (const d of t.shape) w.varint(d);
+    }
+  });
+  outputs.forEach((name, i) => {
+    const n = outputLens[i]!;
+    w.len(6, stringField(n));
+    if (n > 0) w.string(1, name, n);
+  });
+  for (const r of raw) w.bytes(7, r);
+  return w.buf;
 }
 
 function decode(res: ModelInferResponse): InferResult {
