@@ -23,6 +23,7 @@ import {
   type ModelInferResponse,
   type ModelStreamInferResponse,
 } from '../gen/grpc_service_pb.js';
+import { lenField, varintSize, WireWriter } from '../protowire/writer.js';
 import type { InferResult } from './http-client.js';
 
 type MethodName = keyof (typeof GRPCInferenceService)['method'];
@@ -223,49 +224,7 @@ function inferRequest(model: string, inputs: Tensor[], o: InferCallOptions) {
   });
 }
 
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-/** A cursor over one exactly sized buffer (proto3 wire format, field numbers ≤ 15). */
-class Writer {
-  readonly buf: Buffer;
-  pos = 0;
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size);
-  }
-  varint(n: number): void {
-    while (n >= 128) {
-      this.buf[this.pos++] = (n % 128) | 128;
-      n = Math.floor(n / 128);
-    }
-    this.buf[this.pos++] = n;
-  }
-  /** Tag and length of a length-delimited field. */
-  len(field: number, len: number): void {
-    this.buf[this.pos++] = field * 8 + 2;
-    this.varint(len);
-  }
-  bytes(field: number, b: Uint8Array): void {
-    this.len(field, b.byteLength);
-    this.buf.set(b, this.pos);
-    this.pos += b.byteLength;
-  }
-  string(field: number, s: string, len: number): void {
-    this.len(field, len);
-    this.pos += this.buf.write(s, this.pos, len, 'utf8');
-  }
-}
-
-/** Size of a length-delimited field holding `len` bytes; an empty proto3 string is not written. */
-function lenField(len: number): number {
-  return 1 + varintSize(len) + len;
-}
+/** Size of a string field; an empty proto3 string is not written. */
 function stringField(len: number): number {
   return len === 0 ? 0 : lenField(len);
 }
@@ -303,7 +262,7 @@ export function encodeInferRequest(model: string, inputs: Tensor[], o: InferCall
   for (const n of outputLens) size += lenField(stringField(n));
   for (const r of raw) size += lenField(r.byteLength);
 
-  const w = new Writer(size);
+  const w = new WireWriter(size);
   if (modelLen > 0) w.string(1, model, modelLen);
   if (versionLen > 0) w.string(2, version, versionLen);
   if (idLen > 0) w.string(3, id, idLen);

@@ -367,7 +367,7 @@ export class DynamicBatchScheduler implements Scheduler {
 
   /** Answers a request that never ran: at once, freeing its place in the order. */
   private answerEarly(p: Pending, fn: () => void): void {
-    if (this.order) this.order.skip(p.place, fn);
+    if (this.order) this.order.answerOutOfOrder(p.place, fn);
     else fn();
   }
 

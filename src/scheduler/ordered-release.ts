@@ -25,7 +25,7 @@ export class OrderedRelease {
   }
 
   /** Answers at once, out of order (the request never ran), and frees the place. */
-  skip(place: number, answer: () => void): void {
+  answerOutOfOrder(place: number, answer: () => void): void {
     answer();
     this.settle(place, () => {});
   }

@@ -15,74 +15,7 @@ import {
   type ModelStreamInferResponse,
   ModelStreamInferResponseSchema,
 } from '../../gen/grpc_service_pb.js';
-
-const VARINT = 0;
-const I64 = 1;
-const LEN = 2;
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-// int64/uint64 as varint: negatives are 64-bit two's complement (always 10 bytes).
-function bigVarintSize(v: bigint): number {
-  let u = BigInt.asUintN(64, v);
-  let size = 1;
-  while (u >= 128n) {
-    u >>= 7n;
-    size++;
-  }
-  return size;
-}
-
-/** A cursor over one exactly sized output buffer. */
-class Out {
-  readonly buf: Buffer;
-  pos = 0;
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size);
-  }
-  varint(n: number): void {
-    while (n >= 128) {
-      this.buf[this.pos++] = (n % 128) | 128;
-      n = Math.floor(n / 128);
-    }
-    this.buf[this.pos++] = n;
-  }
-  bigVarint(v: bigint): void {
-    let u = BigInt.asUintN(64, v);
-    while (u >= 128n) {
-      this.buf[this.pos++] = Number(u & 127n) | 128;
-      u >>= 7n;
-    }
-    this.buf[this.pos++] = Number(u);
-  }
-  tag(field: number, wire: number): void {
-    this.varint(field * 8 + wire);
-  }
-  bytes(field: number, b: Uint8Array): void {
-    this.tag(field, LEN);
-    this.varint(b.byteLength);
-    this.buf.set(b, this.pos);
-    this.pos += b.byteLength;
-  }
-  /** Writes a string field; `len` is its UTF-8 length, already computed by the sizing pass. */
-  string(field: number, s: string, len: number): void {
-    this.tag(field, LEN);
-    this.varint(len);
-    this.pos += this.buf.write(s, this.pos, len, 'utf8');
-  }
-}
-
-/** Size of a length-delimited field (tag ≤ 15, so one tag byte) holding `len` bytes. */
-function lenField(len: number): number {
-  return 1 + varintSize(len) + len;
-}
+import { bigVarintSize, I64, LEN, lenField, VARINT, WireWriter } from '../../protowire/writer.js';
 
 function paramBody(p: InferParameter): Buffer {
   const c = p.parameterChoice;
@@ -91,14 +24,14 @@ function paramBody(p: InferParameter): Buffer {
       return Buffer.from([1 * 8 + VARINT, c.value ? 1 : 0]);
     case 'int64Param':
     case 'uint64Param': {
-      const o = new Out(1 + bigVarintSize(c.value));
+      const o = new WireWriter(1 + bigVarintSize(c.value));
       o.tag(c.case === 'int64Param' ? 2 : 5, VARINT);
       o.bigVarint(c.value);
       return o.buf;
     }
     case 'stringParam': {
       const len = Buffer.byteLength(c.value, 'utf8');
-      const o = new Out(lenField(len));
+      const o = new WireWriter(lenField(len));
       o.string(3, c.value, len);
       return o.buf;
     }
@@ -121,7 +54,7 @@ function encodeParamMap(field: number, map: Record<string, InferParameter>): Buf
     const value = paramBody(p);
     // Map entries always carry their key, even an empty one (as protobuf-es writes them).
     const entryLen = lenField(keyLen) + lenField(value.byteLength);
-    const o = new Out(lenField(entryLen));
+    const o = new WireWriter(lenField(entryLen));
     o.tag(field, LEN);
     o.varint(entryLen);
     o.string(1, key, keyLen);
@@ -139,7 +72,7 @@ function encodeOutputTensor(t: ModelInferResponse_InferOutputTensor): Buffer {
   const params = encodeParamMap(4, t.parameters);
   let size = (nameLen ? lenField(nameLen) : 0) + (dtLen ? lenField(dtLen) : 0) + (shapeLen ? lenField(shapeLen) : 0);
   for (const p of params) size += p.byteLength;
-  const o = new Out(size);
+  const o = new WireWriter(size);
   if (nameLen) o.string(1, t.name, nameLen);
   if (dtLen) o.string(2, t.datatype, dtLen);
   if (shapeLen) {
@@ -174,7 +107,7 @@ export function encodeModelInferResponse(m: ModelInferResponse): Uint8Array {
   for (const p of params) size += p.byteLength;
   for (const o of outputs) size += lenField(o.byteLength);
   for (const r of m.rawOutputContents) size += lenField(r.byteLength);
-  const o = new Out(size);
+  const o = new WireWriter(size);
   if (nameLen) o.string(1, m.modelName, nameLen);
   if (versionLen) o.string(2, m.modelVersion, versionLen);
   if (idLen) o.string(3, m.id, idLen);
@@ -192,7 +125,7 @@ export function encodeModelStreamInferResponse(m: ModelStreamInferResponse): Uin
   if (m.$unknown?.length) return toBinary(ModelStreamInferResponseSchema, m);
   const errLen = Buffer.byteLength(m.errorMessage, 'utf8');
   const inner = m.inferResponse ? encodeModelInferResponse(m.inferResponse) : undefined;
-  const o = new Out((errLen ? lenField(errLen) : 0) + (inner ? lenField(inner.byteLength) : 0));
+  const o = new WireWriter((errLen ? lenField(errLen) : 0) + (inner ? lenField(inner.byteLength) : 0));
   if (errLen) o.string(1, m.errorMessage, errLen);
   if (inner) o.bytes(2, inner);
   return o.buf;
