@@ -3,31 +3,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { Command } from 'commander';
-import { registerOptimizeCommand } from '../../../src/cli/optimize.js';
 import { loadModel, saveModel } from '../../../src/optimizer/io.js';
 import { npzBytes } from '../../fixtures-gen/npz-write.js';
+import { cli } from './run-cli.js';
 import { buildMlp, rng } from './models.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ig-opt-cli2-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-async function cli(...args: string[]): Promise<string> {
-  const program = new Command().exitOverride();
-  registerOptimizeCommand(program);
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...a: unknown[]) => lines.push(a.join(' '));
-  const write = process.stderr.write;
-  process.stderr.write = () => true;
-  try {
-    await program.parseAsync(['node', 'infergate', 'optimize', ...args]);
-  } finally {
-    console.log = log;
-    process.stderr.write = write;
-  }
-  return lines.join('\n');
-}
 
 describe('optimize prune / distill / auto CLI', () => {
   const modelDir = join(dir, 'mlp');

@@ -3,10 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { Command } from 'commander';
-import { registerOptimizeCommand } from '../../../src/cli/optimize.js';
 import { loadModel, saveModel } from '../../../src/optimizer/io.js';
 import { sha256File } from '../../../src/optimizer/lineage.js';
+import { cli } from './run-cli.js';
 import { buildMlp, rng } from './models.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ig-opt-cli-'));
@@ -21,23 +20,6 @@ function writeNpy(path: string, shape: number[], data: Float32Array): void {
   head[6] = 1;
   head.writeUInt16LE(header.length, 8);
   writeFileSync(path, Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer)]));
-}
-
-async function cli(...args: string[]): Promise<string> {
-  const program = new Command().exitOverride();
-  registerOptimizeCommand(program);
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...a: unknown[]) => lines.push(a.join(' '));
-  const write = process.stderr.write;
-  process.stderr.write = () => true;
-  try {
-    await program.parseAsync(['node', 'infergate', 'optimize', ...args]);
-  } finally {
-    console.log = log;
-    process.stderr.write = write;
-  }
-  return lines.join('\n');
 }
 
 describe('optimize CLI', () => {
