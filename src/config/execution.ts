@@ -12,6 +12,7 @@ export const DEFAULT_EXECUTION: ExecutionSettings = {
   enableMemArena: true,
   enableMemPattern: true,
   executionProviders: [],
+  niceness: 10,
 };
 
 function param(cfg: ModelConfig, key: string): string | undefined {
@@ -40,6 +41,13 @@ function executionMode(cfg: ModelConfig): ExecutionSettings['executionMode'] {
   throw loadError(cfg.name, `parameter 'execution_mode' must be 0 (sequential) or 1 (parallel), got '${v}'`);
 }
 
+// Linux nice range; negative values would need privileges and would starve the event loop.
+function niceness(cfg: ModelConfig): number {
+  const n = intParam(cfg, 'worker_nice', DEFAULT_EXECUTION.niceness);
+  if (n > 19) throw loadError(cfg.name, `parameter 'worker_nice' must be between 0 and 19, got '${n}'`);
+  return n;
+}
+
 /** Triton's ORT mapping of optimization.graph.level: -1 basic, 1 extended, 2 disable all, else all. */
 function graphLevel(cfg: ModelConfig): ExecutionSettings['graphOptimizationLevel'] {
   const level = cfg.optimization?.graph?.level ?? 0;
@@ -61,6 +69,7 @@ export function executionSettings(cfg: ModelConfig): ExecutionSettings {
     enableMemArena: boolParam(cfg, 'enable_mem_arena', DEFAULT_EXECUTION.enableMemArena),
     enableMemPattern: boolParam(cfg, 'enable_mem_pattern', DEFAULT_EXECUTION.enableMemPattern),
     executionProviders: accelerators.map((a) => a.name.toLowerCase()).filter((n) => n.length > 0),
+    niceness: niceness(cfg),
   };
 }
 

@@ -28,6 +28,12 @@ export interface ExecutionSettings {
   enableMemPattern: boolean;
   /** Requested execution providers in order; the backend falls back to 'cpu'. */
   executionProviders: string[];
+  /**
+   * Nice value (0–19) of the instance's worker thread and the ORT threads it starts: above 0 the
+   * event loop preempts model compute, so I/O, rejections and health checks stay prompt when
+   * every core is busy computing.
+   */
+  niceness: number;
 }
 
 /** One warm-up sample (config model_warmup, or generated). */

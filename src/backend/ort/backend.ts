@@ -97,6 +97,7 @@ export class OrtBackend implements Backend {
       mode: 'instance',
       path: spec.path,
       options: sessionOptions(spec.execution),
+      niceness: spec.execution.niceness,
       warmup: warmupPlans(spec),
     };
     const hooks = workerHooks(spec.model);

@@ -61,6 +61,8 @@ export interface InstanceWorkerData {
   mode: 'instance';
   path: string;
   options: OrtSessionOptions;
+  /** Nice value the worker sets on its own thread before creating the session (0 = leave). */
+  niceness: number;
   /** Empty = generate one sample from the session's own input metadata. */
   warmup: WarmupPlan[];
   hooks?: WorkerHooks;

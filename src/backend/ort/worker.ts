@@ -3,6 +3,7 @@
  * signature and exits (mode 'inspect'). Everything here may block: it is not the event loop.
  * Runs are queued and executed one at a time; results go back with their buffers transferred.
  */
+import { setPriority } from 'node:os';
 import { hrtime } from 'node:process';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type * as ort from 'onnxruntime-node';
@@ -69,6 +70,19 @@ async function execute(session: ort.InferenceSession, d: InstanceWorkerData, m: 
   }
 }
 
+/**
+ * Lowers this thread's scheduling priority (Linux: setpriority on pid 0 is per thread, and threads
+ * ORT starts later inherit it). Best effort: a platform that refuses keeps normal priority.
+ */
+function lowerPriority(niceness: number): void {
+  if (niceness <= 0) return;
+  try {
+    setPriority(0, niceness);
+  } catch {
+    // e.g. a sandbox without setpriority: the server still works, only less responsive under load
+  }
+}
+
 async function runInstance(d: InstanceWorkerData): Promise<void> {
   const queue: RunMessage[] = [];
   let session: ort.InferenceSession | undefined;
@@ -86,6 +100,7 @@ async function runInstance(d: InstanceWorkerData): Promise<void> {
     } else if (m.type === '__crash__' && d.hooks) process.exit(70);
   });
   const started = performance.now();
+  lowerPriority(d.niceness);
   try {
     const created = await createSession(d.path, d.options);
     await runWarmup(created.session, d.warmup);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { OrtBackend, type OrtInstance } from '../../../src/backend/ort/index.js';
@@ -227,6 +228,28 @@ describe('OrtBackend', () => {
       clearInterval(timer);
       assert.ok(inferMs > 500, `model ran ${inferMs} ms in ${runs} runs: too light to prove anything`);
       assert.ok(maxLag < 200, `event loop lagged ${maxLag} ms`);
+    } finally {
+      await m.dispose();
+    }
+  });
+
+  it('runs each instance at the configured nice value, leaving the event-loop thread alone', async () => {
+    // Linux keeps nice per thread; elsewhere the setting is best effort and not observable here.
+    if (process.platform !== 'linux') return;
+    const niceOf = () =>
+      readdirSync('/proc/self/task').map((t) =>
+        Number(readFileSync(`/proc/self/task/${t}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]),
+      );
+    const before = niceOf().filter((n) => n === 7).length;
+    const base = contractSpec('add-one', '');
+    const m = await backend.load(
+      spec('niced', writeModel(addOneModel(4)), { instances: 2, execution: { ...base.execution, niceness: 7 } }),
+    );
+    try {
+      assert.equal(niceOf().filter((n) => n === 7).length - before, 2, 'one niced thread per instance');
+      assert.equal(getPriority(0), 0, 'the event-loop thread keeps its priority');
+      const out = await m.instances[0]!.execute([fp32([1, 2, 3, 4])]);
+      assert.deepEqual([...(out.outputs[0]!.data as Float32Array)], [2, 3, 4, 5]);
     } finally {
       await m.dispose();
     }

@@ -30,6 +30,7 @@ describe('execution settings', () => {
       enableMemArena: true,
       enableMemPattern: true,
       executionProviders: [],
+      niceness: 10,
     });
   });
 
@@ -41,7 +42,8 @@ describe('execution settings', () => {
         { key: "execution_mode" value { string_value: "1" } },
         { key: "enable_mem_arena" value { string_value: "0" } },
         { key: "enable_mem_pattern" value { string_value: "false" } },
-        { key: "spinning" value { string_value: "true" } } ]
+        { key: "spinning" value { string_value: "true" } },
+        { key: "worker_nice" value { string_value: "0" } } ]
         optimization { graph { level: -1 } execution_accelerators { cpu_execution_accelerator [ { name: "openvino" } ] } }`),
     );
     assert.deepEqual(s, {
@@ -53,6 +55,7 @@ describe('execution settings', () => {
       enableMemArena: false,
       enableMemPattern: false,
       executionProviders: ['openvino'],
+      niceness: 0,
     });
     assert.equal(executionSettings(cfgOf('optimization { graph { level: 1 } }')).graphOptimizationLevel, 'extended');
     assert.equal(executionSettings(cfgOf('optimization { graph { level: 2 } }')).graphOptimizationLevel, 'disabled');
@@ -62,6 +65,14 @@ describe('execution settings', () => {
     assert.throws(
       () => executionSettings(cfgOf('parameters { key: "intra_op_thread_count" value { string_value: "two" } }')),
       /intra_op_thread_count/,
+    );
+    assert.throws(
+      () => executionSettings(cfgOf('parameters { key: "worker_nice" value { string_value: "20" } }')),
+      /worker_nice' must be between 0 and 19/,
+    );
+    assert.throws(
+      () => executionSettings(cfgOf('parameters { key: "worker_nice" value { string_value: "-5" } }')),
+      /worker_nice/,
     );
   });
 });
