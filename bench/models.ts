@@ -171,6 +171,8 @@ export interface ServeVariant {
   priorities?: boolean;
   /** p99 objective in µs for our latency_objective section. */
   objectiveUs?: number;
+  /** Bounded queue (default_queue_policy.max_queue_size): a full queue answers 503 at once. */
+  maxQueueSize?: number;
 }
 
 /** The config.pbtxt of one served copy. */
@@ -188,7 +190,8 @@ export function configText(m: BenchModel, v: ServeVariant): string {
   if (v.batching) {
     const prio = v.priorities ? ' priority_levels: 2 default_priority_level: 2' : '';
     const pref = m.preferred.length > 0 ? ` preferred_batch_size: [ ${m.preferred.join(', ')} ]` : '';
-    lines.push(`dynamic_batching { max_queue_delay_microseconds: ${m.queueDelayUs}${pref}${prio} }`);
+    const queue = v.maxQueueSize ? ` default_queue_policy { max_queue_size: ${v.maxQueueSize} }` : '';
+    lines.push(`dynamic_batching { max_queue_delay_microseconds: ${m.queueDelayUs}${pref}${prio}${queue} }`);
   }
   if (v.objectiveUs)
     lines.push(`latency_objective { p99_microseconds: ${Math.round(v.objectiveUs)} window_requests: 200 }`);
