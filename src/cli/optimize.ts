@@ -4,6 +4,7 @@
 import { statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type CalibrationFeeds, parseCarry, parseFeed } from '../optimizer/calib-feeds.js';
 import type { CalibrationMethod } from '../optimizer/calib-range.js';
 import { cpuInfo } from '../optimizer/cpu.js';
 import { loadDataFor, splitSet } from '../optimizer/data.js';
@@ -20,7 +21,7 @@ import { quantizeStatic } from '../optimizer/quantize-static.js';
 import { type MixedPrecisionOptions, parseKeepFloat } from '../optimizer/quant-sensitivity.js';
 import { formatReport, htmlPathFor } from '../optimizer/report.js';
 import { formatLoss, parseBudget } from '../optimizer/accuracy-budget.js';
-import { formatSweep, noSparsityMessage } from '../optimizer/prune-format.js';
+import { formatPruneSkipped, formatSweep, noSparsityMessage } from '../optimizer/prune-format.js';
 import { type PruneMethod, parseSparsities, sweepPruning } from '../optimizer/prune-sweep.js';
 import type { Candidate } from '../optimizer/compare.js';
 import { distill } from '../optimizer/distill.js';
@@ -35,6 +36,7 @@ function parseShape(v: string, prev: Record<string, number[]> = {}): Record<stri
   if (!m) throw new InvalidArgumentError(`expected NAME=DxDxD, e.g. x=1x3x48x320 (got "${v}")`);
   return { ...prev, [m[1]!]: m[2]!.split(/[x,]/).map(Number) };
 }
+const repeat = (v: string, prev: string[]) => [...prev, v];
 const list = (v: string) =>
   v
     .split(',')
@@ -71,6 +73,9 @@ interface QuantizeOpts extends OutputOpts {
   autoExclude: string;
   errorBudget?: string;
   sensitivityRows: string;
+  feed: string[];
+  carry: string[];
+  calibBatch: string;
 }
 
 interface Fp16Opts extends OutputOpts {
@@ -107,6 +112,7 @@ interface AutoOpts extends OutputOpts {
   reduceRange?: boolean;
   sparsity: string;
   rounds: string;
+  mixedMaxFloat: string;
 }
 
 interface PruneOpts extends OutputOpts {
@@ -114,6 +120,7 @@ interface PruneOpts extends OutputOpts {
   sparsity: string;
   accuracyBudget: string;
   excludeNodes?: string[];
+  channelMultiple: string;
 }
 
 const FP16_CPU_NOTE =
@@ -216,6 +223,23 @@ function registerQuantize(opt: Command): void {
       '--sensitivity-rows <n>',
       'static, with --auto-exclude: calibration rows the sensitivity pass runs on',
       '32',
+    )
+    .option(
+      '--feed <name=value>',
+      'static: fill another model input while calibrating (repeatable), e.g. sr=16000 or state=0; unknown dims take the batch size',
+      repeat,
+      [],
+    )
+    .option(
+      '--carry <output=input>',
+      'static: feed an output back into an input on the next calibration batch (recurrent state), e.g. stateN=state',
+      repeat,
+      [],
+    )
+    .option(
+      '--calib-batch <n>',
+      'static: rows per calibration run (1 for a streaming model whose state is carried frame to frame)',
+      '32',
     );
   addOutputOptions(cmd).action(async (model: string, o: QuantizeOpts) => runQuantize(model, o));
 }
@@ -252,7 +276,7 @@ function registerPrune(opt: Command): void {
   const cmd = opt
     .command('prune')
     .description(
-      'magnitude pruning swept over sparsities, guarded by accuracy on --data: structured removes hidden neurons of MatMul/Gemm chains (smaller, faster); unstructured zeroes weights (smaller only after compression, no speed)',
+      'magnitude pruning swept over sparsities, guarded by accuracy on --data: structured removes hidden neurons of MatMul/Gemm chains and output channels of Conv chains (smaller, faster); unstructured zeroes weights (smaller only after compression, no speed)',
     )
     .argument('<model>', 'path to an .onnx file')
     .addOption(
@@ -262,8 +286,13 @@ function registerPrune(opt: Command): void {
     .option('--accuracy-budget <b>', 'largest acceptable loss (top-1 drop, disagreement or relative error)', '0.5%')
     .option(
       '--exclude-nodes <names>',
-      'comma-separated node names (producers of a hidden layer) to leave intact',
+      'comma-separated node names (producers of a hidden layer or of Conv channels) to leave intact',
       list,
+    )
+    .option(
+      '--channel-multiple <n>',
+      'structured: keep a multiple of n Conv channels (onnxruntime blocks 8 with AVX2, 16 with AVX-512; 1 = exact fraction)',
+      '8',
     );
   addOutputOptions(cmd).action(async (model: string, o: PruneOpts) => runPrune(model, o));
 }
@@ -299,7 +328,7 @@ function registerAuto(opt: Command): void {
   const cmd = opt
     .command('auto')
     .description(
-      'try every optimization that applies (int8 dynamic, int8 static per calibrator, fp16, graph extended, pruning), measure each, and pick the best within --accuracy-budget for --target',
+      'try every optimization that applies (int8 dynamic, int8 static per calibrator, mixed-precision static int8, fp16, graph extended, pruning), measure each, and pick the best within --accuracy-budget for --target',
     )
     .argument('<model>', 'path to an .onnx file')
     .addOption(
@@ -312,7 +341,12 @@ function registerAuto(opt: Command): void {
     .option('--reduce-range', '7-bit weights (default: on for x86 without VNNI)')
     .option('--no-reduce-range', 'full 8-bit weights')
     .option('--sparsity <list>', 'pruning sparsities to sweep', '0.1:0.9:0.1')
-    .option('--rounds <n>', 'interleaved latency rounds', '5');
+    .option('--rounds <n>', 'interleaved latency rounds', '5')
+    .option(
+      '--mixed-max-float <n>',
+      'most nodes the mixed-precision int8 variant keeps float (most sensitive first; 0 = no such variant)',
+      '3',
+    );
   addOutputOptions(cmd).action(async (model: string, o: AutoOpts) => runAuto(model, o));
 }
 
@@ -340,6 +374,11 @@ async function runQuantize(path: string, o: QuantizeOpts): Promise<void> {
   if (o.mode === 'static') {
     const [calib, rest] = calibrationSplit(src, set, o);
     set = rest;
+    if (o.feed.length > 0 && set) {
+      // Validation feeds one input per row; a model that needs --feed values cannot be compared that way.
+      console.log('note: with --feed inputs the report has size and fused kernels only (no accuracy or latency)');
+      set = undefined;
+    }
     spec = await staticSpec(src, calib, common, o);
   } else {
     const res = quantizeDynamic(src.model, { ...common, baseDir: src.baseDir });
@@ -364,7 +403,7 @@ function calibrationSplit(
 ): [ValidationSet, ValidationSet | undefined] {
   if (o.calibData) return [loadSet(src, o.calibData, o), set];
   if (!set) throw new Error('--mode static needs calibration rows: give --data FILE (or --calib-data FILE)');
-  const n = Number(o.calibSamples);
+  const n = wholeNumber(o.calibSamples, '--calib-samples', 1);
   if (set.rows.length >= 2 * n) return splitSet(set, n);
   console.log(
     `note: --data has ${set.rows.length} rows; calibrating and validating on the same rows (give --calib-data to separate them)`,
@@ -381,10 +420,12 @@ async function staticSpec(
   const progress = progressReporter();
   const calibration = {
     method: o.calibration,
-    percentile: Number(o.percentile),
-    entropyCoverage: Number(o.entropyCoverage),
-    bins: Number(o.bins),
-    threads: Number(o.threads),
+    percentile: numberIn(o.percentile, '--percentile', 0, 100),
+    entropyCoverage: numberIn(o.entropyCoverage, '--entropy-coverage', 0, 100),
+    bins: wholeNumber(o.bins, '--bins', 2),
+    threads: wholeNumber(o.threads, '--threads', 1),
+    feeds: calibrationFeeds(src, o),
+    batchSize: wholeNumber(o.calibBatch, '--calib-batch', 1),
     onProgress: (d: number, t: number) => progress.update('calibration', d, t),
   };
   const mixed = mixedPrecisionOpts(o);
@@ -398,11 +439,12 @@ async function staticSpec(
   });
   progress.stop();
   printCounts(res.quantized.length, res.skipped, common.reduceRange);
+  for (const d of res.nodes.filter((x) => x.mode === 'dynamic')) console.log(`  dynamic ${d.node}: ${d.reason}`);
   for (const n of res.notes) console.log(`  ${n}`);
   if (res.keptFloat.length > 0) console.log(`kept in float: ${res.keptFloat.map((k) => k.node).join(', ')}`);
   if (res.quantized.length === 0)
-    throw new Error('nothing to quantize: no MatMul/Gemm/Conv with a constant float weight in the main graph');
-  const { onProgress: _, ...calibParams } = calibration;
+    throw new Error('nothing to quantize: no MatMul/Gemm/Conv with a constant float weight in any graph');
+  const { onProgress: _, feeds: __, ...calibParams } = calibration;
   return {
     name: `int8 static (${o.calibration})`,
     model: res.model,
@@ -411,13 +453,40 @@ async function staticSpec(
       mode: 'static',
       ...common,
       opTypes: o.opTypes,
-      calibration: calibParams,
+      calibration: { ...calibParams, feed: o.feed, carry: o.carry },
       calibrationRows: calib.rows.length,
       ...mixed,
       keptFloat: res.keptFloat,
     },
     notes: res.notes,
   };
+}
+
+function wholeNumber(text: string, flag: string, min: number): number {
+  const n = text.trim() === '' ? Number.NaN : Number(text);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${flag} "${text}": expected a whole number >= ${min}`);
+  return n;
+}
+
+// A finite number in [min, max].
+function numberIn(text: string, flag: string, min: number, max: number): number {
+  const n = text.trim() === '' ? Number.NaN : Number(text);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new Error(`${flag} "${text}": expected a number from ${min} to ${max}`);
+  return n;
+}
+
+// A finite number above 0 (a learning rate or a temperature).
+function positiveNumber(text: string, flag: string): number {
+  const n = text.trim() === '' ? Number.NaN : Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} "${text}": expected a number above 0`);
+  return n;
+}
+
+// --feed / --carry: values for the inputs the calibration rows do not cover.
+function calibrationFeeds(src: LoadedModel, o: QuantizeOpts): CalibrationFeeds | undefined {
+  if (o.feed.length === 0 && o.carry.length === 0) return undefined;
+  return { inputs: Object.fromEntries(o.feed.map((f) => parseFeed(src.model, f))), carry: parseCarry(o.carry) };
 }
 
 // --keep-float / --auto-exclude / --error-budget / --sensitivity-rows, checked.
@@ -499,7 +568,8 @@ async function runPrune(path: string, o: PruneOpts): Promise<void> {
     budget,
     baseDir: src.baseDir,
     excludeNodes: o.excludeNodes ?? [],
-    threads: Number(o.threads),
+    channelMultiple: wholeNumber(o.channelMultiple, '--channel-multiple', 1),
+    threads: wholeNumber(o.threads, '--threads', 1),
     onProgress: progress.update,
   });
   progress.stop();
@@ -510,6 +580,7 @@ async function runPrune(path: string, o: PruneOpts): Promise<void> {
     `chose ${o.method} sparsity ${(point.sparsity * 100).toFixed(0)}%: loss ${formatLoss(point.loss)} (${point.metric}) within ${formatLoss(budget)}`,
   );
   for (const n of result.notes) console.log(n);
+  if (result.skipped?.length) console.log(formatPruneSkipped(result.skipped));
   const spec: VariantSpec = {
     name: `pruned ${o.method} ${(point.sparsity * 100).toFixed(0)}%`,
     model: result.model,
@@ -532,21 +603,30 @@ async function runDistill(path: string, o: DistillOpts): Promise<void> {
   let transfer = loadSet(src, o.data, o);
   let val: ValidationSet;
   if (o.valData) val = loadDataFor(src.model, o.valData, { input: transfer.input, labels: o.valLabels });
-  else [transfer, val] = shuffleSplit(transfer, Number(o.valFraction), Number(o.seed));
-  if (o.labelLimit) transfer = limitLabels(transfer, Number(o.labelLimit));
+  else
+    [transfer, val] = shuffleSplit(
+      transfer,
+      numberIn(o.valFraction, '--val-fraction', 0, 1),
+      wholeNumber(o.seed, '--seed', 0),
+    );
+  if (o.labelLimit) transfer = limitLabels(transfer, wholeNumber(o.labelLimit, '--label-limit', 1));
   if (o.unlabelled)
     transfer = withUnlabelled(transfer, loadDataFor(src.model, o.unlabelled, { input: transfer.input }));
   const progress = progressReporter();
   const params = {
     hidden: o.hidden.split(',').map(Number),
-    epochs: Number(o.epochs),
-    batchSize: Number(o.batchSize),
-    lr: Number(o.lr),
-    temperature: Number(o.temperature),
-    alpha: Number(o.alpha),
-    seed: Number(o.seed),
+    epochs: wholeNumber(o.epochs, '--epochs', 1),
+    batchSize: wholeNumber(o.batchSize, '--batch-size', 1),
+    lr: positiveNumber(o.lr, '--lr'),
+    temperature: positiveNumber(o.temperature, '--temperature'),
+    alpha: numberIn(o.alpha, '--alpha', 0, 1),
+    seed: wholeNumber(o.seed, '--seed', 0),
   };
-  const r = await distill(src.model, transfer, { ...params, threads: Number(o.threads), onProgress: progress.update });
+  const r = await distill(src.model, transfer, {
+    ...params,
+    threads: wholeNumber(o.threads, '--threads', 1),
+    onProgress: progress.update,
+  });
   progress.stop();
   console.log(
     `transfer rows ${r.transferRows} (${r.labelledRows} labelled); baseline trained on ${r.baselineLabels}; validation rows ${val.rows.length}`,
@@ -563,7 +643,8 @@ async function runDistill(path: string, o: DistillOpts): Promise<void> {
       `final training loss: distilled ${r.losses.student.at(-1)?.toFixed(4)}, baseline ${r.losses.baseline.at(-1)?.toFixed(4)}`,
     ],
   };
-  if (o.export === 'best') await pickBestStudent(src.model, spec, baseline, val, Number(o.threads));
+  if (o.export === 'best')
+    await pickBestStudent(src.model, spec, baseline, val, wholeNumber(o.threads, '--threads', 1));
   const res = await finish(src, spec, o, val, [spec.model === r.student ? baseline : distilled]);
   const [d, b] = ['student (distilled)', 'student (hard labels only)'].map((n) =>
     res.report?.variants.find((v) => v.name === n),
@@ -610,7 +691,7 @@ async function runAuto(path: string, o: AutoOpts): Promise<void> {
   if (!o.data) throw new Error('auto needs validation rows: give --data FILE or DIR');
   const src = loadModel(path);
   const all = loadSet(src, o.data, o);
-  const n = Number(o.calibSamples);
+  const n = wholeNumber(o.calibSamples, '--calib-samples', 1);
   const [calib, val] = all.rows.length >= 2 * n ? shuffleSplit(all, 1 - n / all.rows.length, 7) : [all, all];
   if (calib === val) console.log(`note: ${all.rows.length} rows; calibrating and validating on the same rows`);
   const budget = parseBudget(o.accuracyBudget);
@@ -625,9 +706,10 @@ async function runAuto(path: string, o: AutoOpts): Promise<void> {
       val,
       reduceRange: o.reduceRange ?? cpuInfo().reduceRangeDefault,
       baseDir: src.baseDir,
-      threads: Number(o.threads),
+      threads: wholeNumber(o.threads, '--threads', 1),
       batches: o.batches.split(',').map(Number),
-      rounds: Number(o.rounds),
+      rounds: wholeNumber(o.rounds, '--rounds', 1),
+      mixedMaxFloat: wholeNumber(o.mixedMaxFloat, '--mixed-max-float', 0),
       sparsities: parseSparsities(o.sparsity),
       onProgress: progress.update,
     });
@@ -678,7 +760,7 @@ async function finish(
     modelDir: o.modelDir,
     reportPath: o.report,
     set,
-    threads: Number(o.threads),
+    threads: wholeNumber(o.threads, '--threads', 1),
     batches: o.batches.split(',').map(Number),
     progress: progress.update,
     extra,

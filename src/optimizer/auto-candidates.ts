@@ -7,6 +7,7 @@ import type { ModelProto } from '../gen/onnx-ml_pb.js';
 import type { CalibrationMethod } from './calib-range.js';
 import type { Candidate } from './compare.js';
 import type { ValidationSet } from './evaluate.js';
+import { mixedCandidate } from './auto-mixed.js';
 import { convertFp16 } from './fp16.js';
 import { optimizeGraph } from './graph-opt.js';
 import { sweepPruning } from './prune-sweep.js';
@@ -27,6 +28,8 @@ export interface CandidateOptions {
   reduceRange: boolean;
   baseDir?: string;
   threads?: number;
+  /** Most nodes the mixed-precision int8 candidate may keep float (default 3; 0 = no such candidate). */
+  mixedMaxFloat?: number;
   /** Include unstructured pruning (only worth it for size, i.e. the edge target). */
   unstructured?: boolean;
   sparsities?: number[];
@@ -42,7 +45,7 @@ export async function buildCandidates(
 ): Promise<{ candidates: AutoCandidate[]; skipped: { name: string; reason: string }[] }> {
   const candidates: AutoCandidate[] = [];
   const skipped: { name: string; reason: string }[] = [];
-  const builders = builderList(model, o);
+  const builders = builderList(model, o, candidates);
   for (const [i, [name, build]] of builders.entries()) {
     try {
       const c = await build();
@@ -55,7 +58,7 @@ export async function buildCandidates(
   return { candidates, skipped };
 }
 
-function builderList(model: ModelProto, o: CandidateOptions): Builder[] {
+function builderList(model: ModelProto, o: CandidateOptions, built: AutoCandidate[]): Builder[] {
   const common = { reduceRange: o.reduceRange, baseDir: o.baseDir };
   const list: Builder[] = [
     [
@@ -70,6 +73,16 @@ function builderList(model: ModelProto, o: CandidateOptions): Builder[] {
   ];
   for (const method of ['minmax', 'percentile', 'entropy'] as CalibrationMethod[])
     list.push([`int8 static (${method})`, () => staticCandidate(model, method, o)]);
+  if ((o.mixedMaxFloat ?? 3) > 0)
+    list.push([
+      'int8 static mixed',
+      async () => {
+        // Only where plain static int8 built; it uses the calibrator of the first one that did.
+        const plain = built.find((c) => c.transform === 'quantize-static');
+        if (!plain) throw new Error('no plain static int8 candidate to start from');
+        return mixedCandidate(model, plain.parameters['calibration'] as CalibrationMethod, o);
+      },
+    ]);
   list.push(
     [
       'fp16',

@@ -17,6 +17,8 @@ export interface AutoOptions extends CandidateOptions {
 
 export interface AutoResult {
   report: OptimizeReport;
+  /** Every variant measured, with what made it (transform and parameters, for lineage). */
+  candidates: AutoCandidate[];
   selection: Selection;
   skipped: { name: string; reason: string }[];
   chosen?: AutoCandidate;
@@ -49,7 +51,7 @@ export async function autoOptimize(name: string, model: ModelProto, o: AutoOptio
   const models = new Map(candidates.map((c) => [c.name, c.model]));
   const selection = selectVariant(report, models, o.budget, o.target);
   const chosen = candidates.find((c) => c.name === selection.chosen?.name);
-  const result: AutoResult = { report, selection, skipped, ...(chosen ? { chosen } : {}) };
+  const result: AutoResult = { report, candidates, selection, skipped, ...(chosen ? { chosen } : {}) };
   if (!chosen) throw new NothingFitsError(nothingFitsMessage(selection, o.budget, skipped), result);
   return result;
 }

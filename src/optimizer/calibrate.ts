@@ -23,6 +23,7 @@ import {
   updateHistogram,
   updateMinMax,
 } from './calib-range.js';
+import { type CalibrationFeeds, FeedState } from './calib-feeds.js';
 import type { ValidationSet } from './evaluate.js';
 import { createSession } from './ort.js';
 
@@ -36,6 +37,8 @@ export interface CalibrationOptions {
   /** Rows per onnxruntime run (default 32; a model with a fixed batch dim uses that). */
   batchSize?: number;
   threads?: number;
+  /** Values for the model's other inputs and recurrent state carried between runs. */
+  feeds?: CalibrationFeeds;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -54,7 +57,7 @@ function dimsOf(v: ValueInfoProto): (number | string)[] {
 }
 
 /** Check that the rows fit the model input they feed; throws naming the input and both shapes. */
-export function checkDataShape(model: ModelProto, set: ValidationSet): void {
+export function checkDataShape(model: ModelProto, set: ValidationSet, provided: string[] = []): void {
   const g = model.graph!;
   const init = new Set(g.initializer.map((t) => t.name));
   const inputs = g.input.filter((v) => !init.has(v.name));
@@ -63,9 +66,11 @@ export function checkDataShape(model: ModelProto, set: ValidationSet): void {
     throw new Error(
       `data feeds input "${set.input}", but the model's inputs are ${inputs.map((v) => `"${v.name}"`).join(', ')}`,
     );
-  const others = inputs.filter((v) => v !== target).map((v) => v.name);
+  const others = inputs.filter((v) => v !== target && !provided.includes(v.name)).map((v) => v.name);
   if (others.length)
-    throw new Error(`the model also needs inputs ${others.join(', ')}; data can feed only "${set.input}"`);
+    throw new Error(
+      `the model also needs inputs ${others.join(', ')}; data can feed only "${set.input}" (give the others with --feed NAME=VALUE)`,
+    );
   const dims = dimsOf(target);
   const rowDims = dims.slice(1);
   const fits =
@@ -106,7 +111,7 @@ export async function calibrate(
   tensors: string[],
   o: CalibrationOptions,
 ): Promise<CalibrationResult> {
-  checkDataShape(model, set);
+  checkDataShape(model, set, Object.keys(o.feeds?.inputs ?? {}));
   const stats = new Map<string, TensorStats>(
     tensors.map((t) => [t, { min: Number.POSITIVE_INFINITY, max: Number.NEGATIVE_INFINITY }]),
   );
@@ -120,10 +125,15 @@ export async function calibrate(
   try {
     const steps = Math.ceil(usable / batch) * passes;
     let done = 0;
+    const fetch = [...new Set([...tensors, ...new FeedState(o.feeds).carryOutputs])];
     for (let pass = 0; pass < passes; pass++) {
       if (pass === 1) for (const s of stats.values()) startHistogram(s, o.bins ?? 2048);
+      // Each pass replays the rows from the starting state, so both see the same values.
+      const extra = new FeedState(o.feeds);
       for (let start = 0; start < usable; start += batch) {
-        const outs = await session.run(feedsFor(set, start, Math.min(batch, usable - start)), tensors);
+        const rows = Math.min(batch, usable - start);
+        const outs = await session.run({ ...extra.next(rows), ...feedsFor(set, start, rows) }, fetch);
+        extra.update(outs);
         for (const t of tensors) {
           const data = outs[t]!.data as Float32Array;
           if (pass === 0) updateMinMax(stats.get(t)!, data);

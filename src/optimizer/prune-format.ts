@@ -32,3 +32,10 @@ export function noSparsityMessage(points: SweepPoint[], budget: number): string 
   );
   return `no sparsity meets the accuracy budget of ${formatLoss(budget)}; tried ${misses.join(', ')}`;
 }
+
+/** The layers structured pruning left intact with their reasons, the first `max` of them. */
+export function formatPruneSkipped(skipped: { node: string; reason: string }[], max = 8): string {
+  const shown = skipped.slice(0, max).map((s) => `${s.node} (${s.reason})`);
+  const more = skipped.length > max ? `; and ${skipped.length - max} more` : '';
+  return `left intact: ${shown.join('; ')}${more}`;
+}

@@ -1,5 +1,6 @@
 /**
- * Pass: structured pruning of hidden neurons between two fully connected layers. For a chain
+ * Pass: structured pruning of hidden neurons between two fully connected layers (and, through
+ * prune-conv.ts, of Conv output channels in the same run). For a chain
  *   MatMul/Gemm (W1) [+ Add bias] → per-neuron activations (Relu, Sigmoid, Clip, …) → MatMul/Gemm (W2)
  * it keeps the neurons with the largest ||W1[:,j]||·||W2[j,:]|| (the bound on what neuron j can add
  * to the next layer) and removes the others from W1's columns, the bias and W2's rows. The matrices
@@ -16,26 +17,12 @@ import {
 } from '../gen/onnx-ml_pb.js';
 import { GraphView } from './graph.js';
 import { liftConstants } from './lift-constants.js';
+import { UNARY } from './prune-conv-groups.js';
+import { type ConvPruneOptions, pruneConvChannels } from './prune-conv.js';
 import { checkSparsity, type PruneLayerStat, type PruneResult } from './prune-unstructured.js';
 import { attrInt } from './shape-infer.js';
 import { tensorToFloat32 } from './tensor-data.js';
 import { setFloatData } from './weight-edit.js';
-
-// Ops that act on each neuron independently, so removing neuron j only removes column j.
-const PER_NEURON = new Set([
-  'Relu',
-  'LeakyRelu',
-  'Sigmoid',
-  'Tanh',
-  'HardSigmoid',
-  'HardSwish',
-  'Elu',
-  'Selu',
-  'Gelu',
-  'Softplus',
-  'Identity',
-  'Dropout',
-]);
 
 /** One prunable hidden layer: producer, the optional bias tensor, consumer, the tensors in between. */
 export interface NeuronChain {
@@ -102,7 +89,7 @@ export function findNeuronChains(graph: GraphProto): NeuronChain[] {
       between.push(cur);
       next = soleConsumer(view, cur);
     }
-    while (next && PER_NEURON.has(next.opType) && next.domain === '' && next.input[0] === cur) {
+    while (next && UNARY.has(next.opType) && next.domain === '' && next.input[0] === cur) {
       cur = next.output[0]!;
       between.push(cur);
       next = soleConsumer(view, cur);
@@ -177,12 +164,8 @@ interface Cut {
   keepIn?: number[];
 }
 
-/** Remove the `sparsity` fraction of hidden neurons of every prunable chain in the main graph. */
-export function pruneStructured(
-  model: ModelProto,
-  sparsity: number,
-  opts: { baseDir?: string; excludeNodes?: string[] } = {},
-): PruneResult {
+/** Remove the `sparsity` fraction of hidden neurons and Conv channels of every prunable chain in the main graph. */
+export function pruneStructured(model: ModelProto, sparsity: number, opts: ConvPruneOptions = {}): PruneResult {
   checkSparsity(sparsity);
   const out = liftConstants(clone(ModelProtoSchema, model)).model;
   const graph = out.graph!;
@@ -225,12 +208,26 @@ export function pruneStructured(
     setFloatData(cut.t, data, dims);
     after += data.length;
   }
-  const stale = new Set(chains.flatMap((c) => c.between));
+  const conv = pruneConvChannels(graph, sparsity, opts);
+  layers.push(...conv.layers);
+  const stale = new Set([...chains.flatMap((c) => c.between), ...conv.stale]);
   graph.valueInfo = graph.valueInfo.filter((v) => !stale.has(v.name));
-  const notes = chains.length
-    ? [`structured: removed hidden neurons in ${chains.length} layer(s); the weight matrices shrink, so it runs faster`]
-    : ['structured: no MatMul/Gemm → activation → MatMul/Gemm chain found; nothing removed'];
-  return { model: out, layers, prunedParams: before - after, totalParams: before, notes };
+  const notes: string[] = [];
+  if (chains.length)
+    notes.push(
+      `structured: removed hidden neurons in ${chains.length} layer(s); the weight matrices shrink, so it runs faster`,
+    );
+  const convCut = conv.layers.filter((l) => l.zeroed > 0).length;
+  if (convCut)
+    notes.push(
+      `structured: removed output channels in ${convCut} Conv group(s); the convolutions shrink, so it runs faster`,
+    );
+  if (!chains.length && !convCut)
+    notes.push(
+      'structured: no MatMul/Gemm → activation → MatMul/Gemm chain and no prunable Conv channels found; nothing removed',
+    );
+  const prunedParams = before - after + conv.before - conv.after;
+  return { model: out, layers, prunedParams, totalParams: before + conv.before, notes, skipped: conv.skipped };
 }
 
 // A bias of [H] stays rank 1; [1,H] keeps its leading 1.

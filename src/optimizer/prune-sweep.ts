@@ -10,6 +10,7 @@ import { type AccuracyLoss, accuracyLoss } from './accuracy-budget.js';
 import { type AccuracyStats, compareOnSet, type ValidationSet } from './evaluate.js';
 import { encodeModel } from './io.js';
 import { createSession } from './ort.js';
+import { type ChannelStats, convChannelStats } from './prune-conv-stats.js';
 import { pruneStructured } from './prune-structured.js';
 import { compressedSize, type PruneResult, pruneUnstructured } from './prune-unstructured.js';
 
@@ -22,6 +23,10 @@ export interface SweepOptions {
   budget: number;
   baseDir?: string;
   excludeNodes?: string[];
+  /** Structured only: keep a multiple of this many Conv channels (prune-conv.ts; default 8). */
+  channelMultiple?: number;
+  /** Structured only: measured Conv channel statistics (the sweep measures them on its rows). */
+  channelStats?: ChannelStats;
   threads?: number;
   onProgress?: (stage: string, done: number, total: number) => void;
 }
@@ -50,18 +55,24 @@ export function pruneModel(
   o: Partial<SweepOptions> = {},
 ): PruneResult {
   const opts = { baseDir: o.baseDir, excludeNodes: o.excludeNodes };
-  return method === 'structured' ? pruneStructured(model, sparsity, opts) : pruneUnstructured(model, sparsity, opts);
+  if (method === 'unstructured') return pruneUnstructured(model, sparsity, opts);
+  return pruneStructured(model, sparsity, { ...opts, channelMultiple: o.channelMultiple, stats: o.channelStats });
 }
 
 /** Sweep sparsities in ascending order and pick the highest one within the budget. */
 export async function sweepPruning(model: ModelProto, set: ValidationSet, o: SweepOptions): Promise<SweepResult> {
   const sparsities = [...new Set(o.sparsities)].sort((a, b) => a - b);
+  // Channel statistics come from the validation rows too: means over many positions, not a fit to them.
+  const channelStats =
+    o.method === 'structured' && !o.channelStats
+      ? await convChannelStats(model, set, { threads: o.threads })
+      : o.channelStats;
   const original = await createSession(model, { threads: o.threads ?? 1 });
   const points: SweepPoint[] = [];
   let chosen: SweepResult['chosen'];
   try {
     for (const [i, s] of sparsities.entries()) {
-      const result = pruneModel(model, o.method, s, o);
+      const result = pruneModel(model, o.method, s, { ...o, channelStats });
       const point = await measurePoint(original, result, set, s, o.budget, o.threads ?? 1);
       points.push(point);
       if (point.withinBudget) chosen = { point, result };

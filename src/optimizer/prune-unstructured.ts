@@ -28,6 +28,8 @@ export interface PruneResult {
   prunedParams: number;
   totalParams: number;
   notes: string[];
+  /** Layers a structured pass left intact, with the reason (a residual Add, a graph output, …). */
+  skipped?: { node: string; reason: string }[];
 }
 
 /** Zero the `sparsity` fraction (0..1) of smallest-magnitude weights in every eligible layer. */

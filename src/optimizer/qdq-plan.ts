@@ -8,6 +8,7 @@
 import type { GraphProto, NodeProto } from '../gen/onnx-ml_pb.js';
 import { TensorProto_DataType as DT } from '../gen/onnx-ml_pb.js';
 import type { GraphView } from './graph.js';
+import { dqReachesImplicitRead } from './qdq-propagation.js';
 import { attrInt } from './shape-infer.js';
 
 export interface QdqPlanOptions {
@@ -52,8 +53,11 @@ export function staticWhyNot(node: NodeProto, view: GraphView): string | undefin
   return undefined;
 }
 
-/** Plan static QDQ quantization of the main graph (subgraph nodes are reported, not quantized). */
-export function planQdq(view: GraphView, subgraphNodes: NodeProto[], o: QdqPlanOptions = {}): QdqPlan {
+/**
+ * Plan static QDQ quantization of one graph (the main graph or a subgraph; for a subgraph pass a view
+ * that finds outer-scope constants). `skip` holds nodes to leave float with the reason to report.
+ */
+export function planQdq(view: GraphView, o: QdqPlanOptions = {}, skip = new Map<NodeProto, string>()): QdqPlan {
   const opTypes = new Set(o.opTypes ?? DEFAULT_STATIC_OPS);
   const plan: QdqPlan = {
     nodes: [],
@@ -65,11 +69,9 @@ export function planQdq(view: GraphView, subgraphNodes: NodeProto[], o: QdqPlanO
   };
   const wanted = (n: NodeProto) =>
     opTypes.has(n.opType) && !o.excludeOpTypes?.includes(n.opType) && !o.excludeNodes?.includes(n.name);
-  for (const n of subgraphNodes)
-    if (wanted(n)) plan.skipped.push({ node: nodeLabel(n), reason: 'inside a subgraph (no calibration there)' });
   for (const n of view.topoOrder()) {
     if (!wanted(n)) continue;
-    const reason = staticWhyNot(n, view);
+    const reason = skip.get(n) ?? staticWhyNot(n, view) ?? propagationHazard(n, view);
     if (reason) plan.skipped.push({ node: nodeLabel(n), reason });
     else plan.nodes.push(n);
   }
@@ -83,21 +85,35 @@ export function planQdq(view: GraphView, subgraphNodes: NodeProto[], o: QdqPlanO
   return plan;
 }
 
-// Output quantization: Conv always (QLinearConv needs an output Q); MatMul/Gemm only when every
-// consumer reads the result as a quantized input (otherwise the extra Q/DQ only adds error).
-function planOutput(n: NodeProto, view: GraphView, qnodes: Set<NodeProto>, acts: Set<string>, plan: QdqPlan): void {
-  let out = n.output[0]!;
+// A Conv's output needs a Q too (QLinearConv), so a hazard on either side keeps the Conv float.
+function propagationHazard(n: NodeProto, view: GraphView): string | undefined {
+  const t = n.opType === 'Conv' ? [n.input[0]!, outputTarget(n, view).out] : [n.input[0]!];
+  const bad = t.find((x) => dqReachesImplicitRead(x, view));
+  return bad
+    ? `"${bad}" flows through reshaping ops into a subgraph, where onnxruntime's QDQ propagation would abort`
+    : undefined;
+}
+
+// The tensor an output quantizer goes on: the node's output, or the output of a lone Relu after it.
+function outputTarget(n: NodeProto, view: GraphView): { out: string; relu?: NodeProto } {
+  const out = n.output[0]!;
   const cons = view.consumersOf(out);
   const relu = cons.length === 1 && cons[0]!.opType === 'Relu' ? cons[0]! : undefined;
   const reluOut = relu?.output[0];
   const foldable =
     relu && reluOut && !view.graphOutputs.has(out) && !view.graphOutputs.has(reluOut) && explicitOnly(reluOut, view);
-  if (foldable) out = reluOut;
-  if (view.graphOutputs.has(out) || !explicitOnly(out, view)) return;
+  return foldable ? { out: reluOut, relu } : { out };
+}
+
+// Output quantization: Conv always (QLinearConv needs an output Q); MatMul/Gemm only when every
+// consumer reads the result as a quantized input (otherwise the extra Q/DQ only adds error).
+function planOutput(n: NodeProto, view: GraphView, qnodes: Set<NodeProto>, acts: Set<string>, plan: QdqPlan): void {
+  const { out, relu } = outputTarget(n, view);
+  if (view.graphOutputs.has(out) || !explicitOnly(out, view) || dqReachesImplicitRead(out, view)) return;
   const readers = view.consumersOf(out);
   const allQuantized = readers.length > 0 && readers.every((r) => qnodes.has(r) && r.input[0] === out);
   if (n.opType !== 'Conv' && !allQuantized) return;
-  if (foldable) plan.foldedRelu.push(relu);
+  if (relu) plan.foldedRelu.push(relu);
   acts.add(out);
 }
 
@@ -128,7 +144,7 @@ function traceSource(a: string, view: GraphView, acts: Set<string>, reuse: Map<s
     const p = view.producers.get(cur);
     if (!p || !PASS_THROUGH.has(p.opType) || !p.input[0]) return;
     const src = p.input[0];
-    if (view.graphOutputs.has(cur) || !explicitOnly(cur, view)) return;
+    if (view.graphOutputs.has(cur) || !explicitOnly(cur, view) || dqReachesImplicitRead(cur, view)) return;
     chain.push(cur);
     if (acts.has(src) && !reuse.has(src)) break;
     if (reuse.has(src)) {

@@ -7,9 +7,10 @@
  * quantized model's error is within `errorBudget`.
  */
 import type { ModelProto, NodeProto } from '../gen/onnx-ml_pb.js';
-import { accuracyLoss } from './accuracy-budget.js';
-import { type AccuracyStats, compareOnSet, type ValidationSet } from './evaluate.js';
+import type { CalibrationFeeds } from './calib-feeds.js';
+import type { ValidationSet } from './evaluate.js';
 import { createSession } from './ort.js';
+import { relativeOutputError } from './quant-error.js';
 
 export type KeepFloatPosition = 'first' | 'last';
 
@@ -64,13 +65,10 @@ export function positionalKeep(nodes: NodeProto[], keep: KeepFloatPosition[] = [
   return out;
 }
 
-function relError(a: AccuracyStats): number {
-  return accuracyLoss({ ...a, agreement: undefined, top1: undefined }).loss;
-}
-
 /**
  * Choose the nodes to keep float. `nodes` are the quantizable nodes (all named), `build` makes a
- * variant, `fp32` is the reference model, `set` the calibration rows.
+ * variant, `fp32` is the reference model, `set` the calibration rows; `run` feeds the model's other
+ * inputs and sets the rows per run (a streaming model is compared as calibrated, frame by frame).
  */
 export async function chooseMixedPrecision(
   nodes: NodeProto[],
@@ -79,6 +77,7 @@ export async function chooseMixedPrecision(
   build: BuildQuantized,
   o: MixedPrecisionOptions,
   onProgress?: (done: number, total: number) => void,
+  run: { feeds?: CalibrationFeeds; batch?: number } = {},
 ): Promise<MixedPrecisionResult> {
   const kept = positionalKeep(nodes, o.keepFloat);
   const n = o.autoExclude ?? 0;
@@ -88,7 +87,7 @@ export async function chooseMixedPrecision(
   const errorOf = async (keep: string[]): Promise<number> => {
     const s = await createSession(await build(keep), { threads: 1 });
     try {
-      return relError(await compareOnSet(ref, s, rows, 8));
+      return await relativeOutputError(ref, s, rows, run.feeds, run.batch ?? 8);
     } finally {
       await s.release();
     }

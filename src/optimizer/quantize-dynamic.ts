@@ -67,8 +67,23 @@ export function quantizeDynamic(model: ModelProto, opts: DynamicQuantOptions = {
   const out = liftConstants(clone(ModelProtoSchema, model)).model;
   const result: DynamicQuantResult = { model: out, quantized: [], skipped: [] };
   const fresh = nameAllocator(out);
-  for (const { graph } of allGraphs(out)) quantizeGraph(graph, opts, fresh, result);
+  for (const { graph } of allGraphs(out)) quantizeGraph(new GraphView(graph), opts, fresh, result);
   return result;
+}
+
+/**
+ * Dynamic-quantize only `targets` of one graph (static quantization's fallback where no activation
+ * range could be calibrated). `view` may resolve outer-scope weights (see subgraph-scope.ts).
+ */
+export function quantizeNodesDynamic(
+  view: GraphView,
+  targets: Set<NodeProto>,
+  opts: DynamicQuantOptions,
+  fresh: (b: string) => string,
+): Omit<DynamicQuantResult, 'model'> {
+  const res: Omit<DynamicQuantResult, 'model'> = { quantized: [], skipped: [] };
+  quantizeGraph(view, opts, fresh, res, targets);
+  return res;
 }
 
 interface GraphState {
@@ -79,17 +94,19 @@ interface GraphState {
 }
 
 function quantizeGraph(
-  graph: GraphProto,
+  view: GraphView,
   opts: DynamicQuantOptions,
   fresh: (b: string) => string,
-  res: DynamicQuantResult,
+  res: Omit<DynamicQuantResult, 'model'>,
+  only?: Set<NodeProto>,
 ): void {
-  const st: GraphState = { view: new GraphView(graph), dql: new Map(), weights: new Map(), nodes: [] };
+  const graph = view.graph;
+  const st: GraphState = { view, dql: new Map(), weights: new Map(), nodes: [] };
   const opTypes = new Set(opts.opTypes ?? ['MatMul', 'Gemm']);
   for (const node of graph.node) {
     const label = node.name || `${node.opType}:${node.output[0]}`;
     const eligible =
-      opTypes.has(node.opType) &&
+      (only ? only.has(node) : opTypes.has(node.opType)) &&
       !opts.excludeOpTypes?.includes(node.opType) &&
       !opts.excludeNodes?.includes(node.name);
     const reason = eligible ? whyNot(node, st.view) : undefined;

@@ -88,6 +88,21 @@ describe('optimize prune / distill / auto CLI', () => {
     assert.equal(existsSync(join(dir, 'never.onnx')), false);
   });
 
+  it('refuses malformed numeric options by name, before writing anything', async () => {
+    const out = join(dir, 'bad.onnx');
+    const base = ['prune', src, '--data', data, '--out', out, '--sparsity', '0.5'];
+    await assert.rejects(
+      cli(...base, '--channel-multiple', 'eight'),
+      /--channel-multiple "eight": expected a whole number >= 1/,
+    );
+    await assert.rejects(cli(...base, '--threads', '0'), /--threads "0": expected a whole number >= 1/);
+    const distill = ['distill', src, '--data', data, '--out', out];
+    await assert.rejects(cli(...distill, '--lr', '-1'), /--lr "-1": expected a number above 0/);
+    await assert.rejects(cli(...distill, '--alpha', '1.5'), /--alpha "1.5": expected a number from 0 to 1/);
+    await assert.rejects(cli(...distill, '--epochs', ''), /--epochs "": expected a whole number >= 1/);
+    assert.equal(existsSync(out), false);
+  });
+
   it('distills a student and prints it beside the hard-label baseline', async () => {
     const out = await cli(
       'distill',

@@ -5,21 +5,15 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadModel, saveModel } from '../../../src/optimizer/io.js';
 import { sha256File } from '../../../src/optimizer/lineage.js';
+import { npyBytes } from '../../fixtures-gen/npz-write.js';
 import { cli } from './run-cli.js';
 import { buildMlp, rng } from './models.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ig-opt-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-// A float32 .npy file with the given shape.
 function writeNpy(path: string, shape: number[], data: Float32Array): void {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')},), }`;
-  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
-  const head = Buffer.alloc(10);
-  head.write('\x93NUMPY', 0, 'latin1');
-  head[6] = 1;
-  head.writeUInt16LE(header.length, 8);
-  writeFileSync(path, Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer)]));
+  writeFileSync(path, npyBytes(shape, data));
 }
 
 describe('optimize CLI', () => {

@@ -240,3 +240,144 @@ export function buildConvNet(opts: ConvNetOptions = {}): ModelProto {
     graph,
   });
 }
+
+// Subgraph models below use the shared builder (ES imports hoist, so this may sit mid-file).
+import { attr, buildModelProto, GraphBuilder } from '../../../src/onnx/index.js';
+
+/**
+ * An If whose branches hold the real network, made with the repo's GraphBuilder (src/onnx). The
+ * condition comes from the data (mean of x > 0.5), so rows pick the branch batch by batch:
+ *   then: Relu(x·W1 + b1) · W2 + b2        (W1 in a Constant node, W2 a branch initializer)
+ *   else: Relu(Conv(x as [B,1,4,4])) → Flatten → · Wshared + bs   (Wshared held by the main graph)
+ * Input "x" [batch, 16], output "y" [batch, 8].
+ */
+export function buildIfNet(seed = 5): ModelProto {
+  const next = rng(seed);
+  const rand = (n: number, s: number) => Float32Array.from({ length: n }, () => (next() * 2 - 1) * s);
+  const then = new GraphBuilder('then_mlp')
+    .node('Constant', [], ['W1'], { value: attr.tensor('FP32', [16, 32], rand(16 * 32, 0.6)) }, { name: 'W1_const' })
+    .initializer('b1', 'FP32', [32], rand(32, 0.1))
+    .initializer('W2', 'FP32', [32, 8], rand(32 * 8, 0.4))
+    .initializer('b2', 'FP32', [8], rand(8, 0.1))
+    .node('MatMul', ['x', 'W1'], ['t_mm1'], {}, { name: 'then_fc1' })
+    .node('Add', ['t_mm1', 'b1'], ['t_pre1'], {}, { name: 'then_fc1_bias' })
+    .node('Relu', ['t_pre1'], ['t_h1'], {}, { name: 'then_relu1' })
+    .node('MatMul', ['t_h1', 'W2'], ['t_mm2'], {}, { name: 'then_fc2' })
+    .node('Add', ['t_mm2', 'b2'], ['t_y'], {}, { name: 'then_fc2_bias' })
+    .output('t_y', 'FP32', ['batch', 8]);
+  const otherwise = new GraphBuilder('else_conv')
+    .initializer('shape4', 'INT64', [4], [-1n, 1n, 4n, 4n])
+    .initializer('Wc', 'FP32', [4, 1, 3, 3], rand(36, 0.8))
+    .initializer('bc', 'FP32', [4], rand(4, 0.1))
+    .initializer('bs', 'FP32', [8], rand(8, 0.1))
+    .node('Reshape', ['x', 'shape4'], ['e_img'], {}, { name: 'else_reshape' })
+    .node(
+      'Conv',
+      ['e_img', 'Wc', 'bc'],
+      ['e_conv'],
+      { pads: [1, 1, 1, 1], kernel_shape: [3, 3] },
+      { name: 'else_conv' },
+    )
+    .node('Relu', ['e_conv'], ['e_relu'], {}, { name: 'else_relu' })
+    .node('Flatten', ['e_relu'], ['e_flat'], { axis: 1 }, { name: 'else_flatten' })
+    .node('MatMul', ['e_flat', 'Wshared'], ['e_mm'], {}, { name: 'else_fc' })
+    .node('Add', ['e_mm', 'bs'], ['e_y'], {}, { name: 'else_fc_bias' })
+    .output('e_y', 'FP32', ['batch', 8]);
+  const g = new GraphBuilder('if_net')
+    .input('x', 'FP32', ['batch', 16])
+    .initializer('half', 'FP32', [], [0.5])
+    .initializer('Wshared', 'FP32', [64, 8], rand(64 * 8, 0.3))
+    .node('ReduceMean', ['x'], ['x_mean'], { keepdims: 0 }, { name: 'mean' })
+    .node('Greater', ['x_mean', 'half'], ['cond'], {}, { name: 'is_high' })
+    .node(
+      'If',
+      ['cond'],
+      ['y'],
+      {
+        then_branch: attr.graph(then.toProto(['x'])),
+        else_branch: attr.graph(otherwise.toProto(['x', 'Wshared'])),
+      },
+      { name: 'route' },
+    )
+    .output('y', 'FP32', ['batch', 8]);
+  return buildModelProto(g, { opset: 17, producerName: 'infergate-test' });
+}
+
+/**
+ * A Loop running three steps of h ← tanh(h·W + b) from h = x: the MatMul's input is a loop-carried
+ * body input, so calibrating it needs values from every iteration. Input "x" [batch, 8], output "y".
+ */
+export function buildLoopNet(seed = 9): ModelProto {
+  const next = rng(seed);
+  const body = new GraphBuilder('step')
+    .input('i', 'INT64', [])
+    .input('c_in', 'BOOL', [])
+    .input('h_in', 'FP32', ['batch', 8])
+    .initializer(
+      'Wl',
+      'FP32',
+      [8, 8],
+      Float32Array.from({ length: 64 }, () => (next() * 2 - 1) * 0.7),
+    )
+    .node('MatMul', ['h_in', 'Wl'], ['l_mm'], {}, { name: 'loop_fc' })
+    .initializer(
+      'bl',
+      'FP32',
+      [8],
+      Float32Array.from({ length: 8 }, () => (next() * 2 - 1) * 0.2),
+    )
+    .node('Add', ['l_mm', 'bl'], ['l_pre'], {}, { name: 'loop_add' })
+    .node('Tanh', ['l_pre'], ['h_out'], {}, { name: 'loop_tanh' })
+    .node('Identity', ['c_in'], ['c_out'], {}, { name: 'loop_cond' })
+    .output('c_out', 'BOOL', [])
+    .output('h_out', 'FP32', ['batch', 8]);
+  const g = new GraphBuilder('loop_net')
+    .input('x', 'FP32', ['batch', 8])
+    .initializer('steps', 'INT64', [], [3n])
+    .initializer('go', 'BOOL', [], [true])
+    .node('Loop', ['steps', 'go', 'x'], ['y'], { body: attr.graph(body.toProto()) }, { name: 'iterate' })
+    .output('y', 'FP32', ['batch', 8]);
+  return buildModelProto(g, { opset: 17, producerName: 'infergate-test' });
+}
+
+/**
+ * A Scan over the 4 steps of x [batch, 4, 8] (scan_input_axes/scan_output_axes = 1): each step
+ * y_t = Relu(x_t·W + b) adds into an accumulator that starts at the mean over the steps; output "y"
+ * is the accumulator [batch, 8] (the stacked y_t come out as "ys", unused).
+ */
+export function buildScanNet(seed = 4): ModelProto {
+  const next = rng(seed);
+  const body = new GraphBuilder('scan_body')
+    .input('acc_in', 'FP32', ['batch', 8])
+    .input('xt', 'FP32', ['batch', 8])
+    .initializer(
+      'Ws',
+      'FP32',
+      [8, 8],
+      Float32Array.from({ length: 64 }, () => next() * 2 - 1),
+    )
+    .initializer(
+      'bs',
+      'FP32',
+      [8],
+      Float32Array.from({ length: 8 }, () => next() * 0.1),
+    )
+    .node('MatMul', ['xt', 'Ws'], ['s_mm'], {}, { name: 'scan_fc' })
+    .node('Add', ['s_mm', 'bs'], ['s_pre'], {}, { name: 'scan_bias' })
+    .node('Relu', ['s_pre'], ['s_y'], {}, { name: 'scan_relu' })
+    .node('Add', ['acc_in', 's_y'], ['acc_out'], {}, { name: 'scan_acc' })
+    .output('acc_out', 'FP32', ['batch', 8])
+    .output('s_y', 'FP32', ['batch', 8]);
+  const g = new GraphBuilder('scan_net')
+    .input('x', 'FP32', ['batch', 4, 8])
+    .node('ReduceMean', ['x'], ['acc0'], { axes: [1], keepdims: 0 }, { name: 'start' })
+    .node(
+      'Scan',
+      ['acc0', 'x'],
+      ['y', 'ys'],
+      { body: attr.graph(body.toProto()), num_scan_inputs: 1, scan_input_axes: [1], scan_output_axes: [1] },
+      { name: 'scan' },
+    )
+    .output('y', 'FP32', ['batch', 8]);
+  return buildModelProto(g, { opset: 17, producerName: 'infergate-test' });
+}
