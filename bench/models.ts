@@ -173,6 +173,8 @@ export interface ServeVariant {
   objectiveUs?: number;
   /** Bounded queue (default_queue_policy.max_queue_size): a full queue answers 503 at once. */
   maxQueueSize?: number;
+  /** Our worker_nice parameter (default 10 when absent). */
+  workerNice?: number;
 }
 
 /** The config.pbtxt of one served copy. */
@@ -193,6 +195,8 @@ export function configText(m: BenchModel, v: ServeVariant): string {
     const queue = v.maxQueueSize ? ` default_queue_policy { max_queue_size: ${v.maxQueueSize} }` : '';
     lines.push(`dynamic_batching { max_queue_delay_microseconds: ${m.queueDelayUs}${pref}${prio}${queue} }`);
   }
+  if (v.workerNice !== undefined)
+    lines.push(`parameters { key: "worker_nice" value { string_value: "${v.workerNice}" } }`);
   if (v.objectiveUs)
     lines.push(`latency_objective { p99_microseconds: ${Math.round(v.objectiveUs)} window_requests: 200 }`);
   return `${lines.join('\n')}\n`;

@@ -37,9 +37,20 @@ export function hostMemory(): { total: number; used: number } {
   return { total, used: total - freemem() };
 }
 
+/** Sampling interval of the event-loop delay histogram, ms. */
+const LOOP_RESOLUTION_MS = 10;
+
+/**
+ * The delay (s) in one histogram value (ns): monitorEventLoopDelay records the whole interval
+ * between its timer's runs, resolution included, so an idle loop would otherwise read ~10 ms.
+ */
+export function loopDelaySeconds(intervalNs: number, resolutionMs = LOOP_RESOLUTION_MS): number {
+  return Math.max(0, intervalNs / 1e9 - resolutionMs / 1e3);
+}
+
 /** Event-loop delay percentiles in seconds, per scrape window. */
 export class EventLoopDelay {
-  private readonly h: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  private readonly h: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 
   constructor() {
     this.h.enable();
@@ -48,7 +59,8 @@ export class EventLoopDelay {
   /** p50, p99 and max of the window since the previous read, then starts a new window. */
   read(): { p50: number; p99: number; max: number } {
     const h = this.h;
-    const r = h.count > 0 ? { p50: h.percentile(50) / 1e9, p99: h.percentile(99) / 1e9, max: h.max / 1e9 } : undefined;
+    const d = loopDelaySeconds;
+    const r = h.count > 0 ? { p50: d(h.percentile(50)), p99: d(h.percentile(99)), max: d(h.max) } : undefined;
     h.reset();
     return r ?? { p50: 0, p99: 0, max: 0 };
   }

@@ -47,7 +47,7 @@ export class Router implements InferenceService {
 
   constructor(private readonly o: RouterOptions) {
     this.clock = o.clock ?? systemClock;
-    this.requestLog = new RequestLog(o.logger);
+    this.requestLog = new RequestLog(o.logger, () => this.clock.now());
   }
 
   live(): boolean {

@@ -16,10 +16,15 @@ export interface HttpError {
 export const routeNotFound = (): InferError => new InferError('IG_ERR_ROUTE_NOT_FOUND', 'Not Found');
 export const methodNotAllowed = (): InferError => new InferError('IG_ERR_METHOD_NOT_ALLOWED', 'Method Not Allowed');
 
-/** Maps anything thrown to the HTTP error to send; `onInternal` sees the errors that became 500s. */
+/**
+ * Maps anything thrown to the HTTP error to send. `onInternal` sees only the unexpected failures
+ * (internal errors); an expected 5xx such as a full queue or a model that is not ready is an
+ * outcome, already in the request log, and logging each with a stack would flood the log exactly
+ * when the server sheds load.
+ */
 export function toHttpError(err: unknown, onInternal?: (err: unknown) => void): HttpError {
   const inferError = err instanceof InferError ? err : fromFramework(err);
-  if (inferError.code === 'IG_ERR_INTERNAL' || inferError.httpStatus >= 500) onInternal?.(err);
+  if (inferError.code === 'IG_ERR_INTERNAL') onInternal?.(err);
   return {
     status: inferError.httpStatus,
     body: JSON.stringify({ error: inferError.message }),

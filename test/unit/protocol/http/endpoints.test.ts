@@ -185,6 +185,7 @@ describe('HTTP endpoints', () => {
     assert.equal(full.statusCode, 503);
     assert.equal(full.headers['retry-after'], '1');
     assert.deepEqual(full.json(), { error: 'Exceeds maximum queue size' });
+    assert.equal(seen.length, 0, 'a full queue is an outcome, not an internal error to log with its stack');
     service.inferImpl = async () => {
       throw new TypeError('secret /etc/path at foo.js:1:2');
     };
