@@ -156,6 +156,7 @@ export class DynamicBatchScheduler implements Scheduler {
         batchSize: job.batchSize,
         shapeKey,
       };
+      this.applyQueueBudget(entry, now);
       const p: Pending = { entry, job, place: this.order?.reserve() ?? 0, resolve, reject };
       if (job.signal) {
         p.onAbort = () => this.cancel(entry.id);
@@ -178,6 +179,21 @@ export class DynamicBatchScheduler implements Scheduler {
 
   private retryAfter(): number {
     return retryAfterSeconds(this.queue.length, this.config.maxBatchSize, this.busy.length, this.avgBatchMs);
+  }
+
+  /**
+   * Latency-objective mode: a request below the top priority level can be overtaken after it was
+   * admitted, so it is shed once it has waited longer than the objective allows, instead of being
+   * served seconds late while higher-priority bursts keep arriving. Top-level requests are never
+   * overtaken; admission already bounds their wait.
+   */
+  private applyQueueBudget(entry: QueueEntry, now: number): void {
+    if (!this.slo || entry.level <= 1) return;
+    const shedAt = now + this.slo.queueBudgetMs();
+    if (shedAt >= entry.deadline) return;
+    entry.deadline = shedAt;
+    entry.timeoutAction = 'REJECT';
+    entry.shed = true;
   }
 
   /** Batch units queued at `level` and above: the work a new request of that level waits behind. */
@@ -233,8 +249,9 @@ export class DynamicBatchScheduler implements Scheduler {
     for (const id of sweep.reject) {
       const p = this.take(id);
       if (!p) continue;
-      this.notify(() => this.options.onRejected?.('timeout'));
-      this.answerEarly(p, () => p.reject(queueTimeoutError()));
+      const shed = p.entry.shed === true;
+      this.notify(() => this.options.onRejected?.(shed ? 'shed' : 'timeout'));
+      this.answerEarly(p, () => p.reject(shed ? queueFullError(this.retryAfter(), SHED_MESSAGE) : queueTimeoutError()));
     }
     for (const id of sweep.delay) {
       const p = this.take(id, false);

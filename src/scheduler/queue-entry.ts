@@ -14,6 +14,8 @@ export interface QueueEntry {
   timeoutAction: 'REJECT' | 'DELAY';
   /** True once a DELAY request's deadline passed: it then goes behind its level's non-expired requests. */
   delayed: boolean;
+  /** Latency-objective mode: the deadline is the objective's queue budget, so expiry means shed. */
+  shed?: boolean;
   /** Batch size the request carries (first dim); a request is never split. */
   batchSize: number;
   /** Requests are batched together only when their keys are equal (non-batch dims, outputs). */

@@ -151,6 +151,14 @@ export function planSlo(state: SloState, objective: SloObjective, modelMaxBatch:
  * With nothing queued ahead a request is always admitted: shedding it cannot help anyone, and
  * without executions the time estimates could never recover from a pessimistic burst.
  */
+/**
+ * How long (ms) a request may wait in the queue and still finish within the objective: the
+ * objective minus one batch's predicted execution. Infinity until an execution was measured.
+ */
+export function queueBudgetMs(plan: SloPlan, objective: SloObjective): number {
+  return plan.execMs > 0 ? Math.max(0, objective.p99Ms - plan.execMs) : Number.POSITIVE_INFINITY;
+}
+
 export function admitUnderSlo(
   plan: SloPlan,
   objective: SloObjective,

@@ -6,6 +6,7 @@ import {
   observeExecution,
   observeLatencies,
   planSlo,
+  queueBudgetMs,
   type SloObjective,
   type SloPlan,
   type SloState,
@@ -38,6 +39,11 @@ export class SloMode {
   /** Whether a new request fits the objective behind `unitsAhead` queued batch units. */
   admits(unitsAhead: number, batchSize: number, instances: number): boolean {
     return admitUnderSlo(this.plan, this.objective, unitsAhead, batchSize, instances);
+  }
+
+  /** Queue wait (ms) after which a request can no longer meet the objective. */
+  queueBudgetMs(): number {
+    return queueBudgetMs(this.plan, this.objective);
   }
 
   /** Learns from one finished batch (its size, execution ms, each request's latency) and re-plans. */

@@ -510,11 +510,15 @@ test('latency objective: learns the batch cap from execution times and sheds the
   const a = sub(1, 1);
   await tick();
   const b = sub(2, 2);
+  const bDone = b.then(
+    () => 'served',
+    (e: InferError) => e.code,
+  );
   await assert.rejects(sub(3, 2), (e: InferError) => e.code === 'IG_ERR_QUEUE_FULL' && !!e.headers?.['Retry-After']);
   const d = sub(4, 1);
   assert.deepEqual(reasons, ['shed']);
   const order: number[] = [];
-  for (let i = 1; i <= 3; i++) {
+  for (let i = 1; i <= 2; i++) {
     await tick();
     const batch = inst[0]!.running[0]!;
     assert.equal(batch.inputs[0]!.shape[0], 1);
@@ -522,8 +526,57 @@ test('latency objective: learns the batch cap from execution times and sheds the
     time.advance(4);
     batch.finish();
   }
-  await Promise.all([a, b, d]);
-  assert.deepEqual(order, [1, 4, 2]);
+  await Promise.all([a, d]);
+  // Priority 1 ran first; row 2, overtaken by row 4, waited past the 6 ms budget and was shed.
+  assert.deepEqual(order, [1, 4]);
+  assert.equal(await bDone, 'IG_ERR_QUEUE_FULL');
+  assert.deepEqual(reasons, ['shed', 'shed']);
+});
+
+test('latency objective: a lower-priority request overtaken past its queue budget is shed, never run late', async () => {
+  const reasons: string[] = [];
+  const time = new FakeTime();
+  const { loaded, inst } = handModel(1);
+  const s = new DynamicBatchScheduler(
+    {
+      maxBatchSize: 8,
+      batching: { ...DEFAULT_BATCHING, priorityLevels: 2, defaultPriorityLevel: 2 },
+      latencyObjective: { p99Us: 10_000, windowRequests: 4 },
+    },
+    loaded,
+    { clock: time, timers: time, onRejected: (r) => reasons.push(r) },
+  );
+  const sub = (v: number, priority: number) => s.submit({ inputs: [row(v)], batchSize: 1, priority });
+  const warm = sub(0, 1);
+  await tick();
+  time.advance(4); // one row takes 4 ms: a queued request may wait 10 - 4 = 6 ms
+  inst[0]!.started[0]!.finish();
+  await warm;
+  const ran: number[] = [];
+  const runNext = async () => {
+    await tick();
+    const batch = inst[0]!.running[0]!;
+    ran.push((batch.inputs[0]!.data as Float32Array)[0]!);
+    time.advance(4);
+    batch.finish();
+  };
+  const first = sub(1, 1);
+  await tick(); // row 1 runs; row 2 (priority 2) is admitted behind it
+  const low = sub(2, 2);
+  const lowDone = low.then(
+    () => 'served',
+    (e: InferError) => e,
+  );
+  const high = sub(3, 1); // overtakes row 2
+  await runNext(); // row 1 finishes at +4 ms
+  await runNext(); // row 3 runs, finishes at +8 ms: row 2 has waited 8 ms > 6 ms
+  time.advance(0);
+  await Promise.all([first, high]);
+  const outcome = await lowDone;
+  assert.ok(outcome instanceof Error && (outcome as InferError).code === 'IG_ERR_QUEUE_FULL', String(outcome));
+  assert.match((outcome as InferError).message, /latency objective/);
+  assert.deepEqual(ran, [1, 3], 'the shed request never reached the instance');
+  assert.deepEqual(reasons, ['shed']);
 });
 
 test('createScheduler: a latency objective alone also selects the batcher', () => {
