@@ -96,21 +96,13 @@ function attention(g: GraphBuilder, w: Weights, x: string, n: string): string {
   return linear(g, w, cr!, HIDDEN, HIDDEN, `${n}.o`);
 }
 
-function bert(): GraphBuilder {
-  const w = new Weights(3);
-  const g = new GraphBuilder('bert').input('input_ids', 'INT64', ['batch', SEQ]);
-  g.initializer('emb.word', 'FP32', [1000, HIDDEN], w.normal(1000 * HIDDEN, 0.5));
-  g.initializer('emb.pos', 'FP32', [SEQ, HIDDEN], w.normal(SEQ * HIDDEN, 0.5));
+/** `layers` BERT encoder layers (H 384, 6 heads, seq 128, FFN 4H) on x: [batch, 128, 384]. */
+export function encoderLayers(g: GraphBuilder, w: Weights, input: string, layers: number): string {
   g.initializer('shape.heads', 'INT64', [4], [0n, BigInt(SEQ), BigInt(HEADS), BigInt(HIDDEN / HEADS)]);
   g.initializer('shape.hidden', 'INT64', [3], [0n, BigInt(SEQ), BigInt(HIDDEN)]);
   g.initializer('attn.scale', 'FP32', [], [1 / Math.sqrt(HIDDEN / HEADS)]);
-  g.node('Gather', ['emb.word', 'input_ids'], ['emb.tok'], { axis: 0 }).node(
-    'Add',
-    ['emb.tok', 'emb.pos'],
-    ['emb.sum'],
-  );
-  let x = layerNorm(g, 'emb.sum', HIDDEN, 'emb.ln');
-  for (let l = 0; l < LAYERS; l++) {
+  let x = input;
+  for (let l = 0; l < layers; l++) {
     const n = `l${l}`;
     const a = g.uniqueName(`${n}.res1`);
     g.node('Add', [x, attention(g, w, x, `${n}.attn`)], [a]);
@@ -127,6 +119,27 @@ function bert(): GraphBuilder {
     g.node('Add', [x, ff], [b]);
     x = layerNorm(g, b, HIDDEN, `${n}.ln2`);
   }
+  return x;
+}
+
+/** One BERT-like encoder block on float hidden states [batch, 128, 384] (the optimizer's anchor). */
+export function bertBlock(): GraphBuilder {
+  const g = new GraphBuilder('bert_block').input('x', 'FP32', ['batch', SEQ, HIDDEN]);
+  g.node('Identity', [encoderLayers(g, new Weights(4), 'x', 1)], ['y']);
+  return g.output('y', 'FP32', ['batch', SEQ, HIDDEN]);
+}
+
+function bert(): GraphBuilder {
+  const w = new Weights(3);
+  const g = new GraphBuilder('bert').input('input_ids', 'INT64', ['batch', SEQ]);
+  g.initializer('emb.word', 'FP32', [1000, HIDDEN], w.normal(1000 * HIDDEN, 0.5));
+  g.initializer('emb.pos', 'FP32', [SEQ, HIDDEN], w.normal(SEQ * HIDDEN, 0.5));
+  g.node('Gather', ['emb.word', 'input_ids'], ['emb.tok'], { axis: 0 }).node(
+    'Add',
+    ['emb.tok', 'emb.pos'],
+    ['emb.sum'],
+  );
+  const x = encoderLayers(g, w, layerNorm(g, 'emb.sum', HIDDEN, 'emb.ln'), LAYERS);
   g.node('ReduceMean', [x], ['pooled'], { axes: [1], keepdims: 0 });
   g.node('Identity', [linear(g, w, 'pooled', HIDDEN, 2, 'cls')], ['logits']);
   return g.output('logits', 'FP32', ['batch', 2]);
@@ -140,7 +153,9 @@ export const MODELS: Record<BenchModel['name'], BenchModel> = {
     output: { name: 'probs', dims: [10] },
     maxBatch: 64,
     preferred: [],
-    queueDelayUs: 500,
+    // 0: go at once while an instance is free, batch up while all are busy (a sub-ms delay
+    // costs 1–2 ms per request at low load on Node's 1 ms timers).
+    queueDelayUs: 0,
     build: mlp,
   },
   resnet50: {
