@@ -17,8 +17,8 @@ import {
 } from '../src/loadgen/index.js';
 import { chartSvg, type ChartPanel } from './chart.js';
 import { measureInProcess } from './inprocess.js';
-import { startServerProcess, stopProcess } from './lib.js';
-import { type BenchModel, ensureModelFile, MODELS, REPO, writeServed } from './models.js';
+import { serveBench, stopProcess } from './lib.js';
+import { type BenchModel, ensureModelFile, MODELS, writeServed } from './models.js';
 import { ensurePeer, PEERS, type PeerName, startPeer, stopPeer } from './peers.js';
 import { runSloDemo, type SloDemoResult } from './slo-demo.js';
 
@@ -189,19 +189,7 @@ async function otherProtocols(m: BenchModel, model: string, c: number, rows: Row
 
 /** Starts infergate on the bench repository with the given models loaded. */
 export function startInfergate(models: string[]): Promise<ChildProcess> {
-  const args = [
-    `${REPO}/repo`,
-    '--http-port',
-    String(PORTS.http),
-    '--grpc-port',
-    String(PORTS.grpc),
-    '--model-control-mode',
-    'explicit',
-    '--log-level',
-    'warn',
-  ];
-  for (const name of models) args.push('--load-model', name);
-  return startServerProcess(args, PORTS.http);
+  return serveBench(models, PORTS);
 }
 
 /** (d) The naive node:http server. */

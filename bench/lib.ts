@@ -1,6 +1,7 @@
 // Shared helpers for the benchmarks: percentiles, starting a server as a child process, waiting.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
+import { REPO } from './models.js';
 
 /** The q-quantile (0..1) of already sorted numbers (nearest rank). */
 export function quantile(sorted: number[], q: number): number {
@@ -38,6 +39,18 @@ export async function startServerProcess(args: string[], httpPort: number): Prom
   }
   child.kill('SIGKILL');
   throw new Error('server did not become ready in 120 s');
+}
+
+/** Starts `infergate serve` on the bench repository with `models` loaded (explicit control, warn logs). */
+export function serveBench(
+  models: string[],
+  ports: { http: number; grpc: number; metrics?: number },
+): Promise<ChildProcess> {
+  const args = [`${REPO}/repo`, '--http-port', String(ports.http), '--grpc-port', String(ports.grpc)];
+  // 0 = any free port: several benches may run a server each without fighting over 8002.
+  args.push('--metrics-port', String(ports.metrics ?? 0), '--model-control-mode', 'explicit', '--log-level', 'warn');
+  for (const m of models) args.push('--load-model', m);
+  return startServerProcess(args, ports.http);
 }
 
 /** Sends SIGTERM and waits for the process to exit. */

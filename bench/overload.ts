@@ -16,8 +16,8 @@ import {
   runLoadInThreads,
   type TargetSpec,
 } from '../src/loadgen/index.js';
-import { startServerProcess, stopProcess, summarize } from './lib.js';
-import { type BenchModel, MODELS, REPO, writeServed } from './models.js';
+import { serveBench, stopProcess, summarize } from './lib.js';
+import { type BenchModel, MODELS, writeServed } from './models.js';
 
 const argv = process.argv.slice(2);
 const value = (name: string, def: string) => {
@@ -171,24 +171,7 @@ async function main(): Promise<void> {
   // Two full batches per instance may wait; anything beyond that would only add latency.
   const queueSize = 2 * INSTANCES * m!.maxBatch;
   const name = await writeServed(m!, { suffix: '_bounded', batching: true, maxQueueSize: queueSize, workerNice: NICE });
-  const server = await startServerProcess(
-    [
-      `${REPO}/repo`,
-      '--http-port',
-      String(PORTS.http),
-      '--grpc-port',
-      String(PORTS.grpc),
-      '--metrics-port',
-      String(PORTS.metrics),
-      '--model-control-mode',
-      'explicit',
-      '--load-model',
-      name,
-      '--log-level',
-      'warn',
-    ],
-    PORTS.http,
-  );
+  const server = await serveBench([name], PORTS);
   const checks: Check[] = [];
   try {
     for (const p of PROTOCOLS) checks.push(await check(p, name));

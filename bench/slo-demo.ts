@@ -4,8 +4,8 @@
 // the lowest priority (level 2); without it the queue absorbs each burst and the tail grows.
 import Table from 'cli-table3';
 import { burstyRate, createTarget, type LoadResult, type RunSummary, runLoad } from '../src/loadgen/index.js';
-import { startServerProcess, stopProcess } from './lib.js';
-import { type BenchModel, REPO, writeServed } from './models.js';
+import { serveBench, stopProcess } from './lib.js';
+import { type BenchModel, writeServed } from './models.js';
 
 /** What the demo prints and records. */
 export interface SloDemoResult {
@@ -57,22 +57,7 @@ export async function runSloDemo(m: BenchModel, opts: { quick: boolean; ports: P
   process.stderr.write(`\n== SLO demo on ${m.name}\n`);
   const url = `http://127.0.0.1:${opts.ports.http}`;
   const prio = await writeServed(m, { suffix: '_prio', batching: true, priorities: true });
-  const serve = (models: string[]) =>
-    startServerProcess(
-      [
-        `${REPO}/repo`,
-        '--http-port',
-        String(opts.ports.http),
-        '--grpc-port',
-        String(opts.ports.grpc),
-        '--model-control-mode',
-        'explicit',
-        '--log-level',
-        'warn',
-        ...models.flatMap((n) => ['--load-model', n]),
-      ],
-      opts.ports.http,
-    );
+  const serve = (models: string[]) => serveBench(models, opts.ports);
   let server = await serve([prio]);
   let single: LoadResult;
   let cap: LoadResult;
