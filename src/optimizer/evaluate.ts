@@ -33,13 +33,20 @@ function argmax(a: Float32Array, from: number, n: number): number {
 }
 
 /** Run both sessions over the set (batches of `batch`) and compare their first outputs. */
+/** One batch of validation rows as the model's input tensor [rows, ...rowShape]. */
+export function rowsTensor(set: ValidationSet, rows: readonly Float32Array[]): ort.Tensor {
+  const rowLen = set.rowShape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(rows.length * rowLen);
+  for (const [i, r] of rows.entries()) data.set(r, i * rowLen);
+  return new ort.Tensor('float32', data, [rows.length, ...set.rowShape]);
+}
+
 export async function compareOnSet(
   original: ort.InferenceSession,
   variant: ort.InferenceSession,
   set: ValidationSet,
   batch = 64,
 ): Promise<AccuracyStats> {
-  const rowLen = set.rowShape.reduce((a, b) => a * b, 1);
   let maxAbs = 0;
   let sumAbs = 0;
   let sumRef = 0;
@@ -50,9 +57,7 @@ export async function compareOnSet(
   let classes = 0;
   for (let start = 0; start < set.rows.length; start += batch) {
     const rows = set.rows.slice(start, start + batch);
-    const data = new Float32Array(rows.length * rowLen);
-    for (const [i, r] of rows.entries()) data.set(r, i * rowLen);
-    const feeds = { [set.input]: new ort.Tensor('float32', data, [rows.length, ...set.rowShape]) };
+    const feeds = { [set.input]: rowsTensor(set, rows) };
     const a = (await original.run(feeds))[original.outputNames[0]!]!;
     const b = (await variant.run(feeds))[variant.outputNames[0]!]!;
     const da = a.data as Float32Array;

@@ -4,9 +4,9 @@
  * rows. Unlike compareOnSet it feeds the model's other inputs from the calibration feeds, each
  * session carrying its own recurrent state, so stateful models (Silero VAD) can be ranked too.
  */
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { type CalibrationFeeds, FeedState } from './calib-feeds.js';
-import type { ValidationSet } from './evaluate.js';
+import { rowsTensor, type ValidationSet } from './evaluate.js';
 
 /** Relative mean abs error of `variant` against `reference` on the rows, in batches of `batch`. */
 export async function relativeOutputError(
@@ -16,7 +16,6 @@ export async function relativeOutputError(
   feeds: CalibrationFeeds | undefined,
   batch = 8,
 ): Promise<number> {
-  const rowLen = set.rowShape.reduce((a, b) => a * b, 1);
   const [fa, fb] = [new FeedState(feeds), new FeedState(feeds)];
   const first = reference.outputNames[0]!;
   const fetchA = [...new Set([first, ...fa.carryOutputs])];
@@ -25,9 +24,7 @@ export async function relativeOutputError(
   let ref = 0;
   for (let start = 0; start < set.rows.length; start += batch) {
     const rows = set.rows.slice(start, start + batch);
-    const data = new Float32Array(rows.length * rowLen);
-    for (const [i, r] of rows.entries()) data.set(r, i * rowLen);
-    const x = { [set.input]: new ort.Tensor('float32', data, [rows.length, ...set.rowShape]) };
+    const x = { [set.input]: rowsTensor(set, rows) };
     const a = await reference.run({ ...fa.next(rows.length), ...x }, fetchA);
     const b = await variant.run({ ...fb.next(rows.length), ...x }, fetchB);
     fa.update(a);

@@ -488,7 +488,8 @@ test('preserve_ordering: a request cancelled in the queue is answered at once an
   assert.deepEqual(order, ['cancelled', 'first', 'last']);
 });
 
-test('latency objective: learns the batch cap from execution times and sheds the lowest priority first', async () => {
+/** A two-priority scheduler with a 10 ms p99 objective that has measured one 4 ms execution. */
+async function sloScheduler() {
   const reasons: string[] = [];
   const time = new FakeTime();
   const { loaded, inst } = handModel(1);
@@ -504,9 +505,16 @@ test('latency objective: learns the batch cap from execution times and sheds the
   const sub = (v: number, priority: number) => s.submit({ inputs: [row(v)], batchSize: 1, priority });
   const warm = sub(0, 1);
   await tick();
-  time.advance(4); // one row takes 4 ms: only batches of 1 keep 2 × exec within the objective's budget
+  time.advance(4);
   inst[0]!.started[0]!.finish();
   await warm;
+  return { time, inst, reasons, sub };
+}
+
+test('latency objective: learns the batch cap from execution times and sheds the lowest priority first', async () => {
+  // One row takes 4 ms: only batches of 1 keep 2 × exec within the objective, and a queued
+  // request may wait 10 - 4 = 6 ms.
+  const { time, inst, reasons, sub } = await sloScheduler();
   const a = sub(1, 1);
   await tick();
   const b = sub(2, 2);
@@ -534,24 +542,9 @@ test('latency objective: learns the batch cap from execution times and sheds the
 });
 
 test('latency objective: a lower-priority request overtaken past its queue budget is shed, never run late', async () => {
-  const reasons: string[] = [];
-  const time = new FakeTime();
-  const { loaded, inst } = handModel(1);
-  const s = new DynamicBatchScheduler(
-    {
-      maxBatchSize: 8,
-      batching: { ...DEFAULT_BATCHING, priorityLevels: 2, defaultPriorityLevel: 2 },
-      latencyObjective: { p99Us: 10_000, windowRequests: 4 },
-    },
-    loaded,
-    { clock: time, timers: time, onRejected: (r) => reasons.push(r) },
-  );
-  const sub = (v: number, priority: number) => s.submit({ inputs: [row(v)], batchSize: 1, priority });
-  const warm = sub(0, 1);
-  await tick();
-  time.advance(4); // one row takes 4 ms: a queued request may wait 10 - 4 = 6 ms
-  inst[0]!.started[0]!.finish();
-  await warm;
+  // One row takes 4 ms: only batches of 1 keep 2 × exec within the objective, and a queued
+  // request may wait 10 - 4 = 6 ms.
+  const { time, inst, reasons, sub } = await sloScheduler();
   const ran: number[] = [];
   const runNext = async () => {
     await tick();
