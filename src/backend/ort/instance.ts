@@ -11,6 +11,9 @@ import { cleanReason, messageOf } from './reasons.js';
 import { startWorker } from './spawn.js';
 import { tensorToWire, transferList, wireToTensor } from './wire.js';
 
+/** How long a worker asked to stop may take before it is terminated. */
+const STOP_GRACE_MS = 5_000;
+
 interface Pending {
   resolve: (r: ExecResult) => void;
   reject: (e: Error) => void;
@@ -113,11 +116,22 @@ export class OrtInstance implements BackendInstance {
     this.#worker?.postMessage({ type: '__crash__' } satisfies ToWorker);
   }
 
+  /**
+   * Asks the worker to exit and waits for it. Messages are handled only between onnxruntime's
+   * synchronous native calls, so the exit never lands inside one; Worker.terminate() can (e.g. in
+   * session creation or warm-up) and that aborts the whole process. terminate() stays the fallback
+   * for a worker that does not answer in time.
+   */
   async #stop(): Promise<void> {
     const w = this.#worker;
     this.#worker = undefined;
     this.#alive = false;
-    if (w !== undefined) await w.terminate();
+    if (w === undefined || w.threadId < 0) return; // never started, or already gone
+    const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+    w.postMessage({ type: 'stop' } satisfies ToWorker);
+    const force = setTimeout(() => void w.terminate(), STOP_GRACE_MS);
+    await exited;
+    clearTimeout(force);
   }
 
   #onMessage(w: Worker, m: FromWorker): void {

@@ -77,7 +77,11 @@ export interface InspectWorkerData {
 export type WorkerData = InstanceWorkerData | InspectWorkerData;
 
 /** Event-loop thread → worker. */
-export type ToWorker = { type: 'run'; id: number; inputs: WireTensor[]; outputs?: string[] } | { type: '__crash__' };
+export type ToWorker =
+  | { type: 'run'; id: number; inputs: WireTensor[]; outputs?: string[] }
+  /** Exit between native calls (see OrtInstance's stop). */
+  | { type: 'stop' }
+  | { type: '__crash__' };
 
 /** Worker → event-loop thread. */
 export type FromWorker =

@@ -97,7 +97,8 @@ async function runInstance(d: InstanceWorkerData): Promise<void> {
     if (m.type === 'run') {
       queue.push(m);
       void drain();
-    } else if (m.type === '__crash__' && d.hooks) process.exit(70);
+    } else if (m.type === 'stop') process.exit(0);
+    else if (m.type === '__crash__' && d.hooks) process.exit(70);
   });
   const started = performance.now();
   lowerPriority(d.niceness);
@@ -124,8 +125,11 @@ async function runInspect(d: InspectWorkerData): Promise<void> {
       executionProviders: ['cpu'],
       extra: { 'session.intra_op.allow_spinning': '0', 'session.inter_op.allow_spinning': '0' },
     });
-    post({ type: 'inspected', io: signatureOf(session) });
+    const io = signatureOf(session);
+    // Release before answering: the answer makes the main thread terminate this worker, and a
+    // termination that lands inside a native onnxruntime call aborts the whole process.
     await session.release();
+    post({ type: 'inspected', io });
   } catch (err) {
     post({ type: 'init-error', message: reasonOf(err) });
   }
