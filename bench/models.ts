@@ -190,6 +190,8 @@ export interface ServeVariant {
   maxQueueSize?: number;
   /** Our worker_nice parameter (default 10 when absent). */
   workerNice?: number;
+  /** Our batch_size_tuning: throughput parameter (the cap is measured online). */
+  tuning?: boolean;
 }
 
 /** The config.pbtxt of one served copy. */
@@ -210,6 +212,7 @@ export function configText(m: BenchModel, v: ServeVariant): string {
     const queue = v.maxQueueSize ? ` default_queue_policy { max_queue_size: ${v.maxQueueSize} }` : '';
     lines.push(`dynamic_batching { max_queue_delay_microseconds: ${m.queueDelayUs}${pref}${prio}${queue} }`);
   }
+  if (v.tuning) lines.push('parameters { key: "batch_size_tuning" value { string_value: "throughput" } }');
   if (v.workerNice !== undefined)
     lines.push(`parameters { key: "worker_nice" value { string_value: "${v.workerNice}" } }`);
   if (v.objectiveUs)

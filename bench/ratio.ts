@@ -1,8 +1,9 @@
 // Served vs in-process throughput on the compute-bound models, measured as alternating pairs:
-// in-process (2 worker threads at the best batch size), then infergate with dynamic batching over
-// HTTP-binary with the best in-process batch size as its preferred size, repeated. One window per system moves ±10% on this shared 2-core box; pairs taken
+// in-process (2 worker threads at the best batch size), then infergate with dynamic batching and
+// batch_size_tuning: throughput over HTTP-binary (or, with --preferred, the best in-process batch size as its
+// only preferred size), repeated. One window per system moves ±10% on this shared 2-core box; pairs taken
 // back to back share the drift, so the median of the per-pair ratios is what the target is held to.
-//   npm run bench:ratio [-- --models resnet50,bert --pairs 4 --seconds 15 --worker-nice N]
+//   npm run bench:ratio [-- --models resnet50,bert --pairs 4 --seconds 15 --worker-nice N --preferred]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import Table from 'cli-table3';
 import { createTarget, runLoad } from '../src/loadgen/index.js';
@@ -22,6 +23,7 @@ const PORTS = { http: 18870, grpc: 18871 };
 const INSTANCES = 2;
 const TARGET = 0.95;
 const NICE = argv.includes('--worker-nice') ? Number(value('worker-nice', '10')) : undefined;
+const PREFERRED = argv.includes('--preferred');
 
 interface Pair {
   inProcess: number;
@@ -57,16 +59,16 @@ async function measureModel(m: BenchModel): Promise<{ batch: number; pairs: Pair
   process.stderr.write(`\n== ${m.name}: choosing the in-process batch size\n`);
   const sweep = await measureInProcess(m, file, INSTANCES, [1, 2, 4, 8], 4000);
   const best = sweep.reduce((a, b) => (b.inferencesPerSec > a.inferencesPerSec ? b : a));
-  // Served with the batch size the sweep found best as its preferred size, the way a user tunes
-  // a model (Triton's model analyzer does the same): max_batch_size stays the model's.
-  const name = await writeServed(
-    { ...m, preferred: [best.batch] },
-    {
-      suffix: '_tuned',
-      batching: true,
-      workerNice: NICE,
-    },
-  );
+  // Served with the model's own batching config plus batch_size_tuning: throughput, so the server
+  // finds the cheapest batch size per row itself; --preferred instead serves the sweep's best size
+  // as the only preferred size with no queue delay (a hand-tuned config: under a backlog a delay
+  // would be exceeded and Triton's rule then sends the largest batch, preferred sizes notwithstanding).
+  const name = await writeServed(PREFERRED ? { ...m, preferred: [best.batch], queueDelayUs: 0 } : m, {
+    suffix: '_tuned',
+    batching: true,
+    workerNice: NICE,
+    tuning: !PREFERRED,
+  });
   const server = await serveBench([name], PORTS);
   const pairs: Pair[] = [];
   try {
@@ -117,7 +119,10 @@ async function main(): Promise<void> {
     ]);
     results[n] = { ...r, median };
   }
-  console.log(`Served (infergate, dynamic batching, HTTP-binary) ÷ in-process, alternating ${SECONDS} s windows`);
+  const how = PREFERRED ? 'preferred size = in-process best' : 'batch_size_tuning: throughput';
+  console.log(
+    `Served (infergate, dynamic batching with ${how}, HTTP-binary) ÷ in-process, alternating ${SECONDS} s windows`,
+  );
   console.log(t.toString());
   mkdirSync('bench/results', { recursive: true });
   const file = `bench/results/ratio-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;

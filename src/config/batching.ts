@@ -1,5 +1,8 @@
 import type { DynamicBatchingSpec, LatencyObjectiveSpec, QueuePolicySpec } from '../core/model.js';
 import { type ModelConfig, type ModelQueuePolicy, ModelQueuePolicy_TimeoutAction } from '../gen/model_config_pb.js';
+import { loadError } from './errors.js';
+
+const TUNING = 'batch_size_tuning';
 
 function queuePolicy(p: ModelQueuePolicy | undefined): QueuePolicySpec {
   return {
@@ -10,8 +13,23 @@ function queuePolicy(p: ModelQueuePolicy | undefined): QueuePolicySpec {
   };
 }
 
+/**
+ * Our `batch_size_tuning` parameter: 'throughput' (measure the cap online) or 'none' (Triton's
+ * fixed max_batch_size, the default). Only a model that batches dynamically can be tuned.
+ */
+function throughputTuning(cfg: ModelConfig): boolean {
+  const v = cfg.parameters[TUNING]?.stringValue.trim().toLowerCase() ?? '';
+  if (v === '' || v === 'none') return false;
+  if (v !== 'throughput')
+    throw loadError(cfg.name, `parameter '${TUNING}' must be 'throughput' or 'none', got '${v.slice(0, 40)}'`);
+  if (cfg.schedulingChoice.case !== 'dynamicBatching' || cfg.maxBatchSize <= 0)
+    throw loadError(cfg.name, `parameter '${TUNING}' needs a dynamic_batching section and max_batch_size > 0`);
+  return true;
+}
+
 /** The plain dynamic batching settings of a normalized config, or undefined when it has none. */
 export function batchingSpec(cfg: ModelConfig): DynamicBatchingSpec | undefined {
+  const tuning = throughputTuning(cfg);
   if (cfg.schedulingChoice.case !== 'dynamicBatching') return undefined;
   const db = cfg.schedulingChoice.value;
   const perLevel: Record<number, QueuePolicySpec> = {};
@@ -24,6 +42,7 @@ export function batchingSpec(cfg: ModelConfig): DynamicBatchingSpec | undefined 
     defaultPriorityLevel: Number(db.defaultPriorityLevel),
     defaultQueuePolicy: queuePolicy(db.defaultQueuePolicy),
     priorityQueuePolicy: perLevel,
+    ...(tuning ? { throughputTuning: true } : {}),
   };
 }
 

@@ -73,6 +73,8 @@ export interface DynamicBatchingSpec {
   defaultQueuePolicy: QueuePolicySpec;
   /** Per-level overrides, keyed by level (1..priorityLevels). */
   priorityQueuePolicy: Record<number, QueuePolicySpec>;
+  /** infergate's `batch_size_tuning: throughput` parameter: the cap is measured online (batch-tuner.ts). */
+  throughputTuning?: boolean;
 }
 
 /** infergate's latency-objective batching (our own config section `latency_objective`). */

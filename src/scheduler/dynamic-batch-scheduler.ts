@@ -20,7 +20,8 @@ import {
   toInferError,
 } from '../core/index.js';
 import { assembleInputs } from './assemble.js';
-import { type BatchConfig, batchConfigOf } from './batch-config.js';
+import { type BatchConfig, batchConfigOf, makeBatchConfig } from './batch-config.js';
+import { initialTuner, observeRun, type TunerState } from './batch-tuner.js';
 import { decide } from './decision.js';
 import type { FifoSchedulerOptions } from './fifo-scheduler.js';
 import { OrderedRelease } from './ordered-release.js';
@@ -97,6 +98,9 @@ export class DynamicBatchScheduler implements Scheduler {
   private timer: unknown;
   private timerAt = Number.POSITIVE_INFINITY;
   private avgBatchMs = 0;
+  /** Throughput tuning of the cap (batch_size_tuning: throughput); undefined when off. */
+  private tuner: TunerState | undefined;
+  private tunedConfig: { base: BatchConfig; cap: number; config: BatchConfig } | undefined;
 
   constructor(
     spec: Pick<ModelVersionSpec, 'maxBatchSize' | 'batching' | 'latencyObjective'>,
@@ -106,6 +110,7 @@ export class DynamicBatchScheduler implements Scheduler {
     this.batching = spec.batching ?? DEFAULT_BATCHING;
     this.modelConfig = batchConfigOf(spec);
     this.slo = spec.latencyObjective ? new SloMode(spec.latencyObjective, this.modelConfig) : undefined;
+    if (this.batching.throughputTuning) this.tuner = initialTuner(this.modelConfig.maxBatchSize);
     this.clock = options.clock ?? systemClock;
     this.timers = options.timers ?? realTimers;
     this.order = this.batching.preserveOrdering ? new OrderedRelease() : undefined;
@@ -203,9 +208,19 @@ export class DynamicBatchScheduler implements Scheduler {
     return units;
   }
 
-  /** What the decision runs with now: the model's config, or the latency objective's plan. */
+  /**
+   * What the decision runs with now: the model's config, or the latency objective's plan, capped
+   * by the throughput tuner's measured cap when tuning is on.
+   */
   private get config(): BatchConfig {
-    return this.slo?.config ?? this.modelConfig;
+    const base = this.slo?.config ?? this.modelConfig;
+    if (!this.tuner || this.tuner.cap >= base.maxBatchSize) return base;
+    if (this.tunedConfig?.base !== base || this.tunedConfig.cap !== this.tuner.cap) {
+      const cap = this.tuner.cap;
+      const preferred = base.preferredBatchSizes.filter((p) => p <= cap);
+      this.tunedConfig = { base, cap, config: makeBatchConfig(cap, preferred, base.maxQueueDelayMs) };
+    }
+    return this.tunedConfig.config;
   }
 
   private schedulePump(): void {
@@ -307,6 +322,7 @@ export class DynamicBatchScheduler implements Scheduler {
       const latencies = items.map((p) => now - p.entry.enqueuedAt);
       this.notify(() => this.slo?.learn(total, ms, latencies));
     }
+    if (this.tuner) this.tuner = observeRun(this.tuner, this.modelConfig.maxBatchSize, total, ms);
     this.notify(() => this.options.onExecution?.(total, r.timing));
     if (this.options.onTracedBatch) this.reportTraced(items, startedAt, now, total);
     let parts: ReturnType<typeof splitOutputs>;

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { batchingSpec } from '../../../src/config/batching.js';
 import { executionSettings } from '../../../src/config/execution.js';
 import { readLabels, splitLabels } from '../../../src/config/labels.js';
 import { normalizeConfig } from '../../../src/config/normalize.js';
@@ -74,6 +75,23 @@ describe('execution settings', () => {
       () => executionSettings(cfgOf('parameters { key: "worker_nice" value { string_value: "-5" } }')),
       /worker_nice/,
     );
+  });
+});
+
+describe('batch size tuning', () => {
+  const tuning = (value: string, rest = 'max_batch_size: 8 dynamic_batching { }') =>
+    batchingSpec(cfgOf(`${rest} parameters { key: "batch_size_tuning" value { string_value: "${value}" } }`));
+
+  it('is off unless asked for, on with throughput', () => {
+    assert.equal(batchingSpec(cfgOf('max_batch_size: 8 dynamic_batching { }'))?.throughputTuning, undefined);
+    assert.equal(tuning('none')?.throughputTuning, undefined);
+    assert.equal(tuning(' Throughput ')?.throughputTuning, true);
+  });
+
+  it('rejects an unknown value and a model that does not batch dynamically, naming the parameter', () => {
+    assert.throws(() => tuning('fast'), /batch_size_tuning' must be 'throughput' or 'none', got 'fast'/);
+    // max_batch_size 1 without a scheduler section gets no dynamic_batching from auto-complete.
+    assert.throws(() => tuning('throughput', 'max_batch_size: 1'), /batch_size_tuning' needs a dynamic_batching/);
   });
 });
 

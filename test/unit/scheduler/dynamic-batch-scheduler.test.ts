@@ -577,3 +577,30 @@ test('createScheduler: a latency objective alone also selects the batcher', () =
   const spec = { maxBatchSize: 4, latencyObjective: { p99Us: 1000, windowRequests: 10 } };
   assert.ok(createScheduler(spec, loaded) instanceof DynamicBatchScheduler);
 });
+
+test('batch_size_tuning throughput: under a backlog the cap moves to the size cheapest per row', async () => {
+  const { s, inst, time } = setup({ throughputTuning: true }, { max: 8 });
+  // Batches of 4 are the cheapest per row (ms per row by batch size).
+  const perRow: Record<number, number> = { 1: 30, 2: 28, 4: 26, 8: 29 };
+  const answered: Promise<JobResult>[] = [];
+  const sizes: number[] = [];
+  for (let i = 0; i < 24; i++) {
+    // Keep more than max_batch_size queued, so every batch fills the cap.
+    while (s.pending < 12) answered.push(s.submit({ inputs: [row(answered.length)], batchSize: 1 }));
+    await tick();
+    const batch = inst[0]!.running[0]!;
+    const b = batch.inputs[0]!.shape[0]!;
+    sizes.push(b);
+    time.advance(perRow[b]! * b);
+    batch.finish();
+  }
+  await tick();
+  while (inst[0]!.running.length > 0) {
+    inst[0]!.running[0]!.finish();
+    await tick();
+  }
+  await Promise.all(answered);
+  // The first round measures 8, 4, 2, 1 (four batches each), then stays at 4.
+  assert.deepEqual(sizes.slice(0, 16), [8, 8, 8, 8, 4, 4, 4, 4, 2, 2, 2, 2, 1, 1, 1, 1]);
+  assert.deepEqual(sizes.slice(16), [4, 4, 4, 4, 4, 4, 4, 4]);
+});
