@@ -83,6 +83,11 @@ export function numericFromBytes(dt: Exclude<DataType, 'BYTES'>, bytes: Uint8Arr
   return new Ctor(buf, 0, bytes.byteLength / elementSize(dt));
 }
 
+/** True when the view covers its whole, transferable ArrayBuffer (not a slice of a shared one). */
+export function ownsBuffer(a: ArrayBufferView): boolean {
+  return a.buffer instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength;
+}
+
 /** Views a typed array's bytes (no copy). */
 export function bytesOf(data: NumericArray): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);

@@ -2,13 +2,8 @@
  * Tensor ⇄ WireTensor on the event-loop side: no per-element work beyond one memcpy, so the
  * event loop stays free (UTF-8 conversion of BYTES happens in the worker, see worker-tensors.ts).
  */
-import { elementCount, invalidArg, isBytesData, type NumericArray, type Tensor } from '../../core/index.js';
+import { elementCount, invalidArg, isBytesData, type NumericArray, ownsBuffer, type Tensor } from '../../core/index.js';
 import type { PackedBytes, WireTensor } from './messages.js';
-
-/** True when the view covers its whole, transferable ArrayBuffer. */
-export function ownsBuffer(a: ArrayBufferView): boolean {
-  return a.buffer instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength;
-}
 
 /**
  * The array itself when it owns its buffer, else one copy that does (slice allocates a fresh buffer).

@@ -3,6 +3,7 @@
  * binary extension and gRPC raw_input_contents: same validation, same messages.
  */
 import {
+  arrayCtor,
   type DataType,
   decodeBytesElements,
   elementCount,
@@ -10,6 +11,7 @@ import {
   invalidArg,
   isDataType,
   numericFromBytes,
+  ownsBuffer,
   type Tensor,
 } from '../../core/index.js';
 
@@ -31,9 +33,11 @@ export function parseShape(value: unknown, tensor: string): number[] {
 }
 
 /**
- * Builds a tensor from its wire bytes, copying them once into memory the tensor owns (so the
- * buffer can be transferred to a worker). Fixed-size types must match shape × element size;
- * BYTES must hold exactly the shape's element count with every length prefix inside the buffer.
+ * Builds a tensor from its wire bytes in memory the tensor owns (so the buffer can be transferred
+ * to a worker): bytes that are a whole ArrayBuffer of their own (a binary section read apart,
+ * http/body-split.ts) are used in place, anything else is copied once. Fixed-size types must
+ * match shape × element size; BYTES must hold exactly the shape's element count with every length
+ * prefix inside the buffer.
  */
 export function tensorFromWire(name: string, datatype: DataType, shape: number[], bytes: Uint8Array): Tensor {
   const count = elementCount(shape);
@@ -51,5 +55,8 @@ export function tensorFromWire(name: string, datatype: DataType, shape: number[]
       `unexpected total byte size ${bytes.byteLength} for input '${name}', expecting ${expected} ` +
         `(shape [${shape.join(',')}] of ${datatype})`,
     );
-  return { name, datatype, shape, data: numericFromBytes(datatype, bytes) };
+  const data = ownsBuffer(bytes)
+    ? new (arrayCtor(datatype))(bytes.buffer, 0, count)
+    : numericFromBytes(datatype, bytes);
+  return { name, datatype, shape, data };
 }

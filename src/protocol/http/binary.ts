@@ -24,16 +24,11 @@ export function parseHeaderLength(value: string | string[] | undefined, bodyLeng
   return n;
 }
 
-/** Hands out the binary chunks after the JSON header in order, checking each fits the body. */
+/** Hands out the binary chunks of a body's binary section in order, checking each fits. */
 export class BinaryCursor {
-  private offset: number;
+  private offset = 0;
 
-  constructor(
-    private readonly body: Uint8Array,
-    headerLength: number,
-  ) {
-    this.offset = headerLength;
-  }
+  constructor(private readonly body: Uint8Array) {}
 
   /** The next `size` bytes for `input` (a view, no copy); throws when the body is too short. */
   take(input: string, size: number, model: string): Uint8Array {

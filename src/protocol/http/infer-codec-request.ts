@@ -1,7 +1,7 @@
 /**
  * KServe v2 infer request body → InferRequest (protocol.md §A.4, §A.5, §B.1).
  * Pure: takes the (already decompressed) body and the header-length header, returns plain data.
- * Every tensor's data is copied exactly once into memory it owns.
+ * Every tensor's data is copied at most once into memory it owns (tensor-wire.ts tensorFromWire).
  */
 import {
   elementCount,
@@ -42,6 +42,8 @@ interface InputContext {
 /**
  * Decodes an infer body. `headerLength` is the parsed Inference-Header-Content-Length
  * (undefined = the whole body is JSON); 0 (raw binary) is handled by raw-binary.ts instead.
+ * `binary` is the binary section when it was read apart from the body (default: the body's bytes
+ * after the header).
  */
 export function decodeInferRequest(
   body: Uint8Array,
@@ -49,6 +51,7 @@ export function decodeInferRequest(
   model: string,
   version: string | undefined,
   limits: InferDecodeLimits,
+  binary: Uint8Array | undefined = headerLength === undefined ? undefined : body.subarray(headerLength),
 ): DecodedInfer {
   const jsonEnd = headerLength ?? body.byteLength;
   const doc = parseJsonBuffer(body, 0, jsonEnd, limits.maxJsonDepth);
@@ -58,7 +61,7 @@ export function decodeInferRequest(
   if (!Array.isArray(doc.inputs)) throw invalidArg("the request must have an 'inputs' array");
   const ctx: InputContext = {
     model,
-    cursor: headerLength === undefined ? undefined : new BinaryCursor(body, headerLength),
+    cursor: binary === undefined ? undefined : new BinaryCursor(binary),
     limits,
     elementsLeft: limits.maxJsonElements,
   };

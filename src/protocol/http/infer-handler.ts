@@ -12,11 +12,13 @@ const EMPTY = Buffer.alloc(0);
 export const infer: Handler = async (deps, { params }, req) => {
   const model = params.model as string;
   const body = req.body ?? EMPTY;
-  const headerLength = parseHeaderLength(req.headers[HEADER_LENGTH], body.byteLength);
+  const headerLength = parseHeaderLength(req.headers[HEADER_LENGTH], body.byteLength + (req.binary?.byteLength ?? 0));
+  // Without a split read, the binary section is the rest of the body.
+  const binary = req.binary ?? (headerLength === undefined ? undefined : body.subarray(headerLength));
   const decoded =
     headerLength === 0
-      ? decodeRawBinaryRequest(body, deps.service.modelMetadata(model, params.version), model, params.version)
-      : decodeInferRequest(body, headerLength, model, params.version, deps.limits);
+      ? decodeRawBinaryRequest(binary!, deps.service.modelMetadata(model, params.version), model, params.version)
+      : decodeInferRequest(body, headerLength, model, params.version, deps.limits, binary);
   decoded.request.signal = req.signal;
   decoded.request.trace = req.trace;
   const response = await deps.service.infer(decoded.request);

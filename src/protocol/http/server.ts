@@ -9,10 +9,11 @@ import { InferError } from '../../core/index.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Tracing } from '../../observability/tracing.js';
 import type { InferenceService } from '../../router/types.js';
+import { readSplitBody, type SplitBody, splitPoint } from './body-split.js';
 import { readBody } from './compression.js';
 import { dispatch } from './dispatch.js';
 import { toHttpError } from './errors.js';
-import type { HandlerDeps, HttpResult } from './types.js';
+import type { HandlerDeps, HttpRequestData, HttpResult } from './types.js';
 
 /** Options of {@link createHttpServer}. */
 export interface HttpServerOptions {
@@ -73,7 +74,12 @@ export function createHttpServer(service: InferenceService, options: HttpServerO
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (request, payload, done) => {
     const h = request.headers;
-    readBody(payload, h['content-encoding'], h['content-length'], maxBodyBytes).then(
+    const split = splitPoint(request.url, h);
+    const body: Promise<Buffer | SplitBody> =
+      split !== undefined && split.total <= maxBodyBytes
+        ? readSplitBody(payload, split.total, split.header)
+        : readBody(payload, h['content-encoding'], h['content-length'], maxBodyBytes);
+    body.then(
       (body) => done(null, body),
       (err: Error) => done(err, undefined),
     );
@@ -111,9 +117,15 @@ function toRequestData(request: FastifyRequest, reply: FastifyReply) {
     method: request.method,
     url: request.raw.url ?? request.url,
     headers: request.headers,
-    body: Buffer.isBuffer(request.body) ? request.body : undefined,
+    ...requestBody(request.body),
     signal: controller.signal,
   };
+}
+
+function requestBody(body: unknown): Pick<HttpRequestData, 'body' | 'binary'> {
+  if (Buffer.isBuffer(body)) return { body };
+  const split = body as SplitBody | undefined;
+  return split?.binary instanceof Uint8Array ? { body: split.json, binary: split.binary } : { body: undefined };
 }
 
 function send(reply: FastifyReply, result: HttpResult): FastifyReply {

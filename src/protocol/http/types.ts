@@ -12,6 +12,11 @@ export interface HttpRequestData {
   headers: IncomingHttpHeaders;
   /** Decoded (decompressed) body; undefined when the request had none. */
   body: Buffer | undefined;
+  /**
+   * Set when the server read an infer body split at Inference-Header-Content-Length (body-split.ts):
+   * the binary section, in a buffer of its own; `body` then holds only the JSON header.
+   */
+  binary?: Uint8Array;
   /** Aborted when the client goes away before the response was sent. */
   signal: AbortSignal;
   /** The request's span when tracing sampled it (set by infer-traced.ts). */
