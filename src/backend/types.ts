@@ -38,6 +38,13 @@ export interface BackendInstance {
    * IG_ERR_MODEL_EXECUTION when the model raises, IG_ERR_WORKER_CRASHED when the worker dies.
    */
   execute(inputs: Tensor[], outputs?: string[]): Promise<ExecResult>;
+  /**
+   * Optional: runs one batch given as each request's own inputs (same names, shapes equal but for
+   * dim 0), joined along dim 0 where the model runs — the ORT backend joins in its worker, so the
+   * batch's copy never blocks the event loop. Same ownership and errors as `execute`; without it
+   * the scheduler joins the batch itself and calls `execute`.
+   */
+  executeBatch?(requests: ReadonlyArray<readonly Tensor[]>, outputs?: string[]): Promise<ExecResult>;
 }
 
 /** A loaded model version: its instances, ready to execute (warm-up done). */

@@ -92,3 +92,24 @@ export function ownsBuffer(a: ArrayBufferView): boolean {
 export function bytesOf(data: NumericArray): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
+
+/** The input called `name` among one request's inputs; throws when it is missing. */
+export function inputNamed(inputs: readonly Tensor[], name: string): Tensor {
+  const t = inputs.find((x) => x.name === name);
+  if (!t) throw new Error(`input '${name}' is missing from a request in the batch`);
+  return t;
+}
+
+/** Shape of tensors joined along dim 0; throws when their datatypes or other dims differ. */
+export function joinedShape(parts: readonly Tensor[]): number[] {
+  const head = parts[0];
+  if (!head) throw new Error('cannot join zero tensors');
+  const inner = head.shape.slice(1).join(',');
+  let rows = 0;
+  for (const p of parts) {
+    if (p.datatype !== head.datatype || p.shape.length === 0 || p.shape.slice(1).join(',') !== inner)
+      throw new Error(`input '${head.name}' has different datatypes or shapes within one batch`);
+    rows += p.shape[0]!;
+  }
+  return [rows, ...head.shape.slice(1)];
+}

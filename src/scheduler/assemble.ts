@@ -1,37 +1,24 @@
 /**
- * Batch assembly: one fresh buffer per input tensor holding every request's rows in batch order.
+ * Batch assembly: one fresh buffer per input tensor holding every request's rows in batch order,
+ * for backends that cannot join the rows where they run (BackendInstance.executeBatch).
  * Ownership: the result owns its buffers and is handed to BackendInstance.execute, which transfers
  * them to the worker. The requests' own input tensors are only read (for a batch of one they are
  * passed through untouched, so that no copy is made at all and the request's buffers move instead).
  */
-import { arrayCtor, type NumericArray, type Tensor, isBytesData } from '../core/index.js';
+import { arrayCtor, inputNamed, isBytesData, joinedShape, type NumericArray, type Tensor } from '../core/index.js';
 
 /** Concatenates each named input across the requests along dim 0; throws when they disagree. */
 export function assembleInputs(requests: ReadonlyArray<readonly Tensor[]>): Tensor[] {
   const first = requests[0];
   if (!first) throw new Error('cannot assemble an empty batch');
   if (requests.length === 1) return [...first];
-  return first.map((t) => concatTensor(requests.map((r) => findInput(r, t.name))));
-}
-
-function findInput(inputs: readonly Tensor[], name: string): Tensor {
-  const t = inputs.find((x) => x.name === name);
-  if (!t) throw new Error(`input '${name}' is missing from a request in the batch`);
-  return t;
+  return first.map((t) => concatTensor(requests.map((r) => inputNamed(r, t.name))));
 }
 
 /** Concatenates tensors of one input along dim 0 into a fresh buffer (BYTES: one element list). */
 export function concatTensor(parts: readonly Tensor[]): Tensor {
-  const head = parts[0];
-  if (!head) throw new Error('cannot concatenate zero tensors');
-  const inner = head.shape.slice(1).join(',');
-  let rows = 0;
-  for (const p of parts) {
-    if (p.datatype !== head.datatype || p.shape.length === 0 || p.shape.slice(1).join(',') !== inner)
-      throw new Error(`input '${head.name}' has different datatypes or shapes within one batch`);
-    rows += p.shape[0]!;
-  }
-  const shape = [rows, ...head.shape.slice(1)];
+  const shape = joinedShape(parts);
+  const head = parts[0]!;
   if (isBytesData(head.data)) {
     const data: Uint8Array[] = [];
     for (const p of parts) for (const e of p.data as Uint8Array[]) data.push(e);

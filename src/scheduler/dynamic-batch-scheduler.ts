@@ -5,8 +5,9 @@
  * arrival, completion, cancellation and timer. It never dies on one exception: a throwing
  * decision fails the queued requests, a throwing assembly or split fails that batch's requests,
  * each with IG_ERR_INTERNAL, and the loop goes on.
- * Ownership: a job's input tensors belong to the scheduler from submit on (they are concatenated,
- * or for a batch of one transferred to the worker as they are); outputs are views, see split.ts.
+ * Ownership: a job's input tensors belong to the scheduler from submit on (they are transferred to
+ * the worker as they are and joined there when the backend has executeBatch, else concatenated
+ * here; a batch of one is never copied); outputs are views, see split.ts.
  */
 import type { ExecResult, LoadedModel } from '../backend/types.js';
 import {
@@ -291,8 +292,14 @@ export class DynamicBatchScheduler implements Scheduler {
     this.busy[index] = (this.busy[index] ?? 0) + 1;
     let execution: Promise<unknown>;
     try {
-      const inputs = assembleInputs(items.map((p) => p.job.inputs));
-      execution = instance.execute(inputs, items[0]!.job.outputs).then(
+      const parts = items.map((p) => p.job.inputs);
+      const outputs = items[0]!.job.outputs;
+      // A backend that joins the rows where it runs keeps the batch's copy off the event loop.
+      const run =
+        parts.length > 1 && instance.executeBatch
+          ? instance.executeBatch(parts, outputs)
+          : instance.execute(assembleInputs(parts), outputs);
+      execution = run.then(
         (r) => this.complete(items, r, now),
         (e) => this.failItems(items, toInferError(e)),
       );

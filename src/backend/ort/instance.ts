@@ -4,12 +4,12 @@
  * a crash fails only this instance's in-flight requests, then the worker is re-created (bounded retries).
  */
 import type { Worker } from 'node:worker_threads';
-import { InferError, notFound, type Tensor } from '../../core/index.js';
+import { InferError, inputNamed, notFound, type Tensor } from '../../core/index.js';
 import type { BackendInstance, ExecResult, InstanceEvent } from '../types.js';
-import type { FromWorker, InstanceWorkerData, ToWorker } from './messages.js';
+import type { FromWorker, InstanceWorkerData, ToWorker, WireRows, WireTensor } from './messages.js';
 import { cleanReason, messageOf } from './reasons.js';
 import { startWorker } from './spawn.js';
-import { tensorToWire, transferList, wireToTensor } from './wire.js';
+import { rowsToWire, tensorToWire, transferList, wireToTensor } from './wire.js';
 
 /** How long a worker asked to stop may take before it is terminated. */
 const STOP_GRACE_MS = 5_000;
@@ -80,13 +80,25 @@ export class OrtInstance implements BackendInstance {
 
   /** Runs one batch on this instance's worker (see BackendInstance.execute). */
   execute(inputs: Tensor[], outputs?: string[]): Promise<ExecResult> {
+    return this.#run(() => inputs.map(tensorToWire), outputs);
+  }
+
+  /** Runs one batch given per request; the worker joins the rows (see BackendInstance.executeBatch). */
+  executeBatch(requests: ReadonlyArray<readonly Tensor[]>, outputs?: string[]): Promise<ExecResult> {
+    return this.#run(
+      () => (requests[0] ?? []).map((t) => rowsToWire(requests.map((r) => inputNamed(r, t.name)))),
+      outputs,
+    );
+  }
+
+  #run(toWire: () => Array<WireTensor | WireRows>, outputs: string[] | undefined): Promise<ExecResult> {
     if (this.#disposed) return Promise.reject(notFound.notReady(this.ctx.model, this.ctx.version));
     const w = this.#worker;
     if (!this.#alive || w === undefined) return Promise.reject(this.#unavailable());
     const id = this.#nextId++;
     return new Promise<ExecResult>((resolve, reject) => {
       try {
-        const wire = inputs.map(tensorToWire);
+        const wire = toWire();
         const msg: ToWorker =
           outputs === undefined ? { type: 'run', id, inputs: wire } : { type: 'run', id, inputs: wire, outputs };
         w.postMessage(msg, transferList(wire));

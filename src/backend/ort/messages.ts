@@ -16,6 +16,17 @@ export interface WireTensor {
   data: NumericArray | PackedBytes;
 }
 
+/**
+ * One input of a batch sent as each request's own rows (batch dim first), joined along dim 0 by
+ * the worker: the copy that forms the batch happens off the event loop. `shape` is the batch's.
+ */
+export interface WireRows {
+  name: string;
+  datatype: DataType;
+  shape: number[];
+  rows: Array<NumericArray | PackedBytes>;
+}
+
 /** BYTES elements packed into one buffer (element i = bytes[offsets[i] .. offsets[i+1])). */
 export interface PackedBytes {
   bytes: Uint8Array;
@@ -78,7 +89,7 @@ export type WorkerData = InstanceWorkerData | InspectWorkerData;
 
 /** Event-loop thread → worker. */
 export type ToWorker =
-  | { type: 'run'; id: number; inputs: WireTensor[]; outputs?: string[] }
+  | { type: 'run'; id: number; inputs: Array<WireTensor | WireRows>; outputs?: string[] }
   /** Exit between native calls (see OrtInstance's stop). */
   | { type: 'stop' }
   | { type: '__crash__' };

@@ -2,8 +2,16 @@
  * Tensor ⇄ WireTensor on the event-loop side: no per-element work beyond one memcpy, so the
  * event loop stays free (UTF-8 conversion of BYTES happens in the worker, see worker-tensors.ts).
  */
-import { elementCount, invalidArg, isBytesData, type NumericArray, ownsBuffer, type Tensor } from '../../core/index.js';
-import type { PackedBytes, WireTensor } from './messages.js';
+import {
+  elementCount,
+  invalidArg,
+  isBytesData,
+  joinedShape,
+  type NumericArray,
+  ownsBuffer,
+  type Tensor,
+} from '../../core/index.js';
+import type { PackedBytes, WireRows, WireTensor } from './messages.js';
 
 /**
  * The array itself when it owns its buffer, else one copy that does (slice allocates a fresh buffer).
@@ -41,15 +49,28 @@ export function isPacked(d: WireTensor['data']): d is PackedBytes {
 }
 
 /** Buffers to put in a transfer list for these wire tensors (deduplicated). */
-export function transferList(tensors: readonly WireTensor[]): ArrayBuffer[] {
+export function transferList(tensors: ReadonlyArray<WireTensor | WireRows>): ArrayBuffer[] {
   const set = new Set<ArrayBuffer>();
   for (const t of tensors) {
-    if (isPacked(t.data)) {
-      set.add(t.data.bytes.buffer as ArrayBuffer);
-      set.add(t.data.offsets.buffer as ArrayBuffer);
-    } else set.add(t.data.buffer as ArrayBuffer);
+    for (const d of 'rows' in t ? t.rows : [t.data]) {
+      if (isPacked(d)) {
+        set.add(d.bytes.buffer as ArrayBuffer);
+        set.add(d.offsets.buffer as ArrayBuffer);
+      } else set.add(d.buffer as ArrayBuffer);
+    }
   }
   return [...set];
+}
+
+/**
+ * One batch input as the requests' own rows (see WireRows): each part is prepared like a single
+ * tensor (owned buffers move, nothing is joined here). Throws when the parts disagree on datatype
+ * or non-batch dims (the scheduler's shape key keeps that from happening).
+ */
+export function rowsToWire(parts: readonly Tensor[]): WireRows {
+  const shape = joinedShape(parts);
+  const head = parts[0]!;
+  return { name: head.name, datatype: head.datatype, shape, rows: parts.map((p) => tensorToWire(p).data) };
 }
 
 /**

@@ -4,8 +4,8 @@
  * FP16 stays Uint16Array raw bits, BOOL Uint8Array 0/1, INT64/UINT64 bigint arrays.
  */
 import * as ort from 'onnxruntime-node';
-import { type DataType, fromOrtType, type NumericArray, toOrtType } from '../../core/index.js';
-import type { PackedBytes, WireTensor } from './messages.js';
+import { arrayCtor, type DataType, fromOrtType, type NumericArray, toOrtType } from '../../core/index.js';
+import type { PackedBytes, WireRows, WireTensor } from './messages.js';
 import { isPacked, transferable } from './wire.js';
 
 const decoder = new TextDecoder();
@@ -30,6 +30,37 @@ export function stringsToPacked(items: readonly string[]): PackedBytes {
   }
   const bytes = new Uint8Array(size);
   for (let i = 0; i < parts.length; i++) bytes.set(parts[i]!, offsets[i]);
+  return { bytes, offsets };
+}
+
+/** Joins a batch sent as rows into one wire tensor (the batch's one copy, made in the worker). */
+export function joinRows(w: WireRows): WireTensor {
+  const { name, datatype, shape } = w;
+  const first = w.rows[0];
+  if (w.rows.length === 1 && first !== undefined) return { name, datatype, shape, data: first };
+  if (datatype === 'BYTES') return { name, datatype, shape, data: joinPacked(w.rows as PackedBytes[]) };
+  const parts = w.rows as NumericArray[];
+  const out = new (arrayCtor(datatype))(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    // Same constructor for every part (same datatype), so set() is a plain memcpy.
+    (out as Uint8Array).set(p as Uint8Array, off);
+    off += p.length;
+  }
+  return { name, datatype, shape, data: out };
+}
+
+function joinPacked(parts: readonly PackedBytes[]): PackedBytes {
+  const count = parts.reduce((n, p) => n + p.offsets.length - 1, 0);
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.bytes.byteLength, 0));
+  const offsets = new Uint32Array(count + 1);
+  let e = 0;
+  let at = 0;
+  for (const p of parts) {
+    bytes.set(p.bytes, at);
+    for (let i = 1; i < p.offsets.length; i++) offsets[++e] = at + p.offsets[i]!;
+    at += p.bytes.byteLength;
+  }
   return { bytes, offsets };
 }
 

@@ -19,7 +19,7 @@ import type {
 import { cleanReason, messageOf } from './reasons.js';
 import { isPacked, transferList } from './wire.js';
 import { createSession, LoadFailure, signatureOf } from './worker-session.js';
-import { ortToWire, wireToOrt } from './worker-tensors.js';
+import { joinRows, ortToWire, wireToOrt } from './worker-tensors.js';
 import { runWarmup } from './worker-warmup.js';
 
 type RunMessage = Extract<ToWorker, { type: 'run' }>;
@@ -53,7 +53,8 @@ function applyHookInputs(inputs: WireTensor[]): WireTensor[] {
 async function execute(session: ort.InferenceSession, d: InstanceWorkerData, m: RunMessage): Promise<void> {
   try {
     const t0 = hrtime.bigint();
-    const inputs = d.hooks ? applyHookInputs(m.inputs) : m.inputs;
+    const joined = m.inputs.map((w) => ('rows' in w ? joinRows(w) : w));
+    const inputs = d.hooks ? applyHookInputs(joined) : joined;
     const feeds: Record<string, ort.Tensor> = {};
     for (const w of inputs) feeds[w.name] = wireToOrt(w);
     const t1 = hrtime.bigint();

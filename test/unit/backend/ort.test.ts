@@ -104,6 +104,56 @@ describe('OrtBackend', () => {
     }
   });
 
+  it('executeBatch joins the requests’ rows in the worker, every datatype, in request order', async () => {
+    const ios: IoDef[] = ROUND_TRIP.map(([dt]) => ({ name: `x_${dt}`, datatype: dt, shape: ['N', 3] }));
+    const path = writeModel(
+      buildModel({
+        inputs: ios,
+        outputs: ios.map((io) => ({ ...io, name: io.name.replace('x_', 'y_') })),
+        nodes: ios.map((io) => ({ op: 'Identity', inputs: [io.name], outputs: [io.name.replace('x_', 'y_')] })),
+      }),
+    );
+    const m = await backend.load(spec('identity-rows', path, { inputs: [], outputs: [] }));
+    try {
+      // Request r sends rows r times: 1 + 2 + 1 rows, each row being the sample's 3 elements.
+      const times = [1, 2, 1];
+      const rowsOf = (data: Tensor['data'], n: number): Tensor['data'] =>
+        Array.isArray(data)
+          ? Array.from({ length: n }, () => data.map((e) => e.slice())).flat()
+          : (() => {
+              const out = new (data.constructor as new (len: number) => Uint8Array)(data.length * n);
+              for (let i = 0; i < n; i++) out.set(data as Uint8Array, i * data.length);
+              return out as Tensor['data'];
+            })();
+      const requests = times.map((n) =>
+        ROUND_TRIP.map(([dt, data]) => ({ name: `x_${dt}`, datatype: dt, shape: [n, 3], data: rowsOf(data, n) })),
+      );
+      const sent = requests[0]![0]!.data as Uint8Array;
+      const r = await m.instances[0]!.executeBatch!(requests);
+      assert.equal(sent.byteLength, 0, 'the request’s own buffer moved to the worker');
+      for (const [dt, data] of ROUND_TRIP) {
+        const y = r.outputs.find((t) => t.name === `y_${dt}`)!;
+        assert.deepEqual(y.shape, [4, 3], dt);
+        const expected = rowsOf(data, 4);
+        if (Array.isArray(expected))
+          assert.deepEqual(
+            (y.data as Uint8Array[]).map((e) => [...e]),
+            expected.map((e) => [...e]),
+          );
+        else assert.deepEqual([...(y.data as Uint8Array)], [...(expected as Uint8Array)], dt);
+      }
+      await assert.rejects(
+        m.instances[0]!.executeBatch!([
+          [fp32([1, 2, 3, 4])],
+          [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: new Float32Array(2) }],
+        ]),
+        (e: InferError) => e.code === 'IG_ERR_INVALID_ARG',
+      );
+    } finally {
+      await m.dispose();
+    }
+  });
+
   it('queues several requests on one instance and matches replies by id; transfers owned buffers only', async () => {
     const m = await backend.load(spec('queue', writeModel(addOneModel(4))));
     try {

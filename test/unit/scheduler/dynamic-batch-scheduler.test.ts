@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import type { DynamicBatchingSpec, InferError, QueuePolicySpec } from '../../../src/core/index.js';
+import type { DynamicBatchingSpec, InferError, QueuePolicySpec, Tensor } from '../../../src/core/index.js';
+import { assembleInputs } from '../../../src/scheduler/assemble.js';
 import { createScheduler } from '../../../src/scheduler/create-scheduler.js';
 import {
   DEFAULT_BATCHING,
@@ -603,4 +604,39 @@ test('batch_size_tuning throughput: under a backlog the cap moves to the size ch
   // The first round measures 8, 4, 2, 1 (four batches each), then stays at 4.
   assert.deepEqual(sizes.slice(0, 16), [8, 8, 8, 8, 4, 4, 4, 4, 2, 2, 2, 2, 1, 1, 1, 1]);
   assert.deepEqual(sizes.slice(16), [4, 4, 4, 4, 4, 4, 4, 4]);
+});
+
+test('a backend with executeBatch gets each request’s own tensors (joined where it runs); a batch of one uses execute', async () => {
+  const time = new FakeTime();
+  const { loaded, inst } = handModel(1);
+  const calls: Array<{ kind: string; rows: number[] }> = [];
+  const hand = inst[0]!;
+  const realExecute = hand.execute.bind(hand);
+  const batchInstance = Object.assign(hand, {
+    executeBatch(requests: ReadonlyArray<readonly Tensor[]>, outputs?: string[]) {
+      calls.push({ kind: 'batch', rows: requests.map((r) => r[0]!.shape[0]!) });
+      return realExecute(assembleInputs(requests), outputs);
+    },
+  });
+  batchInstance.execute = (inputs: Tensor[], outputs?: string[]) => {
+    calls.push({ kind: 'single', rows: inputs.map((t) => t.shape[0]!) });
+    return realExecute(inputs, outputs);
+  };
+  const s = new DynamicBatchScheduler({ maxBatchSize: 4, batching: DEFAULT_BATCHING }, loaded, {
+    clock: time,
+    timers: time,
+  });
+  const first = s.submit({ inputs: [row(0)], batchSize: 1 });
+  await tick();
+  const rest = [1, 2, 3].map((v) => s.submit({ inputs: [row(v)], batchSize: 1 }));
+  await tick();
+  hand.started[0]!.finish();
+  await tick();
+  hand.started[1]!.finish();
+  const rs = await Promise.all([first, ...rest]);
+  assert.deepEqual(rs.map(values), [[0], [1], [2], [3]]);
+  assert.deepEqual(calls, [
+    { kind: 'single', rows: [1] },
+    { kind: 'batch', rows: [1, 1, 1] },
+  ]);
 });
