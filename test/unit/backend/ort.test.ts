@@ -59,16 +59,21 @@ function nextEvent(events: InstanceEvent[], type: InstanceEvent['type'], timeout
   });
 }
 
+/** A model with one Identity per ROUND_TRIP datatype: y_<DT> = x_<DT>, shape [N, 3]. */
+function identityModel(): string {
+  const ios: IoDef[] = ROUND_TRIP.map(([dt]) => ({ name: `x_${dt}`, datatype: dt, shape: ['N', 3] }));
+  return writeModel(
+    buildModel({
+      inputs: ios,
+      outputs: ios.map((io) => ({ ...io, name: io.name.replace('x_', 'y_') })),
+      nodes: ios.map((io) => ({ op: 'Identity', inputs: [io.name], outputs: [io.name.replace('x_', 'y_')] })),
+    }),
+  );
+}
+
 describe('OrtBackend', () => {
   it('round-trips every datatype through Identity', async () => {
-    const ios: IoDef[] = ROUND_TRIP.map(([dt]) => ({ name: `x_${dt}`, datatype: dt, shape: ['N', 3] }));
-    const path = writeModel(
-      buildModel({
-        inputs: ios,
-        outputs: ios.map((io) => ({ ...io, name: io.name.replace('x_', 'y_') })),
-        nodes: ios.map((io) => ({ op: 'Identity', inputs: [io.name], outputs: [io.name.replace('x_', 'y_')] })),
-      }),
-    );
+    const path = identityModel();
     const io = await backend.inspect(path);
     assert.deepEqual(
       io.inputs.map((i) => i.datatype),
@@ -105,14 +110,7 @@ describe('OrtBackend', () => {
   });
 
   it('executeBatch joins the requests’ rows in the worker, every datatype, in request order', async () => {
-    const ios: IoDef[] = ROUND_TRIP.map(([dt]) => ({ name: `x_${dt}`, datatype: dt, shape: ['N', 3] }));
-    const path = writeModel(
-      buildModel({
-        inputs: ios,
-        outputs: ios.map((io) => ({ ...io, name: io.name.replace('x_', 'y_') })),
-        nodes: ios.map((io) => ({ op: 'Identity', inputs: [io.name], outputs: [io.name.replace('x_', 'y_')] })),
-      }),
-    );
+    const path = identityModel();
     const m = await backend.load(spec('identity-rows', path, { inputs: [], outputs: [] }));
     try {
       // Request r sends rows r times: 1 + 2 + 1 rows, each row being the sample's 3 elements.
