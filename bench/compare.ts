@@ -135,7 +135,8 @@ export interface OpenLoopCheck {
 
 /** (b), (c), single-request latency and the open-loop check, all on one infergate process. */
 async function measureInfergate(m: BenchModel, limit: number, rows: Row[]): Promise<OpenLoopCheck | undefined> {
-  const batched = await writeServed(m, { suffix: '', batching: true });
+  // The batching copy runs with batch_size_tuning: throughput, as we recommend for CPU serving.
+  const batched = await writeServed(m, { suffix: '', batching: true, tuning: true });
   const plain = await writeServed(m, { suffix: '_nobatch', batching: false });
   const server = await startInfergate([batched, plain]);
   const url = `http://127.0.0.1:${PORTS.http}`;
