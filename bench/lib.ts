@@ -9,6 +9,13 @@ export function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
+/** The median of already sorted numbers (the mean of the middle two for an even count). */
+export function median(sorted: number[]): number {
+  const n = sorted.length;
+  if (n === 0) return Number.NaN;
+  return n % 2 === 1 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
+}
+
 /** Latency summary in milliseconds. */
 export function summarize(samplesMs: number[]): { n: number; p50: number; p90: number; p99: number; mean: number } {
   const s = [...samplesMs].sort((a, b) => a - b);

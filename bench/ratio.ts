@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import Table from 'cli-table3';
 import { createTarget, runLoad } from '../src/loadgen/index.js';
 import { measureInProcess } from './inprocess.js';
-import { quantile, serveBench, stopProcess } from './lib.js';
+import { median, serveBench, stopProcess } from './lib.js';
 import { type BenchModel, ensureModelFile, MODELS, writeServed } from './models.js';
 
 const argv = process.argv.slice(2);
@@ -107,17 +107,17 @@ async function main(): Promise<void> {
     if (m === undefined) throw new Error(`unknown model '${n}' (${Object.keys(MODELS).join(', ')})`);
     const r = await measureModel(m);
     const ratios = r.pairs.map((p) => p.ratio).sort((a, b) => a - b);
-    const median = quantile(ratios, 0.5);
+    const mid = median(ratios);
     t.push([
       n,
       String(r.batch),
       String(ratios.length),
-      median.toFixed(3),
+      mid.toFixed(3),
       ratios[0]!.toFixed(3),
       ratios[ratios.length - 1]!.toFixed(3),
-      median >= TARGET ? 'yes' : 'NO',
+      mid >= TARGET ? 'yes' : 'NO',
     ]);
-    results[n] = { ...r, median };
+    results[n] = { ...r, median: mid };
   }
   const how = PREFERRED ? 'preferred size = in-process best' : 'batch_size_tuning: throughput';
   console.log(
