@@ -48,10 +48,12 @@ export function decide(
   config: BatchConfig,
   now: number,
 ): Decision {
-  const run = headRun(queue, config.maxBatchSize, now);
-  if (run.ids.length === 0) return IDLE;
+  // Instances first: under a backlog every arrival finds them all busy, and then the O(queue)
+  // walk below would be wasted.
   const instance = pickInstance(instances);
   if (instance < 0) return IDLE;
+  const run = headRun(queue, config.maxBatchSize, now);
+  if (run.ids.length === 0) return IDLE;
   const oldest = oldestEnqueue(queue, now);
   const cut = chooseCut(run, config, oldest, now);
   if (cut === 0) return { kind: 'wait', untilMs: oldest + config.maxQueueDelayMs };
