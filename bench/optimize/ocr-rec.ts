@@ -16,7 +16,7 @@ import { cpuInfo } from '../../src/optimizer/cpu.js';
 import { ctcGreedyDecode, paddleKeys, textScores } from '../../src/optimizer/ctc.js';
 import type { ValidationSet } from '../../src/optimizer/evaluate.js';
 import { GraphView } from '../../src/optimizer/graph.js';
-import { preprocessImage } from '../../src/optimizer/image-preprocess.js';
+import { paddleOcrRecSpec, preprocessImage } from '../../src/optimizer/image-preprocess.js';
 import { encodeModel, loadModel, writeFileAtomic } from '../../src/optimizer/io.js';
 import { measureLatency } from '../../src/optimizer/measure.js';
 import { upgradeOpset } from '../../src/optimizer/opset-upgrade.js';
@@ -38,15 +38,7 @@ const { values } = parseArgs({
   },
 });
 const W = Number(values.width);
-const SPEC = {
-  width: W,
-  height: 48,
-  resize: 'fit-height' as const,
-  channels: 'bgr' as const,
-  mean: [0.5],
-  std: [0.5],
-  pad: 0.5,
-};
+const SPEC = paddleOcrRecSpec(W);
 
 // Text lines: words, digits and punctuation the dictionary covers; seeded so runs repeat.
 function textLines(n: number, seed: number): string[] {

@@ -20,7 +20,7 @@ import * as ort from 'onnxruntime-node';
 import type { ModelProto } from '../../src/gen/onnx-ml_pb.js';
 import { cpuInfo } from '../../src/optimizer/cpu.js';
 import { ctcGreedyDecode, paddleKeys, textScores } from '../../src/optimizer/ctc.js';
-import { type PreprocessSpec, preprocessImage } from '../../src/optimizer/image-preprocess.js';
+import { paddleOcrRecSpec, type PreprocessSpec, preprocessImage } from '../../src/optimizer/image-preprocess.js';
 import { encodeModel, loadModel, writeFileAtomic } from '../../src/optimizer/io.js';
 import { measureLatency } from '../../src/optimizer/measure.js';
 import { createSession } from '../../src/optimizer/ort.js';
@@ -67,16 +67,6 @@ function render(text: string, path: string, spec: PreprocessSpec, rotate = false
   return preprocessImage(decodePng(readFileSync(path), path), spec);
 }
 
-const ocrSpec = (width: number): PreprocessSpec => ({
-  width,
-  height: 48,
-  resize: 'fit-height',
-  channels: 'bgr',
-  mean: [0.5],
-  std: [0.5],
-  pad: 0.5,
-});
-
 interface Subject {
   name: string;
   model: ModelProto;
@@ -103,7 +93,7 @@ async function outputsOf(m: ModelProto, s: Pick<Subject, 'input' | 'rowShape' | 
 const argmax = (d: Float32Array) => d.reduce((b, v, i) => (v > d[b]! ? i : b), 0);
 
 function clsSubject(dir: string, n: number): Subject {
-  const spec = ocrSpec(192);
+  const spec = paddleOcrRecSpec(192);
   const lines = textLines(n, 7);
   const rows = lines.flatMap((t, i) => [false, true].map((rot) => render(t, join(dir, `c${i}${rot}.png`), spec, rot)));
   const labels = rows.map((_, i) => i % 2);
@@ -124,7 +114,7 @@ function clsSubject(dir: string, n: number): Subject {
 }
 
 function recSubject(dir: string, n: number): Subject {
-  const spec = ocrSpec(320);
+  const spec = paddleOcrRecSpec(320);
   const truth = textLines(n, 11);
   const base = {
     input: 'x',

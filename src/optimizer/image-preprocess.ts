@@ -19,6 +19,11 @@ export interface PreprocessSpec {
   pad?: number;
 }
 
+/** PaddleOCR's text-recognizer input: BGR, height 48, aspect kept, right-padded to `width`, [-1, 1]. */
+export function paddleOcrRecSpec(width: number): PreprocessSpec {
+  return { width, height: 48, resize: 'fit-height', channels: 'bgr', mean: [0.5], std: [0.5], pad: 0.5 };
+}
+
 /** Validate a parsed spec, naming the offending field. */
 export function checkSpec(s: PreprocessSpec, source: string): PreprocessSpec {
   if (!(s.width > 0 && s.height > 0)) throw new Error(`${source}: "width" and "height" must be positive numbers`);

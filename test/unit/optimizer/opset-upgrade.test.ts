@@ -16,7 +16,7 @@ import {
 } from '../../../src/gen/onnx-ml_pb.js';
 import { ctcGreedyDecode, paddleKeys } from '../../../src/optimizer/ctc.js';
 import { GraphView } from '../../../src/optimizer/graph.js';
-import { preprocessImage } from '../../../src/optimizer/image-preprocess.js';
+import { paddleOcrRecSpec, preprocessImage } from '../../../src/optimizer/image-preprocess.js';
 import { loadModel } from '../../../src/optimizer/io.js';
 import { upgradeOpset } from '../../../src/optimizer/opset-upgrade.js';
 import { createSession } from '../../../src/optimizer/ort.js';
@@ -121,15 +121,7 @@ describe('PaddleOCR recognizer on rendered text', {
         '6',
         png,
       ]);
-      const row = preprocessImage(decodePng(readFileSync(png), png), {
-        width: 320,
-        height: 48,
-        resize: 'fit-height',
-        channels: 'bgr',
-        mean: [0.5],
-        std: [0.5],
-        pad: 0.5,
-      });
+      const row = preprocessImage(decodePng(readFileSync(png), png), paddleOcrRecSpec(320));
       const x = new ort.Tensor('float32', row, [1, 3, 48, 320]);
       const [a, b] = [await run(src.model, x), await run(up.model, x)];
       assert.deepEqual(b, a, 'upgrade changes nothing');
