@@ -13,13 +13,31 @@ export interface ExecResult {
   timing: ExecTiming;
 }
 
+/** Which instance an event is about: plain fields, never a name to parse. */
+export interface InstanceRef {
+  model: string;
+  version: number;
+  /** 0-based index among the version's instances. */
+  index: number;
+}
+
 /** Lifecycle events a backend reports about its instances (for logs and metrics). */
 export type InstanceEvent =
-  | { type: 'crash'; instance: string; reason: string; failedRequests: number }
-  | { type: 'restart'; instance: string; ms: number }
-  | { type: 'restart-failed'; instance: string; reason: string }
+  | { type: 'crash'; instance: InstanceRef; reason: string; failedRequests: number }
+  | { type: 'restart'; instance: InstanceRef; ms: number }
+  | { type: 'restart-failed'; instance: InstanceRef; reason: string }
   /** Something degraded but working, e.g. a requested execution provider fell back to 'cpu'. */
-  | { type: 'warning'; instance: string; message: string };
+  | { type: 'warning'; instance: InstanceRef; message: string };
+
+/** Per-execution options the scheduler passes with a batch. */
+export interface ExecOptions {
+  /**
+   * Epoch ms (Date.now(), the one clock threads share) after which the batch must not start: the
+   * latest deadline of its requests. A backend that finds it passed when the batch would start
+   * rejects with IG_ERR_DEADLINE_EXCEEDED without running it. Absent or Infinity = no deadline.
+   */
+  deadline?: number;
+}
 
 /**
  * One execution slot (an onnxruntime session in its own worker thread).
@@ -37,19 +55,30 @@ export interface BackendInstance {
    * `outputs` limits what is fetched (undefined = all). Rejects with an InferError:
    * IG_ERR_MODEL_EXECUTION when the model raises, IG_ERR_WORKER_CRASHED when the worker dies.
    */
-  execute(inputs: Tensor[], outputs?: string[]): Promise<ExecResult>;
+  execute(inputs: Tensor[], outputs?: string[], options?: ExecOptions): Promise<ExecResult>;
   /**
    * Optional: runs one batch given as each request's own inputs (same names, shapes equal but for
    * dim 0), joined along dim 0 where the model runs — the ORT backend joins in its worker, so the
    * batch's copy never blocks the event loop. Same ownership and errors as `execute`; without it
    * the scheduler joins the batch itself and calls `execute`.
    */
-  executeBatch?(requests: ReadonlyArray<readonly Tensor[]>, outputs?: string[]): Promise<ExecResult>;
+  executeBatch?(
+    requests: ReadonlyArray<readonly Tensor[]>,
+    outputs?: string[],
+    options?: ExecOptions,
+  ): Promise<ExecResult>;
+  /** Stops the instance after its in-flight work and frees what it holds; idempotent. */
+  dispose(): Promise<void>;
 }
 
 /** A loaded model version: its instances, ready to execute (warm-up done). */
 export interface LoadedModel {
   readonly instances: readonly BackendInstance[];
+  /**
+   * Resident bytes this version holds (all instances): at least the model file size plus the
+   * arena growth measured at warm-up. For memory budgets and residency decisions.
+   */
+  readonly memoryBytes: number;
   /** Stops every instance after its in-flight work; idempotent. */
   dispose(): Promise<void>;
 }
@@ -59,12 +88,29 @@ export interface LoadOptions {
   onEvent?: (e: InstanceEvent) => void;
 }
 
-/** A runtime that can read model signatures and load versions. Implementations: ort/, test/. */
+/** A runtime that can read model signatures and load versions. Implementations: ort/, fake/. */
 export interface Backend {
+  /** Triton backend name a config's `backend` field uses, e.g. 'onnxruntime'. */
+  readonly name: string;
+  /** Triton platform names a config's `platform` field may use for it, e.g. ['onnxruntime_onnx']; may be empty. */
+  readonly platforms: readonly string[];
   /** Reads the tensor signature of a model file without keeping it loaded (runs off the event loop). */
   inspect(path: string): Promise<ModelIO>;
   /** Loads `spec.instances` instances, runs warm-up on each, resolves when all are ready. */
   load(spec: ModelVersionSpec, options?: LoadOptions): Promise<LoadedModel>;
   /** Releases shared resources (idle workers). */
   close(): Promise<void>;
+}
+
+/**
+ * The backends a server has, by Triton name, as the repository sees them (implementation:
+ * registry.ts). Lookups of a name no backend has throw IG_ERR_MODEL_LOAD naming the available ones.
+ */
+export interface BackendLookup {
+  /** Every backend, in registration order (config normalisation checks platform/backend against these). */
+  list(): readonly Backend[];
+  /** The backend with this Triton backend name. */
+  byName(name: string): Backend;
+  /** The backend serving this Triton platform. */
+  byPlatform(platform: string): Backend;
 }

@@ -9,6 +9,7 @@ import {
 } from '../gen/model_config_pb.js';
 import { loadError } from './errors.js';
 
+/** Triton's ONNX names, which a config naming neither platform nor backend gets (as its model.onnx file). */
 export const ORT_PLATFORM = 'onnxruntime_onnx';
 export const ORT_BACKEND = 'onnxruntime';
 export const DEFAULT_MODEL_FILENAME = 'model.onnx';
@@ -16,15 +17,24 @@ export const DEFAULT_MODEL_FILENAME = 'model.onnx';
 export const DEFAULT_CPU_INSTANCES = 2;
 
 /**
- * The normalisations that need no model file (protocol.md D.1, D.3, D.8): name, platform/backend,
- * default_model_filename, version_policy, instance_group. Returns a new message.
+ * A backend this server has, by its Triton names (the server's backend registry passes its
+ * backends; config code never imports them).
  */
-export function applyBaseDefaults(input: ModelConfig, model: string): ModelConfig {
+export interface KnownBackend {
+  readonly name: string;
+  readonly platforms: readonly string[];
+}
+
+/**
+ * The normalisations that need no model file (protocol.md D.1, D.3, D.8): name, platform/backend
+ * (checked against `backends`), default_model_filename, version_policy, instance_group. Returns a new message.
+ */
+export function applyBaseDefaults(input: ModelConfig, model: string, backends: readonly KnownBackend[]): ModelConfig {
   const cfg = clone(ModelConfigSchema, input);
   if (cfg.name && cfg.name !== model)
     throw loadError(model, `config name '${cfg.name}' does not match the model directory name '${model}'`);
   cfg.name = model;
-  fillPlatform(cfg, model);
+  fillPlatform(cfg, model, backends);
   if (!cfg.defaultModelFilename) cfg.defaultModelFilename = DEFAULT_MODEL_FILENAME;
   if (/[/\\]|^\.\.?$/.test(cfg.defaultModelFilename))
     throw loadError(model, `default_model_filename '${cfg.defaultModelFilename}' must be a plain file name`);
@@ -33,18 +43,31 @@ export function applyBaseDefaults(input: ModelConfig, model: string): ModelConfi
   return cfg;
 }
 
-function fillPlatform(cfg: ModelConfig, model: string): void {
-  const { platform, backend } = cfg;
-  if (!platform && !backend) {
-    cfg.platform = ORT_PLATFORM;
-    cfg.backend = ORT_BACKEND;
-  } else if ((platform || ORT_PLATFORM) === ORT_PLATFORM && (backend || ORT_BACKEND) === ORT_BACKEND) {
-    cfg.platform = ORT_PLATFORM;
-    cfg.backend = ORT_BACKEND;
-  } else {
-    const what = backend ? `backend '${backend}'` : `platform '${platform}'`;
-    throw loadError(model, `unsupported ${what}: this server runs ONNX models ('${ORT_PLATFORM}' / '${ORT_BACKEND}')`);
+function describe(backends: readonly KnownBackend[]): string {
+  if (backends.length === 0) return 'none';
+  return backends.map((b) => (b.platforms.length > 0 ? `${b.name} (${b.platforms.join(', ')})` : b.name)).join(', ');
+}
+
+/**
+ * Fills the other of platform/backend from the backend serving the one given; refuses names no
+ * backend of this server serves, and a platform its named backend does not serve.
+ */
+function fillPlatform(cfg: ModelConfig, model: string, backends: readonly KnownBackend[]): void {
+  const named = cfg.platform || cfg.backend;
+  const platform = named ? cfg.platform : ORT_PLATFORM;
+  const backend = named ? cfg.backend : ORT_BACKEND;
+  const available = `available: ${describe(backends)}`;
+  const serving = backend
+    ? backends.find((b) => b.name === backend)
+    : backends.find((b) => b.platforms.includes(platform));
+  if (serving === undefined) {
+    const what = backend ? `backend '${backend}' is not available` : `platform '${platform}' has no backend`;
+    throw loadError(model, `${what} in this server; ${available}`);
   }
+  if (platform && !serving.platforms.includes(platform))
+    throw loadError(model, `platform '${platform}' is not served by backend '${serving.name}'; ${available}`);
+  cfg.backend = serving.name;
+  cfg.platform = platform || (serving.platforms[0] ?? '');
 }
 
 function fillVersionPolicy(cfg: ModelConfig, model: string): void {

@@ -1,9 +1,9 @@
 // Model configuration: parse (pbtxt / YAML / JSON) → normalize → Triton JSON and ModelVersionSpec.
 export { autoComplete, DEFAULT_MAX_BATCH_SIZE, supportsBatching } from './autocomplete.js';
 export { configType, protocolType } from './datatypes.js';
-export { applyBaseDefaults, DEFAULT_MODEL_FILENAME, ORT_BACKEND, ORT_PLATFORM } from './defaults.js';
+export { applyBaseDefaults, DEFAULT_MODEL_FILENAME, type KnownBackend, ORT_BACKEND, ORT_PLATFORM } from './defaults.js';
 export { configError, loadError, messageOf } from './errors.js';
-export { configWarnings, DEFAULT_EXECUTION, executionSettings } from './execution.js';
+export { configWarnings, DEFAULT_EXECUTION, executionSpec } from './execution.js';
 export { readLabels, splitLabels } from './labels.js';
 export { normalizeConfig } from './normalize.js';
 export { type ConfigFormat, formatOf, parseModelConfig, parsePbtxt, parseYamlOrJson } from './parse-text.js';

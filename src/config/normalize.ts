@@ -12,17 +12,23 @@ import {
 } from '../gen/model_config_pb.js';
 import { autoComplete } from './autocomplete.js';
 import { dimsOf } from './datatypes.js';
-import { applyBaseDefaults } from './defaults.js';
+import { applyBaseDefaults, type KnownBackend } from './defaults.js';
 import { loadError } from './errors.js';
 import { validateSignature } from './signature.js';
 
 /**
- * The whole normalisation of a parsed config (protocol.md D.9, D.11): base defaults, ONNX
- * auto-complete and signature validation against `io` (the latest version's signature; skip
- * both by passing undefined), dynamic-batching and optimization defaults. Returns a new message.
+ * The whole normalisation of a parsed config (protocol.md D.9, D.11): base defaults (platform and
+ * backend checked against `backends`), ONNX auto-complete and signature validation against `io`
+ * (the latest version's signature; skip both by passing undefined), dynamic-batching and
+ * optimization defaults. Returns a new message.
  */
-export function normalizeConfig(raw: ModelConfig, model: string, io: ModelIO | undefined): ModelConfig {
-  let cfg = applyBaseDefaults(raw, model);
+export function normalizeConfig(
+  raw: ModelConfig,
+  model: string,
+  io: ModelIO | undefined,
+  backends: readonly KnownBackend[],
+): ModelConfig {
+  let cfg = applyBaseDefaults(raw, model, backends);
   if (io) cfg = autoComplete(cfg, io);
   cfg = clone(ModelConfigSchema, cfg);
   if (cfg.maxBatchSize < 0) throw loadError(model, 'max_batch_size must not be negative');

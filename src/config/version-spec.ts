@@ -3,7 +3,7 @@ import type { ModelConfig, ModelInput, ModelOutput } from '../gen/model_config_p
 import { batchingSpec, latencyObjectiveSpec } from './batching.js';
 import { dimsOf, protocolType } from './datatypes.js';
 import { loadError } from './errors.js';
-import { executionSettings } from './execution.js';
+import { executionSpec } from './execution.js';
 import { warmupSamples } from './warmup.js';
 
 /** Where one version lives and what was read beside it. */
@@ -47,7 +47,7 @@ export function toVersionSpec(cfg: ModelConfig, ctx: VersionContext): ModelVersi
     inputs,
     outputs,
     instances: cfg.instanceGroup.reduce((n, g) => n + g.count, 0),
-    execution: executionSettings(cfg),
+    execution: executionSpec(cfg),
     warmup: warmupSamples(cfg, ctx.modelDir),
   };
   const batching = batchingSpec(cfg);

@@ -16,24 +16,23 @@ export interface TensorSpec {
   labels?: string[];
 }
 
-/** onnxruntime session settings derived from the model config. */
-export interface ExecutionSettings {
-  intraOpThreads: number;
-  interOpThreads: number;
-  graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
-  executionMode: 'sequential' | 'parallel';
-  /** ORT thread-pool spinning; off by default (spinning threads slow down on a shared machine). */
-  spinning: boolean;
-  enableMemArena: boolean;
-  enableMemPattern: boolean;
-  /** Requested execution providers in order; the backend falls back to 'cpu'. */
-  executionProviders: string[];
+/**
+ * How the config asks a version to execute, as plain data every backend reads the same way; each
+ * backend derives its own runtime options from it (onnxruntime: backend/ort/execution-settings.ts).
+ */
+export interface ExecutionSpec {
   /**
-   * Nice value (0–19) of the instance's worker thread and the ORT threads it starts: above 0 the
-   * event loop preempts model compute, so I/O, rejections and health checks stay prompt when
+   * Nice value (0–19) of the instance's worker thread and the threads its runtime starts: above 0
+   * the event loop preempts model compute, so I/O, rejections and health checks stay prompt when
    * every core is busy computing.
    */
   niceness: number;
+  /** The config's `parameters`, key → string_value as written (backends validate their own keys). */
+  parameters: Record<string, string>;
+  /** `optimization.graph.level` (Triton: 0 = the backend's default). */
+  graphLevel: number;
+  /** Names in `optimization.execution_accelerators.cpu_execution_accelerator`, in order. */
+  cpuAccelerators: string[];
 }
 
 /** One warm-up sample (config model_warmup, or generated). */
@@ -95,7 +94,7 @@ export interface ModelVersionSpec {
   outputs: TensorSpec[];
   /** Number of parallel instances (sessions, each in its own worker thread). */
   instances: number;
-  execution: ExecutionSettings;
+  execution: ExecutionSpec;
   warmup: WarmupSample[];
   /** Present when the config has a dynamic_batching section; absent = request at a time. */
   batching?: DynamicBatchingSpec;

@@ -1,4 +1,4 @@
-import type { Backend, LoadedModel, LoadOptions } from '../backend/types.js';
+import type { Backend, BackendLookup, LoadedModel, LoadOptions } from '../backend/types.js';
 import {
   applyBaseDefaults,
   configWarnings,
@@ -21,6 +21,8 @@ export interface PreparedModel {
   model: string;
   modelDir: string;
   config: ModelConfig;
+  /** The backend the config's platform/backend names, which loads every version. */
+  backend: Backend;
   configJson: Record<string, unknown>;
   labels: Map<string, string[]>;
   /** Versions the policy selects from those on disk, highest first. */
@@ -71,17 +73,19 @@ async function inspectLatest(backend: Backend, base: ModelConfig, modelDir: stri
 }
 
 /**
- * Parses nothing itself: takes a raw config and the versions on disk, applies the version policy,
- * reads one signature for auto-complete, normalizes and validates. Throws IG_ERR_MODEL_LOAD.
+ * Parses nothing itself: takes a raw config and the versions on disk, picks the backend the config
+ * names, applies the version policy, reads one signature for auto-complete, normalizes and
+ * validates. Throws IG_ERR_MODEL_LOAD (a platform/backend this server lacks included).
  */
 export async function prepareModel(
-  backend: Backend,
+  backends: BackendLookup,
   model: string,
   modelDir: string,
   raw: RawConfig,
   available: number[],
 ): Promise<PreparedModel> {
-  const base = applyBaseDefaults(raw.config, model);
+  const base = applyBaseDefaults(raw.config, model, backends.list());
+  const backend = backends.byName(base.backend);
   const desired = selectVersions(base.versionPolicy, available);
   if (desired.length === 0)
     throw loadError(model, 'at least one version must be available under the version policy of the model');
@@ -91,7 +95,7 @@ export async function prepareModel(
   try {
     const inspected = await inspectLatest(backend, base, modelDir, desired);
     io = inspected.io;
-    config = normalizeConfig(base, model, inspected.latest);
+    config = normalizeConfig(base, model, inspected.latest, backends.list());
     labels = await readLabels(config, modelDir);
   } catch (err) {
     throw new PrepareFailure(err, desired);
@@ -100,6 +104,7 @@ export async function prepareModel(
     model,
     modelDir,
     config,
+    backend,
     configJson: toTritonJson(config),
     labels,
     desired,
@@ -108,15 +113,14 @@ export async function prepareModel(
   };
 }
 
-/** Loads one version: signature check, spec, backend load (with warm-up), scheduler. */
+/** Loads one version on the model's backend: signature check, spec, backend load (with warm-up), scheduler. */
 export async function loadVersion(
-  backend: Backend,
   schedulerFactory: SchedulerFactory,
   prepared: PreparedModel,
   version: number,
   options?: LoadOptions,
 ): Promise<Live> {
-  const { model, modelDir, config } = prepared;
+  const { model, modelDir, config, backend } = prepared;
   const file = config.defaultModelFilename;
   const path = await resolveModelFile(modelDir, version, file);
   if (!path) throw loadError(model, `model file '${model}/${version}/${file}' not found`);

@@ -5,11 +5,14 @@
  *   'slow-add-one' the same, but every execution takes at least SLOW_MS in its instance
  *   'bad-file'     something that is not a model (load and inspect must fail cleanly)
  * The spec's model name is the kind, so a backend may key test behaviour on it.
+ * `hooks` reach what the interface does not offer: making an instance crash, and whether model
+ * paths are files (then memoryBytes must cover the file).
  */
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { InferError, type ModelVersionSpec } from '../../src/core/index.js';
-import type { Backend, LoadedModel } from '../../src/backend/types.js';
+import { InferError, type ModelVersionSpec, type Tensor } from '../../src/core/index.js';
+import type { Backend, BackendInstance, InstanceEvent, LoadedModel } from '../../src/backend/types.js';
 import { DEFAULT_EXECUTION } from '../../src/config/execution.js';
 
 export type ContractModelKind = 'add-one' | 'slow-add-one' | 'bad-file';
@@ -28,12 +31,44 @@ export function contractSpec(kind: ContractModelKind, path: string, instances = 
     outputs: [{ name: 'y', datatype: 'FP32', dims: [4] }],
     instances,
     warmup: [],
-    execution: { ...DEFAULT_EXECUTION, executionProviders: ['cpu'] },
+    execution: DEFAULT_EXECUTION,
   };
 }
 
-function x(values: number[]) {
-  return [{ name: 'x', datatype: 'FP32' as const, shape: [values.length / 4, 4], data: new Float32Array(values) }];
+function x(values: number[]): Tensor[] {
+  return [{ name: 'x', datatype: 'FP32', shape: [values.length / 4, 4], data: new Float32Array(values) }];
+}
+
+/** Inputs the add-one model fails on when it runs (its input 'x' is missing). */
+function notX(): Tensor[] {
+  return [{ name: 'z', datatype: 'FP32', shape: [1, 4], data: new Float32Array(4) }];
+}
+
+/** What the contract needs beyond the Backend interface. */
+export interface ContractHooks {
+  /** Makes the instance's execution context die now, as a crash would (it is then restarted). */
+  crash(instance: BackendInstance): void;
+  /** True when model paths are files on disk: memoryBytes must then be at least the file size per instance. */
+  modelsAreFiles: boolean;
+}
+
+/** Collects load events; `next(type)` resolves with the first (or next) event of that type. */
+function eventLog() {
+  const seen: InstanceEvent[] = [];
+  const waiting: Array<{ type: InstanceEvent['type']; resolve: (e: InstanceEvent) => void }> = [];
+  return {
+    onEvent: (e: InstanceEvent) => {
+      seen.push(e);
+      const i = waiting.findIndex((w) => w.type === e.type);
+      if (i >= 0) waiting.splice(i, 1)[0]!.resolve(e);
+    },
+    next: (type: InstanceEvent['type']) =>
+      new Promise<InstanceEvent>((resolve) => {
+        const e = seen.find((s) => s.type === type);
+        if (e) resolve(e);
+        else waiting.push({ type, resolve });
+      }),
+  };
 }
 
 function isCode(code: string, path?: string) {
@@ -50,6 +85,7 @@ export function backendContract(
   name: string,
   makeBackend: () => Backend,
   makeModel: (backend: Backend, kind: ContractModelKind) => Promise<string> | string,
+  hooks: ContractHooks,
 ): void {
   describe(`Backend contract: ${name}`, () => {
     let backend: Backend;
@@ -125,6 +161,108 @@ export function backendContract(
       assert.deepEqual([...(r.outputs[0]!.data as Float32Array)], [6, 6, 6, 6]);
       await assert.rejects(inst.execute(x([1, 2, 3, 4])), (err) => err instanceof InferError);
       await m.dispose(); // idempotent
+    });
+
+    it('instance dispose is idempotent and stops only that instance', async () => {
+      const m = await load('add-one', 2);
+      try {
+        const [i0, i1] = m.instances as [BackendInstance, BackendInstance];
+        await Promise.all([i0.dispose(), i0.dispose()]);
+        await i0.dispose();
+        await assert.rejects(i0.execute(x([1, 2, 3, 4])), (err) => err instanceof InferError);
+        const r = await i1.execute(x([1, 2, 3, 4]));
+        assert.deepEqual([...(r.outputs[0]!.data as Float32Array)], [2, 3, 4, 5]);
+      } finally {
+        await m.dispose(); // after one instance was disposed on its own
+      }
+    });
+
+    it('memoryBytes is positive and, for a model file, at least its size per instance', async () => {
+      const one = await load('add-one', 1);
+      const two = await load('add-one', 2);
+      try {
+        for (const m of [one, two]) assert.ok(Number.isInteger(m.memoryBytes) && m.memoryBytes > 0, `${m.memoryBytes}`);
+        if (hooks.modelsAreFiles) {
+          const file = statSync(paths.get('add-one')!).size;
+          assert.ok(one.memoryBytes >= file, `memoryBytes ${one.memoryBytes} < model file ${file}`);
+          assert.ok(two.memoryBytes >= 2 * file, `two instances report ${two.memoryBytes} < 2 × ${file}`);
+        }
+      } finally {
+        await Promise.all([one.dispose(), two.dispose()]);
+      }
+    });
+
+    it('instance events name the instance by model, version and index', async () => {
+      const events = eventLog();
+      const m = await backend.load(contractSpec('add-one', paths.get('add-one')!, 2), { onEvent: events.onEvent });
+      try {
+        hooks.crash(m.instances[1]!);
+        const crash = await events.next('crash');
+        assert.deepEqual(crash.instance, { model: 'add-one', version: 1, index: 1 });
+        const restart = await events.next('restart');
+        assert.deepEqual(restart.instance, { model: 'add-one', version: 1, index: 1 });
+        const r = await m.instances[1]!.execute(x([0, 0, 0, 0]));
+        assert.deepEqual([...(r.outputs[0]!.data as Float32Array)], [1, 1, 1, 1]);
+      } finally {
+        await m.dispose();
+      }
+    });
+
+    it('a batch whose deadline has passed is rejected with IG_ERR_DEADLINE_EXCEEDED without running', async () => {
+      const m = await load('add-one');
+      try {
+        const inst = m.instances[0]!;
+        // These inputs make the model fail when it runs, so a deadline error shows it never ran.
+        await assert.rejects(inst.execute(notX()), isCode('IG_ERR_MODEL_EXECUTION'));
+        await assert.rejects(inst.execute(notX(), undefined, { deadline: Date.now() - 1 }), (err: unknown) => {
+          isCode('IG_ERR_DEADLINE_EXCEEDED')(err);
+          assert.equal((err as Error).message, 'request deadline exceeded before the model ran');
+          return true;
+        });
+        if (inst.executeBatch)
+          await assert.rejects(
+            inst.executeBatch([notX(), notX()], undefined, { deadline: Date.now() - 1 }),
+            isCode('IG_ERR_DEADLINE_EXCEEDED'),
+          );
+        assert.equal(inst.alive, true);
+        const r = await inst.execute(x([1, 1, 1, 1]));
+        assert.deepEqual([...(r.outputs[0]!.data as Float32Array)], [2, 2, 2, 2]);
+      } finally {
+        await m.dispose();
+      }
+    });
+
+    it('the deadline is checked when the batch starts, not when it is handed over', async () => {
+      const m = await load('slow-add-one');
+      try {
+        const inst = m.instances[0]!;
+        const first = inst.execute(x([1, 1, 1, 1]));
+        // Still ahead when handed over; passed by the time the slow batch before it is done.
+        const queued = inst.execute(x([2, 2, 2, 2]), undefined, { deadline: Date.now() + SLOW_MS / 5 });
+        await assert.rejects(queued, isCode('IG_ERR_DEADLINE_EXCEEDED'));
+        assert.deepEqual([...((await first).outputs[0]!.data as Float32Array)], [2, 2, 2, 2]);
+      } finally {
+        await m.dispose();
+      }
+    });
+
+    it('a batch whose deadline is ahead runs', async () => {
+      const m = await load('add-one');
+      try {
+        const inst = m.instances[0]!;
+        for (const deadline of [Date.now() + 60_000, Number.POSITIVE_INFINITY]) {
+          const r = await inst.execute(x([1, 2, 3, 4]), undefined, { deadline });
+          assert.deepEqual([...(r.outputs[0]!.data as Float32Array)], [2, 3, 4, 5]);
+        }
+        if (inst.executeBatch) {
+          const r = await inst.executeBatch([x([1, 1, 1, 1]), x([2, 2, 2, 2])], undefined, {
+            deadline: Date.now() + 60_000,
+          });
+          assert.deepEqual([...(r.outputs[0]!.data as Float32Array)], [2, 2, 2, 2, 3, 3, 3, 3]);
+        }
+      } finally {
+        await m.dispose();
+      }
     });
 
     it('load of a bad file rejects with IG_ERR_MODEL_LOAD without leaking the path', async () => {

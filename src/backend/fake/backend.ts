@@ -9,17 +9,25 @@ import type { FakeModelDef } from './models.js';
 
 /** Construction options of the fake backend. */
 export interface FakeBackendOptions {
+  /** Triton backend name it registers under. Default 'onnxruntime', so default configs reach it. */
+  name?: string;
+  /** Triton platforms it serves. Default ['onnxruntime_onnx']. */
+  platforms?: readonly string[];
   /** Models by path. More can be added with register(). */
   models?: Record<string, FakeModelDef>;
   /** Delay before a crashed instance comes back (setTimeout). Default 10 ms. */
   restartDelayMs?: number;
 }
 
+/** What a fake instance reports holding when its model def names no figure. */
+const DEFAULT_INSTANCE_BYTES = 1 << 20;
+
 /** A loaded fake version. */
 export class FakeLoadedModel implements LoadedModel {
   #disposing: Promise<void> | undefined;
   constructor(
     readonly instances: readonly FakeInstance[],
+    readonly memoryBytes: number,
     private readonly onDisposed: () => void,
   ) {}
 
@@ -32,6 +40,8 @@ export class FakeLoadedModel implements LoadedModel {
 
 /** Deterministic in-process Backend. */
 export class FakeBackend implements Backend {
+  readonly name: string;
+  readonly platforms: readonly string[];
   readonly #models = new Map<string, FakeModelDef>();
   readonly #loaded = new Set<FakeLoadedModel>();
   readonly #restartDelayMs: number;
@@ -42,6 +52,8 @@ export class FakeBackend implements Backend {
   readonly loads: ModelVersionSpec[] = [];
 
   constructor(options: FakeBackendOptions = {}) {
+    this.name = options.name ?? 'onnxruntime';
+    this.platforms = options.platforms ?? ['onnxruntime_onnx'];
     for (const [path, def] of Object.entries(options.models ?? {})) this.#models.set(path, def);
     this.#restartDelayMs = options.restartDelayMs ?? 10;
   }
@@ -72,16 +84,18 @@ export class FakeBackend implements Backend {
     await new Promise((r) => setTimeout(r, 0));
     if (def.failLoad !== undefined) throw loadError(what, def.failLoad, spec.path);
     const ctx = {
-      model: spec.model,
-      version: spec.version,
       def,
       restartDelayMs: this.#restartDelayMs,
       emit: (e: InstanceEvent) => options.onEvent?.(e),
       record: (instance: string, inputs: Tensor[]) => this.executions.push({ instance, inputs }),
     };
     const n = Math.max(1, spec.instances);
-    const instances = Array.from({ length: n }, (_, i) => new FakeInstance(`${spec.model}_${spec.version}_${i}`, ctx));
-    const model = new FakeLoadedModel(instances, () => this.#loaded.delete(model));
+    const instances = Array.from(
+      { length: n },
+      (_, index) => new FakeInstance({ model: spec.model, version: spec.version, index }, ctx),
+    );
+    const bytes = n * (def.memoryBytes ?? DEFAULT_INSTANCE_BYTES);
+    const model = new FakeLoadedModel(instances, bytes, () => this.#loaded.delete(model));
     this.#loaded.add(model);
     return model;
   }

@@ -1,15 +1,15 @@
 /**
  * An in-process fake instance: executes one request at a time (like a worker with one session),
- * with an optional timer delay, injectable execution failures and crashes.
+ * with an optional timer delay, injectable execution failures and crashes. A job whose deadline
+ * has passed when its turn comes is rejected without running, as the ORT worker does.
  */
-import { InferError, notFound, type Tensor } from '../../core/index.js';
-import type { BackendInstance, ExecResult, InstanceEvent } from '../types.js';
+import { deadlineExceeded, InferError, notFound, type Tensor } from '../../core/index.js';
+import { instanceLabel } from '../instance-ref.js';
+import type { BackendInstance, ExecOptions, ExecResult, InstanceEvent, InstanceRef } from '../types.js';
 import { type FakeModelDef, identityCompute } from './models.js';
 
 /** How a FakeInstance reports to its backend. */
 export interface FakeInstanceContext {
-  model: string;
-  version: number;
   def: FakeModelDef;
   restartDelayMs: number;
   emit: (e: InstanceEvent) => void;
@@ -20,14 +20,18 @@ export interface FakeInstanceContext {
 interface Job {
   inputs: Tensor[];
   outputs: string[] | undefined;
+  deadline: number | undefined;
   resolve: (r: ExecResult) => void;
   reject: (e: Error) => void;
 }
 
 /** Deterministic in-process BackendInstance. */
 export class FakeInstance implements BackendInstance {
+  /** Readable id for logs, error texts and `executions`; events carry `ref`. */
+  readonly id: string;
   #alive = true;
   #disposed = false;
+  #disposing: Promise<void> | undefined;
   #failures: string[] = [];
   #queue: Job[] = [];
   #running: { job: Job; timer: NodeJS.Timeout } | undefined;
@@ -36,9 +40,11 @@ export class FakeInstance implements BackendInstance {
   restartSucceeds = true;
 
   constructor(
-    readonly id: string,
+    readonly ref: InstanceRef,
     private readonly ctx: FakeInstanceContext,
-  ) {}
+  ) {
+    this.id = instanceLabel(ref);
+  }
 
   get alive(): boolean {
     return this.#alive;
@@ -49,14 +55,14 @@ export class FakeInstance implements BackendInstance {
   }
 
   /** Queues one execution (see BackendInstance.execute). */
-  execute(inputs: Tensor[], outputs?: string[]): Promise<ExecResult> {
-    if (this.#disposed) return Promise.reject(notFound.notReady(this.ctx.model, this.ctx.version));
+  execute(inputs: Tensor[], outputs?: string[], options?: ExecOptions): Promise<ExecResult> {
+    if (this.#disposed) return Promise.reject(notFound.notReady(this.ref.model, this.ref.version));
     if (!this.#alive)
       return Promise.reject(
         new InferError('IG_ERR_WORKER_CRASHED', `model instance '${this.id}' is not available: it crashed`),
       );
     return new Promise<ExecResult>((resolve, reject) => {
-      this.#queue.push({ inputs, outputs, resolve, reject });
+      this.#queue.push({ inputs, outputs, deadline: options?.deadline, resolve, reject });
       this.#next();
     });
   }
@@ -81,25 +87,28 @@ export class FakeInstance implements BackendInstance {
     );
     for (const j of failed) j.reject(err);
     this.#notifyIdle();
-    this.ctx.emit({ type: 'crash', instance: this.id, reason, failedRequests: failed.length });
+    this.ctx.emit({ type: 'crash', instance: this.ref, reason, failedRequests: failed.length });
     setTimeout(() => this.#restart(), this.ctx.restartDelayMs);
   }
 
-  /** Waits for queued and running work, then refuses new work; idempotent. */
-  async dispose(): Promise<void> {
-    this.#disposed = true;
-    if (this.inflight > 0) await new Promise<void>((r) => this.#idle.push(r));
-    this.#alive = false;
+  /** Waits for queued and running work, then refuses new work; idempotent (every call gets the same promise). */
+  dispose(): Promise<void> {
+    this.#disposing ??= (async () => {
+      this.#disposed = true;
+      if (this.inflight > 0) await new Promise<void>((r) => this.#idle.push(r));
+      this.#alive = false;
+    })();
+    return this.#disposing;
   }
 
   #restart(): void {
     if (this.#disposed) return;
     if (!this.restartSucceeds) {
-      this.ctx.emit({ type: 'restart-failed', instance: this.id, reason: 'injected restart failure' });
+      this.ctx.emit({ type: 'restart-failed', instance: this.ref, reason: 'injected restart failure' });
       return;
     }
     this.#alive = true;
-    this.ctx.emit({ type: 'restart', instance: this.id, ms: this.ctx.restartDelayMs });
+    this.ctx.emit({ type: 'restart', instance: this.ref, ms: this.ctx.restartDelayMs });
   }
 
   #next(): void {
@@ -107,6 +116,11 @@ export class FakeInstance implements BackendInstance {
     const job = this.#queue.shift();
     if (job === undefined) {
       this.#notifyIdle();
+      return;
+    }
+    if (job.deadline !== undefined && Date.now() > job.deadline) {
+      job.reject(deadlineExceeded());
+      this.#next();
       return;
     }
     const delay = this.ctx.def.delayMs ?? 0;

@@ -17,6 +17,8 @@ export interface FakeModelDef {
   delayMs?: number;
   /** When set, load rejects with IG_ERR_MODEL_LOAD and this reason. */
   failLoad?: string;
+  /** What each instance reports holding (LoadedModel.memoryBytes sums them). Default 1 MiB. */
+  memoryBytes?: number;
 }
 
 /** Copies inputs to outputs by position, renaming to the signature's output names. */

@@ -4,6 +4,7 @@
  */
 import { InferError, type ModelIO, type ModelVersionSpec } from '../../core/index.js';
 import type { Backend, InstanceEvent, LoadedModel, LoadOptions } from '../types.js';
+import { ortExecutionSettings } from './execution-settings.js';
 import { workerHooks } from './hooks.js';
 import { OrtInstance } from './instance.js';
 import type { FromWorker, InstanceWorkerData } from './messages.js';
@@ -28,6 +29,11 @@ class OrtLoadedModel implements LoadedModel {
     private readonly onDisposed: () => void,
   ) {}
 
+  /** Every instance's session holds its own weights and arena, so the figures add up. */
+  get memoryBytes(): number {
+    return this.instances.reduce((n, i) => n + i.memoryBytes, 0);
+  }
+
   /** Disposes every instance (after its in-flight work); idempotent. */
   dispose(): Promise<void> {
     this.#disposing ??= Promise.all(this.instances.map((i) => i.dispose())).then(() => this.onDisposed());
@@ -37,6 +43,8 @@ class OrtLoadedModel implements LoadedModel {
 
 /** Backend running onnxruntime-node sessions in worker threads. */
 export class OrtBackend implements Backend {
+  readonly name = 'onnxruntime';
+  readonly platforms = ['onnxruntime_onnx'] as const;
   readonly #restartDelaysMs: number[];
   readonly #loaded = new Set<OrtLoadedModel>();
   readonly #inspecting = new Set<Promise<unknown>>();
@@ -89,22 +97,23 @@ export class OrtBackend implements Backend {
     });
   }
 
-  /** Starts spec.instances workers, each warming up; rejects with IG_ERR_MODEL_LOAD and stops them all on any failure. */
+  /**
+   * Starts spec.instances workers, each warming up; rejects with IG_ERR_MODEL_LOAD (a malformed
+   * onnxruntime parameter included) and stops them all on any failure.
+   */
   async load(spec: ModelVersionSpec, options: LoadOptions = {}): Promise<LoadedModel> {
     if (this.#closed) throw new InferError('IG_ERR_UNAVAILABLE', 'backend is closed');
     const emit = (e: InstanceEvent) => options.onEvent?.(e);
     const data: InstanceWorkerData = {
       mode: 'instance',
       path: spec.path,
-      options: sessionOptions(spec.execution),
+      options: sessionOptions(ortExecutionSettings(spec.model, spec.execution)),
       niceness: spec.execution.niceness,
       warmup: warmupPlans(spec),
     };
     const hooks = workerHooks(spec.model);
     if (hooks !== undefined) data.hooks = hooks;
     const ctx = {
-      model: spec.model,
-      version: spec.version,
       restartDelaysMs: this.#restartDelaysMs,
       emit,
       track: (d: number) => {
@@ -114,7 +123,7 @@ export class OrtBackend implements Backend {
     const count = Math.max(1, spec.instances);
     const instances = Array.from(
       { length: count },
-      (_, i) => new OrtInstance(`${spec.model}_${spec.version}_${i}`, data, ctx),
+      (_, index) => new OrtInstance({ model: spec.model, version: spec.version, index }, data, ctx),
     );
     const started = await Promise.allSettled(instances.map((i) => i.start()));
     const failure = started.find((s) => s.status === 'rejected');
@@ -131,7 +140,7 @@ export class OrtBackend implements Backend {
     }
     started.forEach((s, i) => {
       if (s.status === 'fulfilled')
-        for (const message of s.value) emit({ type: 'warning', instance: instances[i]!.id, message });
+        for (const message of s.value) emit({ type: 'warning', instance: instances[i]!.ref, message });
     });
     const model = new OrtLoadedModel(instances, () => this.#loaded.delete(model));
     this.#loaded.add(model);

@@ -4,8 +4,9 @@
  * a crash fails only this instance's in-flight requests, then the worker is re-created (bounded retries).
  */
 import type { Worker } from 'node:worker_threads';
-import { InferError, inputNamed, notFound, type Tensor } from '../../core/index.js';
-import type { BackendInstance, ExecResult, InstanceEvent } from '../types.js';
+import { deadlineExceeded, InferError, inputNamed, notFound, type Tensor } from '../../core/index.js';
+import { instanceLabel } from '../instance-ref.js';
+import type { BackendInstance, ExecOptions, ExecResult, InstanceEvent, InstanceRef } from '../types.js';
 import type { FromWorker, InstanceWorkerData, ToWorker, WireRows, WireTensor } from './messages.js';
 import { cleanReason, messageOf } from './reasons.js';
 import { startWorker } from './spawn.js';
@@ -21,8 +22,6 @@ interface Pending {
 
 /** Wiring an instance gets from its backend. */
 export interface InstanceContext {
-  model: string;
-  version: number;
   /** Delays before each restart attempt; its length bounds the attempts. */
   restartDelaysMs: readonly number[];
   emit: (e: InstanceEvent) => void;
@@ -32,10 +31,13 @@ export interface InstanceContext {
 
 /** A worker-backed BackendInstance. */
 export class OrtInstance implements BackendInstance {
+  /** Readable id for logs and error texts; events carry `ref`. */
   readonly id: string;
   #worker: Worker | undefined;
   #alive = false;
   #disposed = false;
+  #disposing: Promise<void> | undefined;
+  #memoryBytes = 0;
   #restartFailed = false;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
@@ -44,11 +46,11 @@ export class OrtInstance implements BackendInstance {
   #startup: { resolve: (warnings: string[]) => void; reject: (e: Error) => void } | undefined;
 
   constructor(
-    id: string,
+    readonly ref: InstanceRef,
     private readonly data: InstanceWorkerData,
     private readonly ctx: InstanceContext,
   ) {
-    this.id = id;
+    this.id = instanceLabel(ref);
   }
 
   get alive(): boolean {
@@ -57,6 +59,11 @@ export class OrtInstance implements BackendInstance {
 
   get inflight(): number {
     return this.#pending.size;
+  }
+
+  /** What the session held when its worker last became ready (see worker-memory.ts). */
+  get memoryBytes(): number {
+    return this.#memoryBytes;
   }
 
   /** Starts the worker; resolves with provider warnings once the session is warm, rejects with a clean reason. */
@@ -79,28 +86,38 @@ export class OrtInstance implements BackendInstance {
   }
 
   /** Runs one batch on this instance's worker (see BackendInstance.execute). */
-  execute(inputs: Tensor[], outputs?: string[]): Promise<ExecResult> {
-    return this.#run(() => inputs.map(tensorToWire), outputs);
+  execute(inputs: Tensor[], outputs?: string[], options?: ExecOptions): Promise<ExecResult> {
+    return this.#run(() => inputs.map(tensorToWire), outputs, options?.deadline);
   }
 
   /** Runs one batch given per request; the worker joins the rows (see BackendInstance.executeBatch). */
-  executeBatch(requests: ReadonlyArray<readonly Tensor[]>, outputs?: string[]): Promise<ExecResult> {
+  executeBatch(
+    requests: ReadonlyArray<readonly Tensor[]>,
+    outputs?: string[],
+    options?: ExecOptions,
+  ): Promise<ExecResult> {
     return this.#run(
       () => (requests[0] ?? []).map((t) => rowsToWire(requests.map((r) => inputNamed(r, t.name)))),
       outputs,
+      options?.deadline,
     );
   }
 
-  #run(toWire: () => Array<WireTensor | WireRows>, outputs: string[] | undefined): Promise<ExecResult> {
-    if (this.#disposed) return Promise.reject(notFound.notReady(this.ctx.model, this.ctx.version));
+  #run(
+    toWire: () => Array<WireTensor | WireRows>,
+    outputs: string[] | undefined,
+    deadline: number | undefined,
+  ): Promise<ExecResult> {
+    if (this.#disposed) return Promise.reject(notFound.notReady(this.ref.model, this.ref.version));
     const w = this.#worker;
     if (!this.#alive || w === undefined) return Promise.reject(this.#unavailable());
     const id = this.#nextId++;
     return new Promise<ExecResult>((resolve, reject) => {
       try {
         const wire = toWire();
-        const msg: ToWorker =
-          outputs === undefined ? { type: 'run', id, inputs: wire } : { type: 'run', id, inputs: wire, outputs };
+        const msg: Extract<ToWorker, { type: 'run' }> = { type: 'run', id, inputs: wire };
+        if (outputs !== undefined) msg.outputs = outputs;
+        if (deadline !== undefined) msg.deadline = deadline;
         w.postMessage(msg, transferList(wire));
         this.#pending.set(id, { resolve, reject });
       } catch (err) {
@@ -115,12 +132,15 @@ export class OrtInstance implements BackendInstance {
     });
   }
 
-  /** Waits for in-flight requests, then terminates the worker; idempotent. */
-  async dispose(): Promise<void> {
-    this.#disposed = true;
-    clearTimeout(this.#restartTimer);
-    if (this.#pending.size > 0) await new Promise<void>((r) => this.#idleWaiters.push(r));
-    await this.#stop();
+  /** Waits for in-flight requests, then stops the worker; idempotent (every call gets the same promise). */
+  dispose(): Promise<void> {
+    this.#disposing ??= (async () => {
+      this.#disposed = true;
+      clearTimeout(this.#restartTimer);
+      if (this.#pending.size > 0) await new Promise<void>((r) => this.#idleWaiters.push(r));
+      await this.#stop();
+    })();
+    return this.#disposing;
   }
 
   /** Test-only (INFERGATE_TEST_HOOKS=1 in the worker's environment): makes the worker exit now. */
@@ -151,6 +171,7 @@ export class OrtInstance implements BackendInstance {
     switch (m.type) {
       case 'ready':
         this.#alive = true;
+        this.#memoryBytes = m.memoryBytes;
         this.#startup?.resolve(m.warnings);
         this.#startup = undefined;
         return;
@@ -164,6 +185,9 @@ export class OrtInstance implements BackendInstance {
         this.#settle(m.id, (p) =>
           p.reject(new InferError('IG_ERR_MODEL_EXECUTION', `onnxruntime execution failed: ${m.message}`)),
         );
+        return;
+      case 'expired':
+        this.#settle(m.id, (p) => p.reject(deadlineExceeded()));
         return;
       default:
         return;
@@ -208,7 +232,7 @@ export class OrtInstance implements BackendInstance {
     );
     for (const p of failed) p.reject(err);
     this.#notifyIdle();
-    this.#emit({ type: 'crash', instance: this.id, reason, failedRequests: failed.length });
+    this.#emit({ type: 'crash', instance: this.ref, reason, failedRequests: failed.length });
     if (!this.#disposed) this.#scheduleRestart(0, performance.now(), reason);
   }
 
@@ -218,7 +242,7 @@ export class OrtInstance implements BackendInstance {
       this.#restartFailed = true;
       this.#emit({
         type: 'restart-failed',
-        instance: this.id,
+        instance: this.ref,
         reason: `gave up after ${attempt} attempts: ${lastReason}`,
       });
       return;
@@ -227,7 +251,7 @@ export class OrtInstance implements BackendInstance {
       this.start().then(
         () => {
           if (this.#disposed) void this.#stop();
-          else this.#emit({ type: 'restart', instance: this.id, ms: Math.round(performance.now() - since) });
+          else this.#emit({ type: 'restart', instance: this.ref, ms: Math.round(performance.now() - since) });
         },
         (err: Error) => {
           if (!this.#disposed) this.#scheduleRestart(attempt + 1, since, err.message);

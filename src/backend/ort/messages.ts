@@ -89,15 +89,19 @@ export type WorkerData = InstanceWorkerData | InspectWorkerData;
 
 /** Event-loop thread → worker. */
 export type ToWorker =
-  | { type: 'run'; id: number; inputs: Array<WireTensor | WireRows>; outputs?: string[] }
+  /** `deadline`: epoch ms after which the worker answers 'expired' instead of running (ExecOptions). */
+  | { type: 'run'; id: number; inputs: Array<WireTensor | WireRows>; outputs?: string[]; deadline?: number }
   /** Exit between native calls (see OrtInstance's stop). */
   | { type: 'stop' }
   | { type: '__crash__' };
 
 /** Worker → event-loop thread. */
 export type FromWorker =
-  | { type: 'ready'; ms: number; warnings: string[] }
+  /** `memoryBytes`: what the session holds, measured in the worker (see worker-memory.ts). */
+  | { type: 'ready'; ms: number; warnings: string[]; memoryBytes: number }
   | { type: 'init-error'; message: string }
   | { type: 'inspected'; io: ModelIO }
   | { type: 'result'; id: number; outputs: WireTensor[]; timing: ExecTiming }
-  | { type: 'error'; id: number; message: string };
+  | { type: 'error'; id: number; message: string }
+  /** The run's deadline had passed when its turn came: it was not executed. */
+  | { type: 'expired'; id: number };

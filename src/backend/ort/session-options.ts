@@ -1,9 +1,9 @@
-/** ExecutionSettings (from the model config) → the onnxruntime session options the worker applies. */
-import type { ExecutionSettings } from '../../core/index.js';
+/** OrtExecutionSettings → the onnxruntime session options the worker applies. */
+import type { OrtExecutionSettings } from './execution-settings.js';
 import type { OrtSessionOptions } from './messages.js';
 
-/** Maps the server's execution settings to ORT session options; spinning is off unless asked for. */
-export function sessionOptions(e: ExecutionSettings): OrtSessionOptions {
+/** Maps a version's onnxruntime settings to session options; spinning is off unless asked for. */
+export function sessionOptions(e: OrtExecutionSettings): OrtSessionOptions {
   const spin = e.spinning ? '1' : '0';
   return {
     intraOpNumThreads: e.intraOpThreads,

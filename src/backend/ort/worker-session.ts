@@ -9,8 +9,8 @@ import { cleanReason, messageOf } from './reasons.js';
 /** A load failure whose message is already client-safe. */
 export class LoadFailure extends Error {}
 
-/** Throws a LoadFailure when the path is not a readable, non-empty file. */
-export function checkModelFile(path: string): void {
+/** The file's size; throws a LoadFailure when the path is not a readable, non-empty file. */
+export function checkModelFile(path: string): number {
   let size: number;
   try {
     const st = statSync(path);
@@ -22,6 +22,7 @@ export function checkModelFile(path: string): void {
     throw new LoadFailure(code === 'ENOENT' ? 'model file not found' : `model file unreadable (${code ?? 'error'})`);
   }
   if (size === 0) throw new LoadFailure('model file is empty');
+  return size;
 }
 
 /** Creates an ORT session; errors become LoadFailure with a path-free reason. */
@@ -33,15 +34,19 @@ async function create(path: string, options: ort.InferenceSession.SessionOptions
   }
 }
 
+/** A created session, the warnings its creation gave and the size of its model file. */
+export interface CreatedSession {
+  session: ort.InferenceSession;
+  warnings: string[];
+  fileBytes: number;
+}
+
 /**
  * Creates the session with the requested execution providers; providers this build lacks, or that
  * fail to initialise, are dropped for 'cpu' with a warning (returned, for an instance event).
  */
-export async function createSession(
-  path: string,
-  o: OrtSessionOptions,
-): Promise<{ session: ort.InferenceSession; warnings: string[] }> {
-  checkModelFile(path);
+export async function createSession(path: string, o: OrtSessionOptions): Promise<CreatedSession> {
+  const fileBytes = checkModelFile(path);
   const warnings: string[] = [];
   const supported = new Set(ort.listSupportedBackends().map((b) => b.name));
   const usable = o.executionProviders.filter((ep) => supported.has(ep));
@@ -50,12 +55,12 @@ export async function createSession(
   if (usable.length === 0) usable.push('cpu');
   const base = { ...o, extra: o.extra as Record<string, unknown> };
   if (usable.length === 1 && usable[0] === 'cpu')
-    return { session: await create(path, { ...base, executionProviders: usable }), warnings };
+    return { session: await create(path, { ...base, executionProviders: usable }), warnings, fileBytes };
   try {
-    return { session: await create(path, { ...base, executionProviders: usable }), warnings };
+    return { session: await create(path, { ...base, executionProviders: usable }), warnings, fileBytes };
   } catch (err) {
     warnings.push(`execution providers ${usable.join(', ')} failed (${messageOf(err)}); falling back to cpu`);
-    return { session: await create(path, { ...base, executionProviders: ['cpu'] }), warnings };
+    return { session: await create(path, { ...base, executionProviders: ['cpu'] }), warnings, fileBytes };
   }
 }
 

@@ -2,6 +2,7 @@
  * Worker-thread entry: owns one onnxruntime session (mode 'instance') or reads one model's
  * signature and exits (mode 'inspect'). Everything here may block: it is not the event loop.
  * Runs are queued and executed one at a time; results go back with their buffers transferred.
+ * A run whose deadline has passed when its turn comes is answered 'expired' without executing.
  */
 import { setPriority } from 'node:os';
 import { hrtime } from 'node:process';
@@ -18,6 +19,7 @@ import type {
 } from './messages.js';
 import { cleanReason, messageOf } from './reasons.js';
 import { isPacked, transferList } from './wire.js';
+import { residentBytes, sessionMemoryBytes } from './worker-memory.js';
 import { createSession, LoadFailure, signatureOf } from './worker-session.js';
 import { joinRows, ortToWire, wireToOrt } from './worker-tensors.js';
 import { runWarmup } from './worker-warmup.js';
@@ -57,6 +59,11 @@ async function execute(session: ort.InferenceSession, d: InstanceWorkerData, m: 
     const inputs = d.hooks ? applyHookInputs(joined) : joined;
     const feeds: Record<string, ort.Tensor> = {};
     for (const w of inputs) feeds[w.name] = wireToOrt(w);
+    // The last moment to give up on a run nobody waits for any more: it has not executed yet.
+    if (m.deadline !== undefined && Date.now() > m.deadline) {
+      post({ type: 'expired', id: m.id });
+      return;
+    }
     const t1 = hrtime.bigint();
     if (d.hooks) sleepSync(d.hooks.sleepMs);
     const names = m.outputs ?? session.outputNames;
@@ -105,9 +112,11 @@ async function runInstance(d: InstanceWorkerData): Promise<void> {
   lowerPriority(d.niceness);
   try {
     const created = await createSession(d.path, d.options);
+    const rssAfterCreate = residentBytes();
     await runWarmup(created.session, d.warmup);
+    const memoryBytes = sessionMemoryBytes(created.fileBytes, rssAfterCreate, residentBytes());
     session = created.session;
-    post({ type: 'ready', ms: performance.now() - started, warnings: created.warnings });
+    post({ type: 'ready', ms: performance.now() - started, warnings: created.warnings, memoryBytes });
     void drain();
   } catch (err) {
     post({ type: 'init-error', message: reasonOf(err) });

@@ -1,5 +1,5 @@
+import { addOneModel, FakeBackend, type FakeInstance } from '../../../src/backend/fake/index.js';
 import type { Backend } from '../../../src/backend/types.js';
-import { addOneModel, FakeBackend } from '../../../src/backend/fake/index.js';
 import { backendContract, SLOW_MS } from '../../contract/backend.contract.js';
 
 backendContract(
@@ -12,4 +12,5 @@ backendContract(
     else fake.register(path, { ...addOneModel('FP32', [4]), delayMs: kind === 'slow-add-one' ? SLOW_MS : 0 });
     return path;
   },
+  { crash: (instance) => (instance as FakeInstance).crash(), modelsAreFiles: false },
 );

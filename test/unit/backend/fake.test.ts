@@ -27,7 +27,7 @@ describe('FakeBackend', () => {
     assert.deepEqual([...((await ok).outputs[0]!.data as Float32Array)], [4, 4, 4, 4]);
     assert.deepEqual(events[0], {
       type: 'crash',
-      instance: 'add-one_1_0',
+      instance: { model: 'add-one', version: 1, index: 0 },
       reason: 'injected crash',
       failedRequests: 2,
     });
@@ -62,6 +62,25 @@ describe('FakeBackend', () => {
     );
     await assert.rejects(b.load(contractSpec('add-one', 'broken')), /nope/);
     await assert.rejects(b.inspect('unknown'), code('IG_ERR_MODEL_LOAD'));
+    await b.close();
+  });
+
+  it('reports the model def’s memory per instance and never runs an expired job', async () => {
+    const b = new FakeBackend({ models: { m: { ...addOneModel(), memoryBytes: 1000 }, d: addOneModel() } });
+    const m = await b.load(contractSpec('add-one', 'm', 3));
+    assert.equal(m.memoryBytes, 3000);
+    assert.equal((await b.load(contractSpec('add-one', 'd', 2))).memoryBytes, 2 * 1024 * 1024);
+    const inst = m.instances[0]!;
+    await assert.rejects(
+      inst.execute([x(1)], undefined, { deadline: Date.now() - 1 }),
+      code('IG_ERR_DEADLINE_EXCEEDED'),
+    );
+    assert.equal(b.executions.length, 0, 'the expired job was not executed');
+    await inst.execute([x(1)], undefined, { deadline: Date.now() + 60_000 });
+    assert.deepEqual(
+      b.executions.map((e) => e.instance),
+      ['add-one_1_0'],
+    );
     await b.close();
   });
 });

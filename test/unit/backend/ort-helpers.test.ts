@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sleepMsFor } from '../../../src/backend/ort/hooks.js';
 import { cleanReason } from '../../../src/backend/ort/reasons.js';
-import { sessionOptions } from '../../../src/backend/ort/session-options.js';
 import { warmupPlans } from '../../../src/backend/ort/warmup.js';
 import { packBytes, tensorToWire, transferList, unpackBytes, wireToTensor } from '../../../src/backend/ort/wire.js';
 import { contractSpec } from '../../contract/backend.contract.js';
@@ -55,12 +54,6 @@ describe('ort backend helpers', () => {
       inputs: [{ name: 'x', datatype: 'FP32', shape: [4, 4], kind: 'random' }],
     });
     assert.deepEqual(warmupPlans({ ...spec, inputs: [] }), []);
-  });
-
-  it('maps execution settings with spinning off by default', () => {
-    const o = sessionOptions({ ...contractSpec('add-one', '').execution, executionProviders: [] });
-    assert.deepEqual(o.extra, { 'session.intra_op.allow_spinning': '0', 'session.inter_op.allow_spinning': '0' });
-    assert.deepEqual(o.executionProviders, ['cpu']);
   });
 
   it('parses the sleep hook setting and strips paths from ORT messages', () => {

@@ -1,9 +1,10 @@
 import { writeFileSync } from 'node:fs';
-import { OrtBackend } from '../../../src/backend/ort/index.js';
+import { OrtBackend, type OrtInstance } from '../../../src/backend/ort/index.js';
 import { backendContract, SLOW_MS } from '../../contract/backend.contract.js';
 import { addOneModel, writeModel } from './models.js';
 
-// The slow model is the add-one file made slow by the worker's test hook (read at load time).
+// The slow model is the add-one file made slow by the worker's test hook (read at load time);
+// the hooks also let the contract crash an instance.
 process.env['INFERGATE_TEST_HOOKS'] = '1';
 process.env['INFERGATE_TEST_SLEEP_MS'] = `slow-add-one=${SLOW_MS}`;
 
@@ -16,4 +17,5 @@ backendContract(
     writeFileSync(path, 'this is not an ONNX model');
     return path;
   },
+  { crash: (instance) => (instance as OrtInstance).crashForTest(), modelsAreFiles: true },
 );

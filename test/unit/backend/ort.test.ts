@@ -219,7 +219,7 @@ describe('OrtBackend', () => {
       const crash = await nextEvent(events, 'crash');
       assert.deepEqual(
         { ...crash, reason: '' },
-        { type: 'crash', instance: 'crashy_1_0', reason: '', failedRequests: 2 },
+        { type: 'crash', instance: { model: 'crashy', version: 1, index: 0 }, reason: '', failedRequests: 2 },
       );
       if (!i0.alive) {
         const t = performance.now();
@@ -338,7 +338,7 @@ describe('OrtBackend', () => {
     const events: InstanceEvent[] = [];
     const base = spec('ep', writeModel(addOneModel(4)));
     const m = await backend.load(
-      { ...base, execution: { ...base.execution, executionProviders: ['no-such-ep'] } },
+      { ...base, execution: { ...base.execution, cpuAccelerators: ['no-such-ep'] } },
       {
         onEvent: (e) => events.push(e),
       },
@@ -346,7 +346,24 @@ describe('OrtBackend', () => {
     await m.dispose();
     assert.equal(events.length, 1);
     assert.equal(events[0]!.type, 'warning');
+    assert.deepEqual(events[0]!.instance, { model: 'ep', version: 1, index: 0 });
     assert.match((events[0] as { message: string }).message, /no-such-ep/);
+  });
+
+  it('refuses a malformed onnxruntime parameter before starting any worker', async () => {
+    const before = backend.activeWorkers;
+    const base = spec('badparam', writeModel(addOneModel(4)));
+    const execution = { ...base.execution, parameters: { inter_op_thread_count: 'many' } };
+    await assert.rejects(backend.load({ ...base, execution }), (err: unknown) => {
+      assert.ok(err instanceof InferError);
+      assert.equal(err.code, 'IG_ERR_MODEL_LOAD');
+      assert.equal(
+        err.message,
+        "failed to load 'badparam': parameter 'inter_op_thread_count' must be a non-negative integer, got 'many'",
+      );
+      return true;
+    });
+    assert.equal(backend.activeWorkers, before);
   });
 
   it('ignores test-hook inputs when INFERGATE_TEST_HOOKS is not set', async () => {

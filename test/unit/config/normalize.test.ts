@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { KnownBackend } from '../../../src/config/defaults.js';
 import { normalizeConfig } from '../../../src/config/normalize.js';
 import { parsePbtxt } from '../../../src/config/parse-text.js';
 import { toTritonJson } from '../../../src/config/triton-json.js';
@@ -15,8 +16,10 @@ const fixed: ModelIO = {
   outputs: [{ name: 'y', datatype: 'FP32', shape: [1, 2] }],
 };
 
-function norm(text: string, io: ModelIO | undefined = batchable) {
-  return normalizeConfig(parsePbtxt(text, 'm/config.pbtxt'), 'm', io);
+const ORT: KnownBackend[] = [{ name: 'onnxruntime', platforms: ['onnxruntime_onnx'] }];
+
+function norm(text: string, io: ModelIO | undefined = batchable, backends: readonly KnownBackend[] = ORT) {
+  return normalizeConfig(parsePbtxt(text, 'm/config.pbtxt'), 'm', io, backends);
 }
 
 function loadFailure(fn: () => unknown, pattern: RegExp): void {
@@ -41,10 +44,33 @@ describe('normalization defaults (D.1, D.3, D.8)', () => {
     assert.equal(groups[0]!['count'], 2);
   });
 
-  it('fills the other of platform/backend and rejects foreign ones', () => {
+  it('fills the other of platform/backend from the backend serving the one given', () => {
     assert.equal(norm('backend: "onnxruntime"').platform, 'onnxruntime_onnx');
     assert.equal(norm('platform: "onnxruntime_onnx"').backend, 'onnxruntime');
-    loadFailure(() => norm('platform: "tensorflow_savedmodel"'), /unsupported platform/);
+    const more: KnownBackend[] = [...ORT, { name: 'tensorflow', platforms: ['tensorflow_savedmodel'] }];
+    assert.equal(norm('platform: "tensorflow_savedmodel"', undefined, more).backend, 'tensorflow');
+    assert.equal(norm('backend: "tensorflow"', undefined, more).platform, 'tensorflow_savedmodel');
+    const python = norm('backend: "python"', undefined, [...ORT, { name: 'python', platforms: [] }]);
+    assert.deepEqual([python.platform, python.backend], ['', 'python']);
+  });
+
+  it('refuses a platform or backend no backend of this server serves, naming the available ones', () => {
+    loadFailure(
+      () => norm('platform: "tensorflow_savedmodel"'),
+      /^failed to load 'm': platform 'tensorflow_savedmodel' has no backend in this server; available: onnxruntime \(onnxruntime_onnx\)$/,
+    );
+    loadFailure(
+      () => norm('backend: "pytorch"'),
+      /^failed to load 'm': backend 'pytorch' is not available in this server; available: onnxruntime \(onnxruntime_onnx\)$/,
+    );
+    loadFailure(
+      () => norm('platform: "tensorflow_savedmodel" backend: "onnxruntime"'),
+      /platform 'tensorflow_savedmodel' is not served by backend 'onnxruntime'/,
+    );
+    loadFailure(
+      () => norm('', undefined, []),
+      /backend 'onnxruntime' is not available in this server; available: none$/,
+    );
   });
 
   it('requires the name to equal the directory', () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { batchingSpec } from '../../../src/config/batching.js';
-import { executionSettings } from '../../../src/config/execution.js';
+import { DEFAULT_EXECUTION, executionSpec } from '../../../src/config/execution.js';
 import { readLabels, splitLabels } from '../../../src/config/labels.js';
 import { normalizeConfig } from '../../../src/config/normalize.js';
 import { parsePbtxt } from '../../../src/config/parse-text.js';
@@ -18,61 +18,40 @@ const io: ModelIO = {
   inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 3] }],
   outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 2] }],
 };
-const cfgOf = (text: string) => normalizeConfig(parsePbtxt(text, 'm/config.pbtxt'), 'm', io);
+const ORT = [{ name: 'onnxruntime', platforms: ['onnxruntime_onnx'] }];
+const cfgOf = (text: string) => normalizeConfig(parsePbtxt(text, 'm/config.pbtxt'), 'm', io, ORT);
 
-describe('execution settings', () => {
-  it('defaults for a shared 2-core machine', () => {
-    assert.deepEqual(executionSettings(cfgOf('')), {
-      intraOpThreads: 1,
-      interOpThreads: 1,
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-      spinning: false,
-      enableMemArena: true,
-      enableMemPattern: true,
-      executionProviders: [],
-      niceness: 10,
-    });
+describe('execution spec', () => {
+  it('defaults: nice 10, no parameters, default graph level, no accelerators', () => {
+    assert.deepEqual(executionSpec(cfgOf('')), DEFAULT_EXECUTION);
+    assert.deepEqual(DEFAULT_EXECUTION, { niceness: 10, parameters: {}, graphLevel: 0, cpuAccelerators: [] });
   });
 
-  it('reads parameters, graph level and CPU accelerators', () => {
-    const s = executionSettings(
+  it('carries parameters, graph level and CPU accelerator names as written, for the backend to read', () => {
+    const s = executionSpec(
       cfgOf(`parameters [
-        { key: "intra_op_thread_count" value { string_value: "2" } },
-        { key: "inter_op_thread_count" value { string_value: "3" } },
-        { key: "execution_mode" value { string_value: "1" } },
-        { key: "enable_mem_arena" value { string_value: "0" } },
-        { key: "enable_mem_pattern" value { string_value: "false" } },
-        { key: "spinning" value { string_value: "true" } },
+        { key: "intra_op_thread_count" value { string_value: " 2 " } },
         { key: "worker_nice" value { string_value: "0" } } ]
-        optimization { graph { level: -1 } execution_accelerators { cpu_execution_accelerator [ { name: "openvino" } ] } }`),
+        optimization { graph { level: -1 } execution_accelerators { cpu_execution_accelerator [ { name: "OpenVINO" } ] } }`),
     );
     assert.deepEqual(s, {
-      intraOpThreads: 2,
-      interOpThreads: 3,
-      graphOptimizationLevel: 'basic',
-      executionMode: 'parallel',
-      spinning: true,
-      enableMemArena: false,
-      enableMemPattern: false,
-      executionProviders: ['openvino'],
       niceness: 0,
+      parameters: { intra_op_thread_count: ' 2 ', worker_nice: '0' },
+      graphLevel: -1,
+      cpuAccelerators: ['OpenVINO'],
     });
-    assert.equal(executionSettings(cfgOf('optimization { graph { level: 1 } }')).graphOptimizationLevel, 'extended');
-    assert.equal(executionSettings(cfgOf('optimization { graph { level: 2 } }')).graphOptimizationLevel, 'disabled');
   });
 
-  it('rejects a malformed parameter naming it', () => {
+  it('rejects a malformed worker_nice naming it; other parameters are the backend’s to check', () => {
+    const spec = (p: string) => executionSpec(cfgOf(`parameters { key: "${p}" value { string_value: "two" } }`));
+    assert.deepEqual(spec('intra_op_thread_count').parameters, { intra_op_thread_count: 'two' });
+    assert.throws(() => spec('worker_nice'), /worker_nice' must be a non-negative integer, got 'two'/);
     assert.throws(
-      () => executionSettings(cfgOf('parameters { key: "intra_op_thread_count" value { string_value: "two" } }')),
-      /intra_op_thread_count/,
-    );
-    assert.throws(
-      () => executionSettings(cfgOf('parameters { key: "worker_nice" value { string_value: "20" } }')),
+      () => executionSpec(cfgOf('parameters { key: "worker_nice" value { string_value: "20" } }')),
       /worker_nice' must be between 0 and 19/,
     );
     assert.throws(
-      () => executionSettings(cfgOf('parameters { key: "worker_nice" value { string_value: "-5" } }')),
+      () => executionSpec(cfgOf('parameters { key: "worker_nice" value { string_value: "-5" } }')),
       /worker_nice/,
     );
   });

@@ -27,6 +27,8 @@ export async function writeModelFile(path: string, content: FakeFile | string = 
 }
 
 export class FakeBackend implements Backend {
+  readonly name = 'onnxruntime';
+  readonly platforms = ['onnxruntime_onnx'];
   readonly loads: ModelVersionSpec[] = [];
   disposed = 0;
   live = 0;
@@ -44,6 +46,7 @@ export class FakeBackend implements Backend {
     let done = false;
     return {
       instances: [],
+      memoryBytes: (await readFile(spec.path)).byteLength,
       dispose: async () => {
         if (done) return;
         done = true;
