@@ -1,11 +1,12 @@
 import type { LoadedModel } from '../backend/types.js';
 import type { ModelVersionSpec } from '../core/index.js';
-import { DynamicBatchScheduler, type DynamicBatchSchedulerOptions } from './dynamic-batch-scheduler.js';
+import { DynamicBatchScheduler } from './dynamic-batch-scheduler.js';
 import { FifoScheduler } from './fifo-scheduler.js';
+import type { SchedulerOptions } from './scheduler-core.js';
 import type { Scheduler } from './types.js';
 
-/** Options shared by every scheduler kind (the FIFO scheduler ignores the batching-only ones). */
-export type CreateSchedulerOptions = DynamicBatchSchedulerOptions;
+/** Options shared by every scheduler kind (FIFO has no queue policy, so it reports only 'deadline' rejections). */
+export type CreateSchedulerOptions = SchedulerOptions;
 
 /**
  * The scheduler for a loaded version: the dynamic batcher when the config has dynamic_batching
@@ -20,6 +21,5 @@ export function createScheduler(
 ): Scheduler {
   if (spec.maxBatchSize > 0 && (spec.batching || spec.latencyObjective))
     return new DynamicBatchScheduler(spec, loaded, options);
-  const { clock, onCancelled, onExecution, onTracedBatch } = options;
-  return new FifoScheduler(loaded, { clock, onCancelled, onExecution, onTracedBatch });
+  return new FifoScheduler(loaded, options);
 }

@@ -72,7 +72,7 @@ export function headRun(queue: readonly QueueEntry[], maxBatchSize: number, now:
       run.blocked = true;
       break;
     }
-    // The first request always starts a batch, even if oversized (the driver refuses those at submit).
+    // The first request always starts a batch, even if oversized (the router refuses those, validate.ts).
     total += e.batchSize;
     run.ids.push(e.id);
     run.sums.push(total);

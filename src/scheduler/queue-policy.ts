@@ -1,7 +1,7 @@
 /**
  * Triton's priority levels and queue policies (protocol.md §B.6, §D.5) as pure functions:
  * which level a request goes to, its queue deadline, whether the level's queue is full,
- * and which queued requests have timed out.
+ * and which queued requests have timed out; plus the latency objective's shed budget.
  */
 import { type DynamicBatchingSpec, InferError, type QueuePolicySpec } from '../core/index.js';
 import { isExpiredReject, type QueueEntry } from './queue-entry.js';
@@ -89,4 +89,18 @@ export function sweepExpired(queue: readonly QueueEntry[], now: number): SweepRe
     } else if (e.deadline < out.nextDeadline) out.nextDeadline = e.deadline;
   }
   return out;
+}
+
+/**
+ * Latency-objective mode (infergate's own, not Triton's): a request below the top priority level
+ * can be overtaken after it was admitted, so it is shed once it has waited `budgetMs`, instead of
+ * being served seconds late while higher-priority bursts keep arriving. Top-level requests are
+ * never overtaken; admission already bounds their wait. The entry is returned as it is when its
+ * own queue deadline comes first (always, with an infinite budget).
+ */
+export function withShedBudget(entry: QueueEntry, budgetMs: number, now: number): QueueEntry {
+  if (entry.level <= 1) return entry;
+  const shedAt = now + budgetMs;
+  if (shedAt >= entry.deadline) return entry;
+  return { ...entry, deadline: shedAt, timeoutAction: 'REJECT', shed: true };
 }

@@ -13,3 +13,36 @@ export const realTimers: Timers = {
   },
   clear: (h) => clearTimeout(h as NodeJS.Timeout),
 };
+
+/** Keeps exactly one timer, set for the earliest wake-up a scheduler needs. */
+export class WakeTimer {
+  private handle: unknown;
+  private at = Number.POSITIVE_INFINITY;
+
+  constructor(
+    private readonly timers: Timers,
+    private readonly fire: () => void,
+  ) {}
+
+  /** Sets the timer for `wakeAt` (Clock ms; Infinity = none), `now` being the Clock ms now. */
+  arm(wakeAt: number, now: number): void {
+    if (wakeAt === this.at) return;
+    this.clear();
+    this.at = wakeAt;
+    if (wakeAt === Number.POSITIVE_INFINITY) return;
+    this.handle = this.timers.set(
+      () => {
+        this.handle = undefined;
+        this.at = Number.POSITIVE_INFINITY;
+        this.fire();
+      },
+      Math.ceil(wakeAt - now),
+    );
+  }
+
+  clear(): void {
+    if (this.handle !== undefined) this.timers.clear(this.handle);
+    this.handle = undefined;
+    this.at = Number.POSITIVE_INFINITY;
+  }
+}

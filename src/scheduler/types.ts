@@ -6,10 +6,19 @@ export interface Job {
   inputs: Tensor[];
   /** Outputs to fetch; undefined = all. */
   outputs?: string[];
-  /** Batch size this request carries (first dim; 1 when the model does not batch). */
+  /**
+   * Batch size this request carries (first dim; 1 when the model does not batch). At most the
+   * model's max_batch_size: the router validates it (router/validate.ts), so schedulers do not.
+   */
   batchSize: number;
   priority?: number;
   timeoutUs?: number;
+  /**
+   * Clock.now() ms after which the job must not start (the call's deadline); Infinity/absent =
+   * none. A job found past it while queued or at dispatch is rejected with IG_ERR_DEADLINE_EXCEEDED
+   * and never reaches an instance; the batch's latest deadline goes to the backend (ExecOptions).
+   */
+  deadline?: number;
   signal?: AbortSignal;
   /** Present when tracing sampled the request: its batch is reported through onTracedBatch. */
   trace?: RequestTrace;
@@ -24,7 +33,7 @@ export interface JobResult extends ExecResult {
 
 /**
  * Per model version: queues jobs and runs them on the version's instances.
- * Rejects with an InferError (queue full, timeout, cancelled, execution failure).
+ * Rejects with an InferError (queue full, timeout, cancelled, deadline exceeded, execution failure).
  */
 export interface Scheduler {
   submit(job: Job): Promise<JobResult>;

@@ -1,5 +1,5 @@
-// Test doubles for the dynamic batcher: a hand-driven instance, clock and timer.
-import type { BackendInstance, ExecResult, LoadedModel } from '../../../src/backend/types.js';
+// Test doubles for the schedulers: a hand-driven instance, clock and timer.
+import type { BackendInstance, ExecOptions, ExecResult, LoadedModel } from '../../../src/backend/types.js';
 import { type Clock, InferError, type Tensor } from '../../../src/core/index.js';
 import type { Timers } from '../../../src/scheduler/timers.js';
 
@@ -7,8 +7,12 @@ import type { Timers } from '../../../src/scheduler/timers.js';
 export interface Started {
   inputs: Tensor[];
   outputs: string[] | undefined;
-  /** Resolves with `outputs` (default: the inputs echoed back), or rejects. */
+  /** What the scheduler passed as execute's last argument. */
+  options: ExecOptions | undefined;
+  /** Resolves with `outputs` (default: the inputs echoed back), or rejects with IG_ERR_MODEL_EXECUTION. */
   finish(outcome?: 'ok' | 'fail', outputs?: Tensor[]): void;
+  /** Rejects with exactly `err`. */
+  fail(err: unknown): void;
   done: boolean;
 }
 
@@ -19,24 +23,34 @@ export class HandInstance implements BackendInstance {
   readonly started: Started[] = [];
   constructor(readonly id: string) {}
 
-  execute(inputs: Tensor[], outputs?: string[]): Promise<ExecResult> {
+  execute(inputs: Tensor[], outputs?: string[], options?: ExecOptions): Promise<ExecResult> {
     this.inflight++;
     return new Promise((resolve, reject) => {
+      const end = () => {
+        if (s.done) throw new Error('finished twice');
+        s.done = true;
+        this.inflight--;
+      };
       const s: Started = {
         inputs,
         outputs,
+        options,
         done: false,
         finish: (outcome = 'ok', outs = inputs) => {
-          if (s.done) throw new Error('finished twice');
-          s.done = true;
-          this.inflight--;
+          end();
           if (outcome === 'ok') resolve({ outputs: outs, timing: { inputNs: 1, inferNs: 2, outputNs: 3 } });
           else reject(new InferError('IG_ERR_MODEL_EXECUTION', 'boom'));
+        },
+        fail: (err) => {
+          end();
+          reject(err);
         },
       };
       this.started.push(s);
     });
   }
+
+  async dispose(): Promise<void> {}
 
   /** Executions not finished yet. */
   get running(): Started[] {
@@ -47,7 +61,7 @@ export class HandInstance implements BackendInstance {
 /** A model with `n` hand-driven instances. */
 export function handModel(n: number): { loaded: LoadedModel; inst: HandInstance[] } {
   const inst = Array.from({ length: n }, (_, i) => new HandInstance(`i${i}`));
-  return { loaded: { instances: inst, dispose: async () => {} }, inst };
+  return { loaded: { instances: inst, memoryBytes: 0, dispose: async () => {} }, inst };
 }
 
 /** A clock and a timer queue that move only when the test advances them. */
@@ -56,11 +70,14 @@ export class FakeTime implements Clock, Timers {
   private seq = 0;
   private readonly due = new Map<number, { fn: () => void; at: number }>();
 
+  /** `epochMs`: what wallMs() reads when now() reads 0, so tests can tell the two clocks apart. */
+  constructor(readonly epochMs = 0) {}
+
   now(): number {
     return this.t;
   }
   wallMs(): number {
-    return this.t;
+    return this.epochMs + this.t;
   }
   set(fn: () => void, ms: number): unknown {
     const id = this.seq++;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import type { ExecOptions } from '../../../src/backend/types.js';
 import type { DynamicBatchingSpec, InferError, QueuePolicySpec, Tensor } from '../../../src/core/index.js';
 import { assembleInputs } from '../../../src/scheduler/assemble.js';
 import { createScheduler } from '../../../src/scheduler/create-scheduler.js';
@@ -302,9 +303,8 @@ test('outputs that do not split fail that batch with IG_ERR_INTERNAL and the loo
   assert.deepEqual(values(await c), [3]);
 });
 
-test('oversized batches are refused; with every instance dead the queue fails fast', async () => {
+test('with every instance dead the queue fails fast', async () => {
   const { s, inst } = setup({}, { max: 2 });
-  await assert.rejects(s.submit({ inputs: [row(0, 3)], batchSize: 3 }), code('IG_ERR_INVALID_ARG'));
   inst[0]!.alive = false;
   await assert.rejects(s.submit({ inputs: [row(0)], batchSize: 1 }), code('IG_ERR_WORKER_CRASHED'));
 });
@@ -639,4 +639,59 @@ test('a backend with executeBatch gets each request’s own tensors (joined wher
     { kind: 'single', rows: [1] },
     { kind: 'batch', rows: [1, 1, 1] },
   ]);
+});
+
+test('a batch hands executeBatch the latest of its jobs’ deadlines in epoch ms, none when one job has none', async () => {
+  const time = new FakeTime(1_000_000);
+  const { loaded, inst } = handModel(1);
+  const hand = inst[0]!;
+  const seen: Array<ExecOptions | undefined> = [];
+  Object.assign(hand, {
+    executeBatch(requests: ReadonlyArray<readonly Tensor[]>, outputs?: string[], options?: ExecOptions) {
+      seen.push(options);
+      return hand.execute(assembleInputs(requests), outputs, options);
+    },
+  });
+  const s = new DynamicBatchScheduler({ maxBatchSize: 4, batching: DEFAULT_BATCHING }, loaded, {
+    clock: time,
+    timers: time,
+  });
+  const block = s.submit({ inputs: [row(0)], batchSize: 1 });
+  await tick();
+  const timed = [20, 50, 30].map((deadline, v) => s.submit({ inputs: [row(v + 1)], batchSize: 1, deadline }));
+  hand.started[0]!.finish();
+  await tick();
+  const mixed = [
+    s.submit({ inputs: [row(4)], batchSize: 1, deadline: 20 }),
+    s.submit({ inputs: [row(5)], batchSize: 1 }),
+  ];
+  hand.started[1]!.finish();
+  await tick();
+  hand.started[2]!.finish();
+  await Promise.all([block, ...timed, ...mixed]);
+  assert.deepEqual(seen, [{ deadline: 1_000_050 }, undefined]);
+  assert.deepEqual(
+    hand.started.map((b) => b.inputs[0]!.shape[0]),
+    [1, 3, 2],
+  );
+});
+
+test('a deadline wakes the batcher while a partial batch waits for max_queue_delay', async () => {
+  const reasons: string[] = [];
+  const { s, inst, time } = setup(
+    { maxQueueDelayUs: 10_000, preferredBatchSizes: [4] },
+    { max: 8, options: { onRejected: (r) => reasons.push(r) } },
+  );
+  const early = s.submit({ inputs: [row(1)], batchSize: 1, deadline: 3 });
+  const patient = s.submit({ inputs: [row(2)], batchSize: 1 });
+  await tick();
+  time.advance(3);
+  await assert.rejects(early, code('IG_ERR_DEADLINE_EXCEEDED'));
+  assert.deepEqual(reasons, ['deadline']);
+  assert.equal(inst[0]!.started.length, 0, 'the batch still waits for its delay');
+  time.advance(7);
+  await tick();
+  assert.deepEqual(Array.from(inst[0]!.started[0]!.inputs[0]!.data as Float32Array), [2]);
+  inst[0]!.started[0]!.finish();
+  await patient;
 });

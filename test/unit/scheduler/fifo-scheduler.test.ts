@@ -25,11 +25,12 @@ class ManualInstance implements BackendInstance {
       });
     });
   }
+  async dispose(): Promise<void> {}
 }
 
 function model(n: number): { loaded: LoadedModel; inst: ManualInstance[] } {
   const inst = Array.from({ length: n }, (_, i) => new ManualInstance(`i${i}`));
-  return { loaded: { instances: inst, dispose: async () => {} }, inst };
+  return { loaded: { instances: inst, memoryBytes: 0, dispose: async () => {} }, inst };
 }
 
 const t = (v: number): Tensor => ({ name: 'x', datatype: 'FP32', shape: [1], data: new Float32Array([v]) });

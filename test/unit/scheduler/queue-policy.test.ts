@@ -11,6 +11,7 @@ import {
   queueFullError,
   retryAfterSeconds,
   sweepExpired,
+  withShedBudget,
 } from '../../../src/scheduler/queue-policy.js';
 
 const policy = (over: Partial<QueuePolicySpec> = {}): QueuePolicySpec => ({
@@ -100,4 +101,21 @@ test('sweep: REJECT past deadline rejected, DELAY moved once, next deadline repo
   ];
   assert.deepEqual(sweepExpired(q, 5), { reject: [0], delay: [1], nextDeadline: 9 });
   assert.deepEqual(sweepExpired(q, 4), { reject: [], delay: [], nextDeadline: 5 });
+});
+
+test('withShedBudget: below the top level the objective’s budget replaces a later deadline, as a REJECT', () => {
+  const e: QueueEntry = {
+    id: 0,
+    level: 2,
+    enqueuedAt: 10,
+    deadline: 30,
+    timeoutAction: 'DELAY',
+    delayed: false,
+    batchSize: 1,
+    shapeKey: 'a',
+  };
+  assert.deepEqual(withShedBudget(e, 6, 10), { ...e, deadline: 16, timeoutAction: 'REJECT', shed: true });
+  assert.equal(withShedBudget(e, 25, 10), e, 'its own deadline comes first');
+  assert.equal(withShedBudget(e, Number.POSITIVE_INFINITY, 10), e, 'no objective');
+  assert.equal(withShedBudget({ ...e, level: 1 }, 6, 10).shed, undefined, 'the top level is never overtaken');
 });
