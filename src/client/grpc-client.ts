@@ -162,7 +162,7 @@ export class GrpcClient {
       MODEL_INFER,
       encodeInferRequest(model, inputs, o),
       md,
-      Infinity,
+      o.timeoutMs === undefined ? Infinity : Date.now() + o.timeoutMs,
     )) as ModelInferResponse;
     return decode(res);
   }
@@ -207,6 +207,8 @@ export interface InferCallOptions {
   id?: string;
   outputs?: string[];
   metadata?: Record<string, string>;
+  /** The call's gRPC deadline, ms from now. */
+  timeoutMs?: number;
 }
 
 function inferRequest(model: string, inputs: Tensor[], o: InferCallOptions) {

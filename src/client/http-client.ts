@@ -21,6 +21,8 @@ export interface InferOptions {
   outputs?: string[];
   parameters?: Record<string, string | number | boolean>;
   signal?: AbortSignal;
+  /** The call's deadline, ms from now (sent as infergate-timeout-ms). */
+  timeoutMs?: number;
 }
 
 /** A decoded inference response. */
@@ -110,6 +112,7 @@ export class HttpClient {
       headers: {
         'content-type': binary ? 'application/octet-stream' : 'application/json',
         ...(binary ? { 'inference-header-content-length': String(json.byteLength) } : {}),
+        ...(o.timeoutMs !== undefined ? { 'infergate-timeout-ms': String(o.timeoutMs) } : {}),
       },
       body: binary ? Buffer.concat([json, ...chunks]) : json,
     });

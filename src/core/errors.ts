@@ -107,3 +107,8 @@ export const notFound = {
   notReady: (m: string, v: string | number) =>
     new InferError('IG_ERR_MODEL_NOT_READY', `'${m}' version ${v} is not at ready state`),
 };
+
+/** The answer to a call whose deadline passed before its model ran (it never starts executing). */
+export function deadlineExceeded(): InferError {
+  return new InferError('IG_ERR_DEADLINE_EXCEEDED', 'request deadline exceeded before the model ran');
+}

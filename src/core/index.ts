@@ -1,4 +1,5 @@
 export * from './clock.js';
+export * from './context.js';
 export * from './datatype.js';
 export * from './errors.js';
 export * from './model.js';

@@ -13,7 +13,10 @@ export interface RequestedOutput {
   parameters?: Record<string, ParamValue>;
 }
 
-/** What every protocol decodes to and hands to the router. Plain data. */
+/**
+ * What every protocol decodes to and hands to the router. Plain data, never mutated after decoding;
+ * everything about the call itself (deadline, signal, trace, protocol) is in its CallContext.
+ */
 export interface InferRequest {
   /** Client's request id, echoed in the response; '' or undefined = none. */
   id?: string;
@@ -27,13 +30,8 @@ export interface InferRequest {
   parameters: Record<string, ParamValue>;
   /** 0/undefined = model default; 1 = highest. */
   priority?: number;
-  /** Queue timeout in microseconds (schedule_policy extension). */
+  /** Queue timeout in microseconds (schedule_policy extension; Triton's `timeout` parameter). */
   timeoutUs?: number;
-  /** Aborted when the client disconnects or cancels; the request must then never reach a worker. */
-  signal?: AbortSignal;
-  protocol: 'http' | 'grpc';
-  /** Present only when tracing sampled this request (observability/tracing.ts makes it). */
-  trace?: RequestTrace;
 }
 
 /** Tracing hooks of one sampled request; the router and scheduler report stages through it. */

@@ -3,10 +3,9 @@
  * single level check otherwise) and at warn (client-side and queue failures) or error (server-side
  * failures) for failed requests. Load shedding (full queue, queue timeout, unavailable) is sampled:
  * at most one line per model and code per second, carrying how many were left out, because under
- * overload a line per rejection would cost the event loop exactly when it is busiest. Fields: request id (the client's, or one generated here and never
- * sent back), trace id, model, version, protocol, outcome, latency. Tensor data is never logged.
+ * overload a line per rejection would cost the event loop exactly when it is busiest. Fields: request id (the client's, or one generated for the call and
+ * never sent back), trace id, model, version, protocol, outcome, latency. Tensor data is never logged.
  */
-import { randomBytes } from 'node:crypto';
 import type { InferError, RequestTrace } from '../core/index.js';
 import { failureReasonOf } from './failure-reason.js';
 import type { Logger } from './logger.js';
@@ -24,7 +23,9 @@ const MAX_TEXT = 128;
 
 /** What the log line needs from the request. */
 export interface LoggedRequest {
-  id?: string;
+  /** The call's request id (CallContext.requestId: the client's, or one generated for the call). */
+  requestId: string;
+  /** The model name as the client wrote it. */
   model: string;
   trace?: RequestTrace;
   protocol: string;
@@ -32,8 +33,6 @@ export interface LoggedRequest {
 
 /** Writes request log lines. */
 export class RequestLog {
-  private readonly prefix = randomBytes(4).toString('hex');
-  private seq = 0;
   /** Per `model|code`: when the last shed line was written and how many were left out since. */
   private readonly shed = new Map<string, { at: number; suppressed: number }>();
 
@@ -86,7 +85,7 @@ export class RequestLog {
 
   private fields(req: LoggedRequest, model: string, version: string | number | undefined, outcome: string, ms: number) {
     return {
-      request_id: req.id ? req.id.slice(0, MAX_TEXT) : `${this.prefix}-${++this.seq}`,
+      request_id: req.requestId.slice(0, MAX_TEXT),
       trace_id: req.trace?.traceId,
       model,
       version: version === undefined ? undefined : String(version),

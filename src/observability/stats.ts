@@ -36,7 +36,7 @@ export const OUTCOMES = ['success', 'rejected', 'canceled', 'backend', 'other'] 
 export type Outcome = (typeof OUTCOMES)[number];
 
 /** Why the scheduler dropped a request before it ran. */
-export const DROP_REASONS = ['queue_full', 'queue_timeout', 'shed', 'cancelled'] as const;
+export const DROP_REASONS = ['queue_full', 'queue_timeout', 'shed', 'cancelled', 'deadline'] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
 /** Execution stages of infergate_execution_duration_seconds. */

@@ -79,6 +79,14 @@ export function resolveIn(entry: Entry | undefined, model: string, version?: str
   return handle(entry, slot);
 }
 
+/** The READY versions of a known model, highest first. */
+export function readyIn(entry: Entry | undefined, model: string): VersionHandle[] {
+  if (!entry?.attempted) throw notFound.model(model);
+  const out: VersionHandle[] = [];
+  for (const s of entry.slots.values()) if (s.state === 'READY' && s.live) out.push(handle(entry, s));
+  return out.length > 1 ? out.sort((a, b) => b.version - a.version) : out;
+}
+
 /** Status rows for a model (or one version), highest version first. */
 export function statusesIn(entry: Entry | undefined, model: string, version?: string | number): VersionStatus[] {
   if (!entry?.attempted) throw notFound.model(model);

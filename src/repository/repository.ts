@@ -13,6 +13,7 @@ import {
   entryReady,
   indexRows,
   newEntry,
+  readyIn,
   resolveIn,
   type Slot,
   slotOf,
@@ -57,6 +58,7 @@ export class ModelRepository implements ModelRepositoryApi {
   private pollTimer: NodeJS.Timeout | undefined;
   private pollRun: Promise<void> | undefined;
   private stopped = false;
+  private readonly listeners = new Set<(e: RepositoryEvent) => void>();
 
   constructor(private readonly opts: ModelRepositoryOptions) {}
 
@@ -97,13 +99,18 @@ export class ModelRepository implements ModelRepositoryApi {
   }
 
   /** The READY version for inference, or Triton's NOT_FOUND / not-ready error. */
-  resolve(model: string, version?: string | number): VersionHandle {
-    return resolveIn(this.entries.get(model), model, version);
+  readyVersions(model: string): VersionHandle[] {
+    return readyIn(this.entries.get(model), model);
   }
 
-  /** The normalized config (Triton JSON) of the version `resolve` would pick. */
+  subscribe(listener: (e: RepositoryEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The normalized config (Triton JSON) of the requested, or else the highest READY, version. */
   modelConfig(model: string, version?: string | number): Record<string, unknown> {
-    return this.resolve(model, version).config;
+    return resolveIn(this.entries.get(model), model, version).config;
   }
 
   /** Version states of a known model (metadata, ready, statistics). */
@@ -184,10 +191,12 @@ export class ModelRepository implements ModelRepositoryApi {
   }
 
   private emit(e: RepositoryEvent): void {
-    try {
-      this.opts.onEvent?.(e);
-    } catch {
-      // A logging callback must never break the lifecycle.
+    for (const fn of [this.opts.onEvent, ...this.listeners]) {
+      try {
+        fn?.(e);
+      } catch {
+        // A listener must never break the lifecycle.
+      }
     }
   }
 
@@ -223,7 +232,7 @@ export class ModelRepository implements ModelRepositoryApi {
     try {
       const raw = opts.source?.config ?? (await readModelConfig(modelDir, model));
       available = await listVersions(modelDir);
-      prepared = await prepareModel(this.opts.backend, model, modelDir, raw, available);
+      prepared = await prepareModel(this.opts.backends, model, modelDir, raw, available);
     } catch (caught) {
       const err = caught instanceof PrepareFailure ? caught.error : caught;
       const versions = caught instanceof PrepareFailure ? caught.desired : [];
@@ -286,7 +295,7 @@ export class ModelRepository implements ModelRepositoryApi {
     if (slot.state !== 'READY') Object.assign(slot, { state: 'LOADING', reason: undefined });
     this.emit({ type: 'loading', model: entry.name, version: slot.version });
     const t0 = this.opts.clock.now();
-    const live: Live = await loadVersion(this.opts.backend, this.opts.createScheduler, prepared, slot.version, {
+    const live: Live = await loadVersion(this.opts.createScheduler, prepared, slot.version, {
       onEvent: this.opts.onInstanceEvent,
     });
     if (tempDir) {

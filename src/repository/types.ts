@@ -1,4 +1,4 @@
-import type { Backend, InstanceEvent } from '../backend/types.js';
+import type { BackendLookup, InstanceEvent } from '../backend/types.js';
 import type { Clock } from '../core/clock.js';
 import type { ModelState, ModelVersionSpec } from '../core/model.js';
 import type { Scheduler, SchedulerFactory } from '../scheduler/types.js';
@@ -24,7 +24,8 @@ export interface ModelRepositoryOptions {
   pollIntervalMs?: number;
   /** Explicit mode: models to load at start (`--load-model`); `['*']` = every model on disk. */
   startupModels?: readonly string[];
-  backend: Backend;
+  /** The server's backends; each model loads on the one its config's platform/backend names. */
+  backends: BackendLookup;
   /** Builds the scheduler of each freshly loaded version. */
   createScheduler: SchedulerFactory;
   /** Measures load/unload durations for events. */
@@ -81,13 +82,18 @@ export interface ModelRepositoryApi {
   /** Stops polling, waits for queued loads, then drains and disposes every version. */
   stop(): Promise<void>;
   /**
-   * The READY version for inference: `version` undefined/'' = highest READY one.
-   * Throws notFound.model / notFound.version / notFound.noVersions, or notFound.notReady.
+   * The READY versions of a model, highest first (empty while none is ready): what a version
+   * policy (router/policy.ts) chooses from. Throws notFound.model for a name never loaded.
    */
-  resolve(model: string, version?: string | number): VersionHandle;
+  readyVersions(model: string): VersionHandle[];
+  /** Lifecycle events of every model (loading, ready, failed, unloading, unloaded); returns the unsubscribe. */
+  subscribe(listener: (e: RepositoryEvent) => void): () => void;
   /** Versions with state/reason (metadata, ready, statistics); throws notFound.model / notFound.version when unknown. */
   modelVersions(model: string, version?: string | number): VersionStatus[];
-  /** The normalized config (Triton JSON form) of the given or highest READY version; throws like resolve. */
+  /**
+   * The normalized config (Triton JSON form) of the given or highest READY version; throws
+   * notFound.model / notFound.version / notFound.noVersions, or notFound.notReady.
+   */
   modelConfig(model: string, version?: string | number): Record<string, unknown>;
   /** Repository index (protocol.md B.3): every model on disk, name only when never loaded. */
   index(readyOnly: boolean): RepositoryIndexEntry[];

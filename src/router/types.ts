@@ -1,4 +1,5 @@
-import type { InferRequest, InferResponse, ModelState, ModelStatistics } from '../core/index.js';
+import type { CallContext, InferRequest, InferResponse, ModelState, ModelStatistics } from '../core/index.js';
+import type { TraceSettingsView } from '../observability/trace-control.js';
 
 /** Server metadata (GET /v2). */
 export interface ServerMetadata {
@@ -34,8 +35,9 @@ export interface LoadParams {
 export type LogSettings = Record<string, string | number | boolean>;
 
 /**
- * The front door every protocol calls. Everything returns plain data or throws an InferError.
- * Implemented by router/; protocol/http and protocol/grpc depend only on this interface.
+ * The data plane every protocol calls: health, metadata and inference. Everything returns plain
+ * data or throws an InferError. Implemented by router/router.ts; protocol/http and protocol/grpc
+ * depend only on this interface and AdminService.
  */
 export interface InferenceService {
   live(): boolean;
@@ -46,13 +48,35 @@ export interface InferenceService {
   modelMetadata(model: string, version?: string): ModelMetadata;
   /** The normalized config in Triton's JSON form (protocol.md §D.9). */
   modelConfig(model: string, version?: string): Record<string, unknown>;
-  /** Statistics for all models (no model), one model, or one version. */
-  modelStatistics(model?: string, version?: string): ModelStatistics[];
-  infer(request: InferRequest): Promise<InferResponse>;
+  /**
+   * Runs one call through the request pipeline. `request` is never mutated; `ctx` is built once
+   * by the transport (core/context.ts). Rejects with an InferError.
+   */
+  infer(request: InferRequest, ctx: CallContext): Promise<InferResponse>;
+}
+
+/**
+ * The control plane: the repository, statistics, log and trace settings. Separate from
+ * inference so that it can be guarded (and later served) as one unit. Implemented by
+ * router/admin.ts.
+ */
+export interface AdminService {
   repositoryIndex(readyOnly: boolean): IndexEntry[];
   loadModel(model: string, params: LoadParams): Promise<void>;
   unloadModel(model: string, unloadDependents: boolean): Promise<void>;
+  /** Statistics for all models (no model), one model, or one version. */
+  modelStatistics(model?: string, version?: string): ModelStatistics[];
   getLogSettings(): LogSettings;
   /** Validates and applies; throws IG_ERR_INVALID_ARG naming the bad key. */
   updateLogSettings(update: LogSettings): LogSettings;
+  /** Server-wide or one model's trace settings; throws IG_ERR_MODEL_NOT_FOUND for an unknown model. */
+  traceSettings(model?: string): TraceSettingsView;
+  /** Validates every key, then applies them (null clears a model's override); answers the settings. */
+  updateTraceSettings(update: Record<string, unknown>, model?: string): TraceSettingsView;
+}
+
+/** What the protocol servers are built over. */
+export interface Services {
+  inference: InferenceService;
+  admin: AdminService;
 }

@@ -62,9 +62,9 @@ function checkDims(model: string, name: string, got: number[], want: number[], b
   if (ok) return;
   const shown = batching ? [-1, ...want] : want;
   throw invalidArg(
-    `unexpected shape for input '${name}' for model '${model}'. Expected [${shown.join(',')}], got [${
-      batching ? '?,' : ''
-    }${got.join(',')}]`,
+    `unexpected shape for input '${name}' for model '${model}'. Expected [${shown.join(',')}], got [${(
+      batching ? ['?', ...got] : got
+    ).join(',')}]`,
   );
 }
 
@@ -83,7 +83,8 @@ export function validateOutputs(spec: ModelVersionSpec, req: InferRequest): void
     if (!names.has(o.name)) throw invalidArg(`unexpected inference output '${o.name}' for model '${spec.model}'`);
     if (seen.has(o.name)) throw invalidArg(`output '${o.name}' is requested more than once for model '${spec.model}'`);
     seen.add(o.name);
-    if (o.classification !== undefined && (!Number.isInteger(o.classification) || o.classification < 0))
+    // The one check of the count, whatever the protocol (decoders only check the wire type); 0 = none.
+    if (o.classification !== undefined && (!Number.isSafeInteger(o.classification) || o.classification < 0))
       throw invalidArg(`classification count for output '${o.name}' must be a non-negative integer`);
   }
 }

@@ -1,4 +1,6 @@
+import { instanceLabel } from '../backend/instance-ref.js';
 import { OrtBackend } from '../backend/ort/backend.js';
+import { BackendRegistry } from '../backend/registry.js';
 import type { Backend, InstanceEvent } from '../backend/types.js';
 import { type Clock, systemClock } from '../core/index.js';
 import { LogControl } from '../observability/log-settings.js';
@@ -12,6 +14,7 @@ import { createGrpcServer } from '../protocol/grpc/server.js';
 import { createHttpServer } from '../protocol/http/server.js';
 import { ModelRepository } from '../repository/repository.js';
 import type { ModelRepositoryApi, RepositoryEvent } from '../repository/types.js';
+import { AdminApi } from '../router/admin.js';
 import { Router } from '../router/router.js';
 import { createScheduler } from '../scheduler/create-scheduler.js';
 import { type ServerOptions, type ServerOptionsInput, ServerOptionsSchema } from './options.js';
@@ -38,6 +41,7 @@ export interface RunningServer {
   /** Port of GET /metrics; undefined when metrics are disabled. */
   readonly metricsPort: number | undefined;
   readonly router: Router;
+  readonly admin: AdminApi;
   readonly tracing: Tracing;
   readonly logger: Logger;
   /** Readiness turns false, in-flight requests finish, models unload, listeners close. */
@@ -46,6 +50,7 @@ export interface RunningServer {
 
 /** Optional pieces a test may replace. */
 export interface ServerDeps {
+  /** Replaces the onnxruntime backend (the registry then holds this one only). */
   backend?: Backend;
   logger?: Logger;
   clock?: Clock;
@@ -60,7 +65,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
   const clock = deps.clock ?? systemClock;
   const stats = new StatsRegistry();
   const tracing = deps.tracing ?? new Tracing({ serviceVersion: VERSION });
-  const backend = deps.backend ?? new OrtBackend();
+  const backends = new BackendRegistry([deps.backend ?? new OrtBackend()]);
   let accepting = true;
   // The readers run only at scrape time, after the repository and router below exist.
   const metrics: Metrics | undefined = o.enableMetrics
@@ -72,7 +77,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     controlMode: o.controlMode,
     pollIntervalMs: o.pollSeconds * 1000,
     startupModels: o.loadModels,
-    backend,
+    backends,
     clock,
     createScheduler: (spec, loaded) => {
       const versionStats = () => stats.get(spec.model, spec.version);
@@ -96,7 +101,8 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     },
     onInstanceEvent: (e: InstanceEvent) => {
       countInstanceEvent(stats, e);
-      logger.warn({ ...e }, `instance ${e.instance}: ${e.type}`);
+      const instance = instanceLabel(e.instance);
+      logger.warn({ ...e, ...e.instance, instance }, `instance ${instance}: ${e.type}`);
     },
   });
 
@@ -105,18 +111,19 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     stats,
     metrics,
     logger,
-    logControl: new LogControl(logger),
     serverName: o.serverName,
     serverVersion: VERSION,
     extensions: EXTENSIONS,
     clock,
     accepting: () => accepting,
   });
+  const admin = new AdminApi({ repository, stats, logControl: new LogControl(logger), traceControl: tracing.control });
+  const services = { inference: router, admin };
 
   const started = clock.now();
   await repository.start();
-  const http = o.enableHttp ? createHttpServer(router, { maxBodyBytes: o.maxBodyBytes, logger, tracing }) : undefined;
-  const grpc = o.enableGrpc ? createGrpcServer(router, { logger, tracing }) : undefined;
+  const http = o.enableHttp ? createHttpServer(services, { maxBodyBytes: o.maxBodyBytes, logger, tracing }) : undefined;
+  const grpc = o.enableGrpc ? createGrpcServer(services, { logger, tracing }) : undefined;
   let httpPort: number | undefined;
   let grpcPort: number | undefined;
   let metricsServer: MetricsServer | undefined;
@@ -129,7 +136,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     await Promise.allSettled([http?.close(), grpc?.close()]);
     metrics?.close();
     await repository.stop();
-    await backend.close();
+    await backends.close();
     throw err;
   }
   const metricsPort = metricsServer?.port;
@@ -149,7 +156,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
       const timeout = new Promise<void>((r) => setTimeout(r, o.exitTimeoutSeconds * 1000).unref());
       await Promise.race([Promise.all([http?.close(), grpc?.close()]), timeout]);
       await repository.stop();
-      await backend.close();
+      await backends.close();
       // Metrics stay scrapeable through the drain; traces still buffered are flushed last.
       await metricsServer?.close();
       metrics?.close();
@@ -159,14 +166,15 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     })();
     return stopping;
   };
-  return { httpPort, grpcPort, metricsPort, router, tracing, logger, stop };
+  return { httpPort, grpcPort, metricsPort, router, admin, tracing, logger, stop };
 }
 
 /** Scheduler drop reasons → metric label values. */
-const DROPS: Record<'queue-full' | 'timeout' | 'shed', DropReason> = {
+const DROPS: Record<'queue-full' | 'timeout' | 'shed' | 'deadline', DropReason> = {
   'queue-full': 'queue_full',
   timeout: 'queue_timeout',
   shed: 'shed',
+  deadline: 'deadline',
 };
 
 /** Versions for infergate_model_ready: loaded, loading or failed ones (not those unloaded on purpose). */
@@ -182,11 +190,10 @@ function recordLoad(stats: StatsRegistry, metrics: Metrics | undefined, model: s
   metrics?.modelLoaded(model, ms / 1000);
 }
 
-/** Worker crash/restart counts; the ORT backend names instances `<model>_<version>_<index>`. */
+/** Worker crash/restart counts of the instance's version. */
 function countInstanceEvent(stats: StatsRegistry, e: InstanceEvent): void {
   if (e.type !== 'crash' && e.type !== 'restart') return;
-  const m = /^(.+)_(\d+)_\d+$/.exec(e.instance);
-  const s = m ? stats.peek(m[1] as string, m[2] as string) : undefined;
+  const s = stats.peek(e.instance.model, e.instance.version);
   if (!s) return;
   if (e.type === 'crash') s.workerCrashes++;
   else s.workerRestarts++;

@@ -3,8 +3,8 @@
  * files; each rpc is a thin mapping onto the InferenceService front door.
  */
 import type { Tracing } from '../../observability/tracing.js';
-import type { InferenceService } from '../../router/types.js';
-import { tracedModelInfer } from './infer-traced.js';
+import type { Services } from '../../router/types.js';
+import { inferPath } from './infer-call.js';
 import { modelHandlers } from './model-handlers.js';
 import { repositoryHandlers } from './repository-handlers.js';
 import { settingsHandlers } from './settings-handlers.js';
@@ -12,15 +12,15 @@ import { sharedMemoryHandlers } from './shared-memory-handlers.js';
 import { type StreamOptions, streamInferHandler } from './stream.js';
 import type { InferenceImpl } from './types.js';
 
-/** Every rpc of the inference service, bound to one InferenceService (traced when `tracing` is given). */
-export function inferenceHandlers(service: InferenceService, stream: StreamOptions, tracing?: Tracing): InferenceImpl {
-  const models = modelHandlers(service);
-  if (tracing) models.modelInfer = tracedModelInfer(service, tracing, models.modelInfer);
+/** Every rpc of the inference service over the services; inference traced when `tracing` is given. */
+export function inferenceHandlers(services: Services, stream: StreamOptions, tracing?: Tracing): InferenceImpl {
+  const { inference, admin } = services;
+  const infer = inferPath(inference, tracing);
   return {
-    ...models,
-    modelStreamInfer: streamInferHandler(service, tracing ? { ...stream, tracing } : stream),
-    ...repositoryHandlers(service),
+    ...modelHandlers(inference, admin, infer),
+    modelStreamInfer: streamInferHandler(infer, stream),
+    ...repositoryHandlers(admin),
     ...sharedMemoryHandlers(),
-    ...settingsHandlers(service, tracing?.control),
+    ...settingsHandlers(admin),
   };
 }

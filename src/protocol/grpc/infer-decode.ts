@@ -33,8 +33,8 @@ function decodeOutputs(outputs: ModelInferRequest_InferRequestedOutputTensor[]):
   return outputs.map((o) => ({ name: o.name, ...decodeOutputParams(o.name, o.parameters) }));
 }
 
-/** Decodes and validates a ModelInferRequest; `signal` is the call's cancellation/deadline signal. */
-export function decodeInferRequest(msg: ModelInferRequest, signal?: AbortSignal): InferRequest {
+/** Decodes and checks a ModelInferRequest at the wire level (the model-level checks are the router's). */
+export function decodeInferRequest(msg: ModelInferRequest): InferRequest {
   const model = msg.modelName;
   // Shared memory first: a client using it sends no raw entry for those inputs, so the raw
   // count check below would otherwise hide the real reason.
@@ -44,12 +44,8 @@ export function decodeInferRequest(msg: ModelInferRequest, signal?: AbortSignal)
     throw invalidArg(
       `expected ${msg.inputs.length} raw_input_contents entries (one per input) but got ${raw.length} for model '${model}'`,
     );
-  const seen = new Set<string>();
-  const inputs = msg.inputs.map((input, i) => {
-    if (seen.has(input.name)) throw invalidArg(`input '${input.name}' appears more than once for model '${model}'`);
-    seen.add(input.name);
-    return decodeInput(input, raw.length > 0 ? raw[i] : undefined, model);
-  });
+  // Duplicate names are the router's to refuse (router/validate.ts), with one text for every protocol.
+  const inputs = msg.inputs.map((input, i) => decodeInput(input, raw.length > 0 ? raw[i] : undefined, model));
   const { parameters, priority, timeoutUs } = decodeRequestParams(msg.parameters);
   return {
     id: msg.id === '' ? undefined : msg.id,
@@ -60,7 +56,5 @@ export function decodeInferRequest(msg: ModelInferRequest, signal?: AbortSignal)
     parameters,
     priority,
     timeoutUs,
-    signal,
-    protocol: 'grpc',
   };
 }

@@ -3,10 +3,9 @@
  * Each is a thin mapping onto InferenceService; errors propagate as InferErrors.
  */
 import { fromJson, type JsonValue } from '@bufbuild/protobuf';
-import type { InferenceService } from '../../router/types.js';
+import type { AdminService, InferenceService } from '../../router/types.js';
 import { ModelConfigSchema } from '../../gen/model_config_pb.js';
-import { decodeInferRequest } from './infer-decode.js';
-import { encodeInferResponse } from './infer-encode.js';
+import type { InferPath } from './infer-call.js';
 import { encodeStatistics } from './statistics.js';
 import type { InferenceImpl } from './types.js';
 
@@ -31,8 +30,8 @@ function tensorMetadata(t: { name: string; datatype: string; shape: number[] }) 
   return { name: t.name, datatype: t.datatype, shape: t.shape.map((d) => BigInt(d)) };
 }
 
-/** Unary rpcs that only read the service (plus ModelInfer). */
-export function modelHandlers(service: InferenceService): ModelRpcs {
+/** Unary rpcs that only read the services (plus ModelInfer, through the shared inference path). */
+export function modelHandlers(service: InferenceService, admin: AdminService, infer: InferPath): ModelRpcs {
   return {
     serverLive: () => ({ live: service.live() }),
     serverReady: () => ({ ready: service.ready() }),
@@ -54,12 +53,7 @@ export function modelHandlers(service: InferenceService): ModelRpcs {
       // Unknown keys are tolerated: the service may add fields our proto does not carry.
       return { config: fromJson(ModelConfigSchema, json, { ignoreUnknownFields: true }) };
     },
-    modelStatistics: (req) => encodeStatistics(service.modelStatistics(opt(req.name), opt(req.version))),
-    modelInfer: async (req, ctx) => {
-      const request = decodeInferRequest(req, ctx.signal);
-      // A call cancelled while its message was being decoded never enters the router.
-      if (ctx.signal.aborted) throw ctx.signal.reason;
-      return encodeInferResponse(await service.infer(request), req.id);
-    },
+    modelStatistics: (req) => encodeStatistics(admin.modelStatistics(opt(req.name), opt(req.version))),
+    modelInfer: async (req, call) => (await infer(req, call)).response,
   };
 }

@@ -75,12 +75,6 @@ function expectCases(label: string, p: InferParameter, allowed: Case[]): void {
 }
 
 // An int64/uint64 parameter (case already checked) that must be a non-negative safe integer.
-function nonNegative(label: string, p: InferParameter): number {
-  const v = p.parameterChoice.value as bigint;
-  if (v < 0n || v > MAX_SAFE) throw invalidArg(`${label} must be a non-negative integer, got ${v}`);
-  return Number(v);
-}
-
 /** Request-level parameters after the reserved keys were checked and lifted out. */
 export interface RequestParams {
   parameters: Record<string, ParamValue>;
@@ -120,7 +114,10 @@ export function rejectSharedMemory(map: Record<string, InferParameter>): void {
   throw shmRegionNotFound(region.parameterChoice.case === 'stringParam' ? region.parameterChoice.value : '');
 }
 
-/** Per-output options: `classification` (int64_param, K > 0) and the remaining custom parameters. */
+/**
+ * Per-output options: `classification` (an int64/uint64 parameter; its range is the router's to
+ * check, router/validate.ts, for every protocol) and the remaining custom parameters.
+ */
 export function decodeOutputParams(
   output: string,
   map: Record<string, InferParameter>,
@@ -131,8 +128,7 @@ export function decodeOutputParams(
     if (key === 'classification') {
       const label = `'classification' parameter of output '${output}'`;
       expectCases(label, p, ['int64Param', 'uint64Param']);
-      const k = nonNegative(label, p);
-      if (k > 0) out.classification = k;
+      out.classification = Number(p.parameterChoice.value as bigint);
       continue;
     }
     if (key.startsWith('shared_memory_')) continue;

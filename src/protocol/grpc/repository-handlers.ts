@@ -5,7 +5,7 @@
  */
 import { InferError, invalidArg } from '../../core/index.js';
 import type { ModelRepositoryParameter } from '../../gen/grpc_service_pb.js';
-import type { InferenceService, LoadParams } from '../../router/types.js';
+import type { AdminService, LoadParams } from '../../router/types.js';
 import type { InferenceImpl } from './types.js';
 
 type RepositoryRpcs = Pick<InferenceImpl, 'repositoryIndex' | 'repositoryModelLoad' | 'repositoryModelUnload'>;
@@ -45,11 +45,11 @@ export function unloadDependents(map: Record<string, ModelRepositoryParameter>):
 }
 
 /** RepositoryIndex / RepositoryModelLoad / RepositoryModelUnload. */
-export function repositoryHandlers(service: InferenceService): RepositoryRpcs {
+export function repositoryHandlers(admin: AdminService): RepositoryRpcs {
   return {
     repositoryIndex: (req) => {
       rejectRepositoryName(req.repositoryName);
-      const models = service.repositoryIndex(req.ready).map((e) => ({
+      const models = admin.repositoryIndex(req.ready).map((e) => ({
         name: e.name,
         version: e.version ?? '',
         state: e.state ?? '',
@@ -59,12 +59,12 @@ export function repositoryHandlers(service: InferenceService): RepositoryRpcs {
     },
     repositoryModelLoad: async (req) => {
       rejectRepositoryName(req.repositoryName);
-      await service.loadModel(req.modelName, loadParams(req.parameters));
+      await admin.loadModel(req.modelName, loadParams(req.parameters));
       return {};
     },
     repositoryModelUnload: async (req) => {
       rejectRepositoryName(req.repositoryName);
-      await service.unloadModel(req.modelName, unloadDependents(req.parameters));
+      await admin.unloadModel(req.modelName, unloadDependents(req.parameters));
       return {};
     },
   };

@@ -11,7 +11,7 @@ import {
 import { Health } from '../../gen/health_pb.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Tracing } from '../../observability/tracing.js';
-import type { InferenceService } from '../../router/types.js';
+import type { Services } from '../../router/types.js';
 import type { UnexpectedErrorHook } from './errors.js';
 import { inferenceHandlers } from './handlers.js';
 import { healthHandlers } from './health.js';
@@ -70,15 +70,15 @@ function channelOptions(o: GrpcServerOptions): ChannelOptions {
   return opts;
 }
 
-/** Creates the gRPC server for a service; nothing is bound until listen(). */
-export function createGrpcServer(service: InferenceService, options: GrpcServerOptions = {}): GrpcServer {
+/** Creates the gRPC server over the inference and admin services; nothing is bound until listen(). */
+export function createGrpcServer(services: Services, options: GrpcServerOptions = {}): GrpcServer {
   const server = new Server(channelOptions(options));
   const logger = options.logger;
   const hook: UnexpectedErrorHook | undefined =
     options.onUnexpectedError ??
     (logger && ((err, rpc) => logger.error({ err, rpc }, 'unexpected error in gRPC handler')));
   const impl = inferenceHandlers(
-    service,
+    services,
     { maxInFlight: options.maxStreamInFlight ?? 128, onUnexpectedError: hook },
     options.tracing,
   );
@@ -86,7 +86,7 @@ export function createGrpcServer(service: InferenceService, options: GrpcServerO
     serviceDefinition(GRPCInferenceService, HOT_PATH_ENCODERS),
     bindService(GRPCInferenceService, impl, hook),
   );
-  server.addService(serviceDefinition(Health), bindService(Health, healthHandlers(service), hook));
+  server.addService(serviceDefinition(Health), bindService(Health, healthHandlers(services.inference), hook));
   const grace = options.shutdownGraceMs ?? 5_000;
 
   return {

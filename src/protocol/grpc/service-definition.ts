@@ -24,7 +24,9 @@ import type {
   UntypedHandleCall,
   UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import type { ResponseWritten } from '../../core/index.js';
 import { type CallSignal, deadlineMs, watchCall } from './call-signal.js';
+import { WriteNotice } from './write-notice.js';
 import { classify, MalformedMessage, malformedError, toServiceError, type UnexpectedErrorHook } from './errors.js';
 
 /** What a unary implementation gets besides the request. */
@@ -34,6 +36,8 @@ export interface UnaryContext {
   /** Absolute deadline, epoch ms; Infinity when none. */
   readonly deadline: number;
   readonly metadata: Metadata;
+  /** Runs registered functions once the response message has been handed to the stream. */
+  readonly written: ResponseWritten;
 }
 
 export type UnaryImpl<I extends DescMessage, O extends DescMessage> = (
@@ -100,7 +104,16 @@ export function serviceDefinition(service: DescService, encoders?: FastEncoders)
 // The AbortController is made only when an implementation asks for the signal: most rpcs never do.
 class LazyContext implements UnaryContext {
   private watch: CallSignal | undefined;
+  private notice: WriteNotice | undefined;
   constructor(private readonly call: ServerUnaryCall<unknown, unknown>) {}
+  get written(): ResponseWritten {
+    this.notice ??= new WriteNotice();
+    return this.notice;
+  }
+  /** After the callback: grpc-js has serialised the response onto the stream by then. */
+  wrote(): void {
+    this.notice?.fire();
+  }
   get signal(): AbortSignal {
     this.watch ??= watchCall(this.call);
     return this.watch.signal;
@@ -133,6 +146,7 @@ function unaryHandler(
       } catch (err) {
         fail(err);
       }
+      ctx.wrote();
     };
     const failed = (err: unknown) => {
       ctx.release();

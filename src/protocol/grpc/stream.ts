@@ -11,21 +11,17 @@ import {
   type ModelStreamInferResponse,
   ModelStreamInferResponseSchema,
 } from '../../gen/grpc_service_pb.js';
-import type { RequestSpan, Tracing } from '../../observability/tracing.js';
-import type { InferenceService } from '../../router/types.js';
-import { type CallSignal, watchCall } from './call-signal.js';
+import { type CallSignal, deadlineMs, watchCall } from './call-signal.js';
 import { classify, MalformedMessage, malformedError, type UnexpectedErrorHook } from './errors.js';
-import { decodeInferRequest } from './infer-decode.js';
-import { encodeInferResponse } from './infer-encode.js';
+import type { InferPath } from './infer-call.js';
 import { toInferParameter } from './params.js';
+import { WriteNotice } from './write-notice.js';
 import type { InferenceImpl } from './types.js';
 
 export interface StreamOptions {
   /** Requests of one stream in flight before reading pauses (backpressure on the client). */
   maxInFlight: number;
   onUnexpectedError?: UnexpectedErrorHook;
-  /** When on, each request of the stream gets a span continuing the stream's `traceparent`. */
-  tracing?: Tracing;
 }
 
 type Call = ServerDuplexStream<ModelInferRequest | MalformedMessage, ModelStreamInferResponse>;
@@ -39,7 +35,7 @@ class StreamSession {
 
   constructor(
     private readonly call: Call,
-    private readonly service: InferenceService,
+    private readonly infer: InferPath,
     private readonly opts: StreamOptions,
   ) {
     this.watch = watchCall(call);
@@ -55,7 +51,8 @@ class StreamSession {
   }
 
   private accept(msg: ModelInferRequest | MalformedMessage): void {
-    const answer = this.process(msg);
+    const written = new WriteNotice();
+    const answer = this.process(msg, written);
     this.inFlight++;
     if (this.inFlight >= this.opts.maxInFlight && !this.paused) {
       this.paused = true;
@@ -63,6 +60,7 @@ class StreamSession {
     }
     this.tail = this.tail.then(async () => {
       await this.write(await answer);
+      written.fire();
       this.inFlight--;
       if (this.paused && this.inFlight < this.opts.maxInFlight) {
         this.paused = false;
@@ -72,39 +70,19 @@ class StreamSession {
   }
 
   /** Never rejects: every request gets exactly one response message. */
-  private async process(msg: ModelInferRequest | MalformedMessage): Promise<ModelStreamInferResponse> {
+  private async process(msg: ModelInferRequest | MalformedMessage, written: WriteNotice) {
     if (msg instanceof MalformedMessage) return errorResponse(malformedError(msg).message);
-    const span = this.startSpan(msg.modelName);
     try {
       const signal = this.watch.signal;
-      const request = decodeInferRequest(msg, signal);
-      if (signal.aborted) throw signal.reason;
-      if (span) request.trace = span;
-      const result = await this.service.infer(request);
-      const t0 = span ? performance.now() : 0;
-      const response = encodeInferResponse(result, msg.id);
-      span?.encoded(t0, performance.now());
+      const call = { signal, deadline: deadlineMs(this.call), metadata: this.call.metadata, written };
+      const { request, response } = await this.infer(msg, call);
       if (request.parameters['triton_enable_empty_final_response'] === true)
         response.parameters['triton_final_response'] = toInferParameter(true);
-      span?.end(0);
       return create(ModelStreamInferResponseSchema, { inferResponse: response });
     } catch (err) {
       const e = classify(err, 'ModelStreamInfer', this.opts.onUnexpectedError);
-      span?.end(e.grpcStatus, e.message);
       return errorResponse(e.message, msg);
     }
-  }
-
-  /** A request span when tracing is on and samples it; one boolean check otherwise. */
-  private startSpan(model: string): RequestSpan | undefined {
-    const t = this.opts.tracing;
-    if (!t?.on) return undefined;
-    const md = this.call.metadata;
-    const header = (k: string) => {
-      const v = md.get(k)[0];
-      return v === undefined ? undefined : String(v);
-    };
-    return t.startRequest('grpc', model, header('traceparent'), header('tracestate'));
   }
 
   private async write(res: ModelStreamInferResponse): Promise<void> {
@@ -139,7 +117,7 @@ function errorResponse(message: string, req?: ModelInferRequest): ModelStreamInf
   return create(ModelStreamInferResponseSchema, { errorMessage: message, inferResponse });
 }
 
-/** The ModelStreamInfer handler. */
-export function streamInferHandler(service: InferenceService, opts: StreamOptions): InferenceImpl['modelStreamInfer'] {
-  return (call) => new StreamSession(call, service, opts).start();
+/** The ModelStreamInfer handler over the shared inference path. */
+export function streamInferHandler(infer: InferPath, opts: StreamOptions): InferenceImpl['modelStreamInfer'] {
+  return (call) => new StreamSession(call, infer, opts).start();
 }

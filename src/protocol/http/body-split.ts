@@ -8,7 +8,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { invalidArg } from '../../core/index.js';
-import { HEADER_LENGTH } from './binary.js';
+import { HEADER_LENGTH, parseHeaderLength } from './binary.js';
+import type { RouteName } from './routes.js';
 
 /** An infer body split at Inference-Header-Content-Length. */
 export interface SplitBody {
@@ -19,19 +20,26 @@ export interface SplitBody {
 }
 
 /**
- * Where an infer request's body splits: its Content-Length and header length, when both are plain
- * integers, the header fits the body and the body is not compressed. Anything else (undefined) is
- * read whole, and the infer handler reports what is wrong with it.
+ * Where the body of a request to `route` splits: its Content-Length and header length, for an
+ * infer request whose header length is valid (binary.ts decides that, for both paths) and fits
+ * an uncompressed body. Anything else (undefined) is read whole, and the infer handler reports
+ * what is wrong with it.
  */
-export function splitPoint(url: string, headers: IncomingHttpHeaders): { total: number; header: number } | undefined {
+export function splitPoint(
+  route: RouteName | undefined,
+  headers: IncomingHttpHeaders,
+): { total: number; header: number } | undefined {
+  if (route !== 'infer' || headers[HEADER_LENGTH] === undefined) return undefined;
   const enc = headers['content-encoding'];
   if (enc !== undefined && enc.trim().toLowerCase() !== 'identity') return undefined;
-  const path = url.split('?', 1)[0]!;
-  if (!path.endsWith('/infer')) return undefined;
   const total = plainInt(headers['content-length']);
-  const header = plainInt(headers[HEADER_LENGTH]);
-  if (total === undefined || header === undefined || header > total) return undefined;
-  return { total, header };
+  if (total === undefined) return undefined;
+  try {
+    const header = parseHeaderLength(headers[HEADER_LENGTH], total);
+    return header === undefined ? undefined : { total, header };
+  } catch {
+    return undefined;
+  }
 }
 
 function plainInt(v: string | string[] | undefined): number | undefined {

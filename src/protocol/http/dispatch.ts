@@ -13,7 +13,7 @@ const HANDLERS: Record<RouteName, Handler> = {
   modelReady: models.modelReady,
   modelMetadata: models.modelMetadata,
   modelConfig: models.modelConfig,
-  stats: models.stats,
+  stats: admin.stats,
   infer: tracedInfer,
   repositoryIndex: admin.repositoryIndex,
   load: admin.load,
@@ -33,7 +33,7 @@ export async function dispatch(
   onInternal?: (err: unknown) => void,
 ): Promise<HttpResult> {
   try {
-    const match = matchRoute(req.method, req.url);
+    const match = req.match ?? matchRoute(req.method, req.url);
     return await HANDLERS[match.name](deps, match, req);
   } catch (err) {
     const e = toHttpError(err, onInternal);

@@ -1,12 +1,12 @@
 /**
- * Repository, logging, trace and shared-memory endpoints (protocol.md §B.3, §B.7, §B.8).
+ * The control surface over AdminService: repository, statistics, logging, trace and shared-memory
+ * endpoints (protocol.md §B.3, §B.4, §B.7, §B.8).
  * Bodies are small JSON objects; each is parsed with the same depth guard as infer bodies.
  */
 import { InferError, invalidArg } from '../../core/index.js';
 import type { LoadParams, LogSettings } from '../../router/types.js';
 import { shmUnsupported } from '../common/shared-memory.js';
 import { isPlainObject, parseJsonObjectBody, stringifyJson } from './json.js';
-import { traceSettings, validateTraceUpdate } from './trace-settings.js';
 import { type Handler, type HandlerDeps, type HttpRequestData, jsonResult } from './types.js';
 
 const body = (deps: HandlerDeps, req: HttpRequestData) => parseJsonObjectBody(req.body, deps.limits.maxJsonDepth);
@@ -15,12 +15,12 @@ const body = (deps: HandlerDeps, req: HttpRequestData) => parseJsonObjectBody(re
 export const repositoryIndex: Handler = (deps, _m, req) => {
   const { ready } = body(deps, req);
   if (ready !== undefined && typeof ready !== 'boolean') throw invalidArg("'ready' must be a boolean");
-  return jsonResult(stringifyJson(deps.service.repositoryIndex(ready === true)));
+  return jsonResult(stringifyJson(deps.admin.repositoryIndex(ready === true)));
 };
 
 /** POST /v2/repository/models/{m}/load: optional `config` and `file:<v>/<name>` (base64) parameters. */
 export const load: Handler = async (deps, { params }, req) => {
-  await deps.service.loadModel(params.model as string, loadParams(parametersOf(body(deps, req))));
+  await deps.admin.loadModel(params.model as string, loadParams(parametersOf(body(deps, req))));
   return { status: 200 };
 };
 
@@ -29,7 +29,7 @@ export const unload: Handler = async (deps, { params }, req) => {
   const dependents = parametersOf(body(deps, req)).unload_dependents;
   if (dependents !== undefined && typeof dependents !== 'boolean')
     throw invalidArg("parameter 'unload_dependents' must be a boolean");
-  await deps.service.unloadModel(params.model as string, dependents === true);
+  await deps.admin.unloadModel(params.model as string, dependents === true);
   return { status: 200 };
 };
 
@@ -40,27 +40,27 @@ export const namedRepository: Handler = () => {
 
 /** GET/POST /v2/logging via the service's log settings. */
 export const logging: Handler = (deps, _m, req) => {
-  if (req.method === 'GET') return jsonResult(stringifyJson(deps.service.getLogSettings()));
+  if (req.method === 'GET') return jsonResult(stringifyJson(deps.admin.getLogSettings()));
   const update = body(deps, req);
   for (const [key, v] of Object.entries(update)) {
     if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean')
       throw invalidArg(`log setting '${key.slice(0, 64)}' must be a string, number or boolean`);
   }
-  return jsonResult(stringifyJson(deps.service.updateLogSettings(update as LogSettings)));
+  return jsonResult(stringifyJson(deps.admin.updateLogSettings(update as LogSettings)));
 };
 
-/** GET/POST /v2[/models/{m}]/trace/setting: the tracing settings (static defaults without tracing). */
+/** GET/POST /v2[/models/{m}]/trace/setting: the tracing settings. */
 export const traceSetting: Handler = (deps, { params }, req) => {
-  const control = deps.tracing?.control;
-  // A model-level request for an unknown model fails like every other model endpoint.
-  if (control && params.model !== undefined) deps.service.modelReady(params.model);
-  if (req.method === 'POST') {
-    const update = body(deps, req);
-    if (!control) validateTraceUpdate(update);
-    else return jsonResult(stringifyJson(control.update(update, params.model)));
-  }
-  return jsonResult(stringifyJson(control ? control.get(params.model) : traceSettings()));
+  const settings =
+    req.method === 'POST'
+      ? deps.admin.updateTraceSettings(body(deps, req), params.model)
+      : deps.admin.traceSettings(params.model);
+  return jsonResult(stringifyJson(settings));
 };
+
+/** GET /v2/models[/{m}[/versions/{v}]]/stats: `{"model_stats": [...]}` with bigint ns as integers. */
+export const stats: Handler = (deps, { params }) =>
+  jsonResult(stringifyJson({ model_stats: deps.admin.modelStatistics(params.model, params.version) }));
 
 /** Shared-memory status: no regions. */
 export const shmStatus: Handler = () => jsonResult('[]');

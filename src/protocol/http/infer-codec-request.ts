@@ -71,7 +71,6 @@ export function decodeInferRequest(
     model,
     inputs,
     parameters: split.parameters,
-    protocol: 'http',
   };
   if (version !== undefined) request.version = version;
   if (typeof doc.id === 'string' && doc.id !== '') request.id = doc.id;
@@ -150,8 +149,8 @@ function parseOutputs(value: unknown): RequestedOutput[] | undefined {
         if (typeof v !== 'boolean') throw invalidArg(`'binary_data' of output '${raw.name}' must be a boolean`);
         out.binary = v;
       } else if (key === 'classification') {
-        if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
-          throw invalidArg(`'classification' of output '${raw.name}' must be a non-negative integer`);
+        // The count's range is checked once, by the router (router/validate.ts), for every protocol.
+        if (typeof v !== 'number') throw invalidArg(`'classification' of output '${raw.name}' must be a number`);
         out.classification = v;
       } else if (key === 'shared_memory_region') throw shmRegionNotFound(String(v));
       else rest[key] = v;

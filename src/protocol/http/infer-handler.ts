@@ -1,5 +1,7 @@
 /** POST /v2/models/{m}[/versions/{v}]/infer: decode, call the service, encode, compress. */
+import { callContext } from '../../core/index.js';
 import { chooseEncoding, compress } from './compression.js';
+import { deadlineFromHeader, TIMEOUT_HEADER } from './deadline.js';
 import { HEADER_LENGTH, parseHeaderLength } from './binary.js';
 import { decodeInferRequest } from './infer-codec-request.js';
 import { encodeInferResponse } from './infer-codec-response.js';
@@ -7,6 +9,9 @@ import { decodeRawBinaryRequest } from './raw-binary.js';
 import type { Handler, HttpResult } from './types.js';
 
 const EMPTY = Buffer.alloc(0);
+
+/** Which version answered (the body has it too, as model_version; proxies and logs read headers). */
+export const MODEL_VERSION_HEADER = 'infergate-model-version';
 
 /** The infer endpoint. */
 export const infer: Handler = async (deps, { params }, req) => {
@@ -17,18 +22,24 @@ export const infer: Handler = async (deps, { params }, req) => {
   const binary = req.binary ?? (headerLength === undefined ? undefined : body.subarray(headerLength));
   const decoded =
     headerLength === 0
-      ? decodeRawBinaryRequest(binary!, deps.service.modelMetadata(model, params.version), model, params.version)
+      ? decodeRawBinaryRequest(binary!, deps.inference.modelMetadata(model, params.version), model, params.version)
       : decodeInferRequest(body, headerLength, model, params.version, deps.limits, binary);
-  decoded.request.signal = req.signal;
-  decoded.request.trace = req.trace;
-  const response = await deps.service.infer(decoded.request);
+  const ctx = callContext({
+    protocol: 'http',
+    id: decoded.request.id,
+    deadline: deadlineFromHeader(req.headers[TIMEOUT_HEADER], req.receivedAt),
+    signal: req.signal,
+    trace: req.trace,
+    written: req.written,
+  });
+  const response = await deps.inference.infer(decoded.request, ctx);
   const encodeStart = req.trace ? performance.now() : 0;
   const encoded = encodeInferResponse(response, {
     binaryDefault: decoded.binaryOutput,
     requested: decoded.request.outputs,
   });
-  const result: HttpResult = { status: 200, body: encoded.body, headers: {} };
-  const headers = result.headers as Record<string, string | number>;
+  const headers: Record<string, string | number> = { [MODEL_VERSION_HEADER]: response.version };
+  const result: HttpResult = { status: 200, body: encoded.body, headers };
   if (encoded.headerLength === undefined) headers['content-type'] = 'application/json';
   else {
     headers['content-type'] = 'application/octet-stream';

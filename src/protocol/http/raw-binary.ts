@@ -28,7 +28,6 @@ export function decodeRawBinaryRequest(
     model,
     inputs: [tensorFromWire(input.name, datatype, shape, body)],
     parameters: {},
-    protocol: 'http',
   };
   if (version !== undefined) request.version = version;
   return { request, binaryOutput: true };

@@ -8,10 +8,11 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { InferError } from '../../core/index.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Tracing } from '../../observability/tracing.js';
-import type { InferenceService } from '../../router/types.js';
+import type { Services } from '../../router/types.js';
 import { readSplitBody, type SplitBody, splitPoint } from './body-split.js';
 import { readBody } from './compression.js';
 import { dispatch } from './dispatch.js';
+import { matchRoute, type RouteMatch } from './routes.js';
 import { toHttpError } from './errors.js';
 import type { HandlerDeps, HttpRequestData, HttpResult } from './types.js';
 
@@ -46,12 +47,20 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-/** Creates the KServe v2 REST server over an InferenceService. */
-export function createHttpServer(service: InferenceService, options: HttpServerOptions = {}): HttpServer {
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The route, matched once when the body parser needed it (routes.ts), reused by dispatch. */
+    igRoute?: RouteMatch;
+  }
+}
+
+/** Creates the KServe v2 REST server over the inference and admin services. */
+export function createHttpServer(services: Services, options: HttpServerOptions = {}): HttpServer {
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024 * 1024;
   const requestTimeout = options.requestTimeoutMs ?? 60_000;
   const deps: HandlerDeps = {
-    service,
+    inference: services.inference,
+    admin: services.admin,
     limits: { maxJsonDepth: options.maxJsonDepth ?? 100, maxJsonElements: options.maxJsonElements ?? 16 * 1024 * 1024 },
     tracing: options.tracing,
   };
@@ -72,9 +81,11 @@ export function createHttpServer(service: InferenceService, options: HttpServerO
   };
   let closing = false;
   app.removeAllContentTypeParsers();
+  app.decorateRequest('igRoute', undefined);
   app.addContentTypeParser('*', (request, payload, done) => {
     const h = request.headers;
-    const split = splitPoint(request.url, h);
+    request.igRoute = tryMatch(request);
+    const split = splitPoint(request.igRoute?.name, h);
     const body: Promise<Buffer | SplitBody> =
       split !== undefined && split.total <= maxBodyBytes
         ? readSplitBody(payload, split.total, split.header)
@@ -107,19 +118,33 @@ export function createHttpServer(service: InferenceService, options: HttpServerO
   };
 }
 
-function toRequestData(request: FastifyRequest, reply: FastifyReply) {
+function toRequestData(request: FastifyRequest, reply: FastifyReply): HttpRequestData {
   const controller = new AbortController();
+  const res = reply.raw;
   // 'close' on the response before it finished = the client went away: let the scheduler drop it.
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) controller.abort();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort();
   });
   return {
     method: request.method,
     url: request.raw.url ?? request.url,
     headers: request.headers,
     ...requestBody(request.body),
+    match: request.igRoute,
     signal: controller.signal,
+    receivedAt: Date.now(),
+    // 'close' follows the last write (or a disconnect): `answered` hooks run after the bytes left.
+    written: { onWritten: (fn) => res.once('close', fn) },
   };
+}
+
+/** The route of a request, or undefined when it has none (dispatch then answers 404/405). */
+function tryMatch(request: FastifyRequest): RouteMatch | undefined {
+  try {
+    return matchRoute(request.method, request.raw.url ?? request.url);
+  } catch {
+    return undefined;
+  }
 }
 
 function requestBody(body: unknown): Pick<HttpRequestData, 'body' | 'binary'> {

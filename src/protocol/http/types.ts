@@ -1,7 +1,8 @@
 /** Plain data shapes passed between the fastify adapter and the endpoint handlers. */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RequestSpan, Tracing } from '../../observability/tracing.js';
-import type { InferenceService } from '../../router/types.js';
+import type { ResponseWritten } from '../../core/index.js';
+import type { AdminService, InferenceService } from '../../router/types.js';
 import type { InferDecodeLimits } from './infer-codec-request.js';
 import type { RouteMatch } from './routes.js';
 
@@ -17,8 +18,14 @@ export interface HttpRequestData {
    * the binary section, in a buffer of its own; `body` then holds only the JSON header.
    */
   binary?: Uint8Array;
+  /** The route when the server already matched it (for the body reader); else dispatch matches. */
+  match?: RouteMatch;
   /** Aborted when the client goes away before the response was sent. */
   signal: AbortSignal;
+  /** Date.now() when the request's body was read: the base of its relative timeout. */
+  receivedAt: number;
+  /** Fires once the response has been written (or the connection closed). */
+  written: ResponseWritten;
   /** The request's span when tracing sampled it (set by infer-traced.ts). */
   trace?: RequestSpan;
 }
@@ -32,7 +39,8 @@ export interface HttpResult {
 
 /** What handlers need from the server. */
 export interface HandlerDeps {
-  service: InferenceService;
+  inference: InferenceService;
+  admin: AdminService;
   limits: InferDecodeLimits;
   /** Tracing and the trace settings endpoints; absent = static trace settings, nothing traced. */
   tracing?: Tracing;

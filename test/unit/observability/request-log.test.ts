@@ -24,9 +24,9 @@ describe('RequestLog', () => {
     let now = 0;
     const log = new RequestLog(logger, () => now);
     const full = new InferError('IG_ERR_QUEUE_FULL', 'Exceeds maximum queue size');
-    const req = { model: 'bert', protocol: 'http' };
+    const req = { requestId: 'r-1', model: 'bert', protocol: 'http' };
     for (let i = 0; i < 50; i++) log.failure(req, full, 0.2, 'bert', 1); // 50 rejections in one instant
-    log.failure({ model: 'mlp', protocol: 'grpc' }, full, 0.2, 'mlp', 1); // another model: its own window
+    log.failure({ requestId: 'r-2', model: 'mlp', protocol: 'grpc' }, full, 0.2, 'mlp', 1); // another model: its own window
     now = 999;
     log.failure(req, full, 0.2, 'bert', 1);
     now = 1000;
@@ -47,7 +47,7 @@ describe('RequestLog', () => {
   it('logs every client error and every server-side failure', async () => {
     const { lines, logger } = capture();
     const log = new RequestLog(logger, () => 0);
-    const req = { model: 'bert', protocol: 'http' };
+    const req = { requestId: 'r-1', model: 'bert', protocol: 'http' };
     for (let i = 0; i < 3; i++) log.failure(req, new InferError('IG_ERR_INVALID_ARG', 'bad shape'), 0.1, 'bert', 1);
     log.failure(req, new InferError('IG_ERR_WORKER_CRASHED', 'worker exited'), 3, 'bert', 1);
     await flush();

@@ -1,9 +1,11 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BackendRegistry } from '../../../src/backend/registry.js';
 import { systemClock } from '../../../src/core/clock.js';
 import { ModelRepository } from '../../../src/repository/repository.js';
-import type { ControlMode, RepositoryEvent } from '../../../src/repository/types.js';
+import type { ControlMode, RepositoryEvent, VersionHandle } from '../../../src/repository/types.js';
+import { LatestReadyPolicy } from '../../../src/router/policy.js';
 import { FakeBackend, FakeScheduler, SIMPLE, writeModelFile } from './fake-backend.js';
 
 /** A temp repository directory and a writer for models in it. */
@@ -40,7 +42,7 @@ export function makeRepo(
     controlMode: mode,
     pollIntervalMs: extra.pollIntervalMs ?? 30,
     startupModels: extra.startupModels,
-    backend,
+    backends: new BackendRegistry([backend]),
     createScheduler: (spec) => {
       const s = new FakeScheduler(spec);
       schedulers.push(s);
@@ -67,4 +69,9 @@ export function makeRepo(
       });
     });
   return { repo, backend, events, schedulers, waitFor };
+}
+
+/** The version a call to `model` (at `version`) goes to, through the router's default policy. */
+export function resolve(repo: ModelRepository, model: string, version?: string | number): VersionHandle {
+  return new LatestReadyPolicy(repo).resolve(model, version === undefined ? undefined : String(version)).primary;
 }

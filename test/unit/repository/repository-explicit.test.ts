@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { InferError } from '../../../src/core/errors.js';
 import { SIMPLE } from './fake-backend.js';
-import { makeRepo, tempRepo, writeModel } from './helpers.js';
+import { makeRepo, resolve, tempRepo, writeModel } from './helpers.js';
 
 let root: string;
 let cleanup: () => Promise<void>;
@@ -21,14 +21,14 @@ describe('repository in explicit mode', () => {
     const { repo } = makeRepo(root, 'explicit', { startupModels: ['a'] });
     await repo.start();
     assert.deepEqual(repo.index(false), [{ name: 'a', version: '1', state: 'READY' }, { name: 'b' }]);
-    assert.throws(() => repo.resolve('b'), /Request for unknown model: 'b' is not found/);
+    assert.throws(() => resolve(repo, 'b'), /Request for unknown model: 'b' is not found/);
     await writeModel(root, 'c', { 1: undefined });
     assert.deepEqual(
       repo.index(false).map((r) => r.name),
       ['a', 'b', 'c'],
     );
     await repo.load('c');
-    assert.equal(repo.resolve('c').version, 1);
+    assert.equal(resolve(repo, 'c').version, 1);
     assert.equal(repo.allReady(), true);
     await repo.stop();
   });
@@ -46,7 +46,7 @@ describe('repository in explicit mode', () => {
     await writeModel(root, 'a', { 1: undefined });
     const { repo, backend, schedulers } = makeRepo(root, 'explicit', { startupModels: ['a'] });
     await repo.start();
-    const job = repo.resolve('a').scheduler.submit({ inputs: [], batchSize: 1 });
+    const job = resolve(repo, 'a').scheduler.submit({ inputs: [], batchSize: 1 });
     let unloaded = false;
     const unloading = repo.unload('a').then(() => {
       unloaded = true;
@@ -54,7 +54,7 @@ describe('repository in explicit mode', () => {
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(unloaded, false);
     assert.equal(repo.modelVersions('a')[0]!.state, 'UNLOADING');
-    assert.throws(() => repo.resolve('a'), /has no available versions/);
+    assert.throws(() => resolve(repo, 'a'), /has no available versions/);
     assert.equal(backend.live, 1);
     schedulers[0]!.releaseAll();
     await job;
@@ -62,7 +62,7 @@ describe('repository in explicit mode', () => {
     assert.equal(backend.live, 0);
     assert.deepEqual(repo.index(false), [{ name: 'a', version: '1', state: 'UNAVAILABLE', reason: 'unloaded' }]);
     assert.throws(
-      () => repo.resolve('a'),
+      () => resolve(repo, 'a'),
       (e) => e instanceof InferError && e.message === "Request for unknown model: 'a' has no available versions",
     );
     assert.equal(repo.allReady(), true, 'an unloaded model is not expected to be ready');
@@ -73,11 +73,11 @@ describe('repository in explicit mode', () => {
     await writeModel(root, 'a', { 1: undefined });
     const { repo, backend, events } = makeRepo(root, 'explicit', { startupModels: ['a'] });
     await repo.start();
-    const first = repo.resolve('a');
+    const first = resolve(repo, 'a');
     await writeFile(join(root, 'a', 'config.pbtxt'), 'max_batch_size: 2');
     events.length = 0;
     await repo.load('a');
-    const second = repo.resolve('a');
+    const second = resolve(repo, 'a');
     assert.equal(second.spec.maxBatchSize, 2);
     assert.notEqual(second.scheduler, first.scheduler);
     assert.equal(backend.live, 1, 'the old instance was disposed');
@@ -87,11 +87,11 @@ describe('repository in explicit mode', () => {
     );
     await writeFile(join(root, 'a', 'config.pbtxt'), 'max_batch_size: 2\nnot_a_field: 1');
     await assert.rejects(repo.load('a'), /line 2, field 'not_a_field'/);
-    assert.equal(repo.resolve('a').scheduler, second.scheduler);
+    assert.equal(resolve(repo, 'a').scheduler, second.scheduler);
     await writeFile(join(root, 'a', 'config.pbtxt'), 'max_batch_size: 2');
     await writeFile(join(root, 'a', '1', 'model.onnx'), JSON.stringify({ ...SIMPLE, failLoad: true }));
     await assert.rejects(repo.load('a'), (e) => e instanceof InferError && !e.message.includes(root));
-    assert.equal(repo.resolve('a').scheduler, second.scheduler);
+    assert.equal(resolve(repo, 'a').scheduler, second.scheduler);
     assert.equal(repo.modelVersions('a')[0]!.state, 'READY');
     await repo.stop();
   });
@@ -100,7 +100,7 @@ describe('repository in explicit mode', () => {
     const { repo } = makeRepo(root, 'explicit');
     await repo.start();
     await repo.load('mem', { config: '{"max_batch_size": 2}', files: { '1/model.onnx': bytes(SIMPLE) } });
-    const h = repo.resolve('mem');
+    const h = resolve(repo, 'mem');
     assert.equal(h.spec.maxBatchSize, 2);
     assert.ok(existsSync(h.spec.path));
     assert.deepEqual(repo.index(false), [{ name: 'mem', version: '1', state: 'READY' }]);
@@ -133,7 +133,7 @@ describe('repository in explicit mode', () => {
     await repo.start();
     const ops = [repo.load('a'), repo.unload('a'), repo.load('a'), repo.load('a'), repo.unload('a'), repo.load('a')];
     await Promise.all(ops);
-    assert.equal(repo.resolve('a').version, 1);
+    assert.equal(resolve(repo, 'a').version, 1);
     assert.equal(backend.live, 1);
     await Promise.all([repo.unload('a'), repo.load('a'), repo.unload('a')]);
     assert.equal(backend.live, 0);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { InferError } from '../../../src/core/errors.js';
 import { writeModelFile } from './fake-backend.js';
-import { makeRepo, tempRepo, writeModel } from './helpers.js';
+import { makeRepo, resolve, tempRepo, writeModel } from './helpers.js';
 
 let root: string;
 let cleanup: () => Promise<void>;
@@ -27,12 +27,12 @@ describe('repository in none mode', () => {
     const { repo } = makeRepo(root, 'none');
     await repo.start();
     assert.equal(repo.allReady(), true);
-    const h = repo.resolve('a');
+    const h = resolve(repo, 'a');
     assert.equal(h.version, 2);
     assert.equal(h.spec.path, join(root, 'a', '2', 'model.onnx'));
     assert.equal(h.spec.maxBatchSize, 4);
     assert.equal(h.config['name'], 'a');
-    assert.equal(repo.resolve('b', '3').spec.maxBatchSize, 2);
+    assert.equal(resolve(repo, 'b', '3').spec.maxBatchSize, 2);
     assert.equal(repo.modelConfig('b')['max_batch_size'], 2);
     assert.equal(repo.modelVersions('b')[0]!.platform, 'onnxruntime_onnx');
     assert.deepEqual(repo.index(false), [
@@ -48,15 +48,15 @@ describe('repository in none mode', () => {
     await repo.start();
     const NF = 'IG_ERR_MODEL_NOT_FOUND';
     assert.throws(
-      () => repo.resolve('nope'),
+      () => resolve(repo, 'nope'),
       (e) => rejectsWith(e, NF, "Request for unknown model: 'nope' is not found"),
     );
     assert.throws(
-      () => repo.resolve('a', '7'),
+      () => resolve(repo, 'a', '7'),
       (e) => rejectsWith(e, NF, "Request for unknown model: 'a' version 7 is not found"),
     );
     assert.throws(
-      () => repo.resolve('a', 'x'),
+      () => resolve(repo, 'a', 'x'),
       (e) => rejectsWith(e, NF, "Request for unknown model: 'a' version x is not found"),
     );
     for (const name of ['..', ' ..', '.. ', '../a', 'a/../a', '/etc'])
@@ -84,7 +84,7 @@ describe('repository in none mode', () => {
     await writeModel(root, 'badload', { 1: { inputs: [], outputs: [], failLoad: true } });
     const { repo, events } = makeRepo(root, 'none');
     await repo.start();
-    assert.equal(repo.resolve('good').version, 1);
+    assert.equal(resolve(repo, 'good').version, 1);
     assert.equal(repo.allReady(), false);
     const rows = repo.index(false);
     const bad = rows.filter((r) => r.name !== 'good');
@@ -98,8 +98,8 @@ describe('repository in none mode', () => {
       /'badcfg\/config\.pbtxt', line 2, field 'bogus_field'/,
     );
     assert.match(rows.find((r) => r.name === 'badfile')!.reason!, /badfile\/1\/model\.onnx/);
-    assert.throws(() => repo.resolve('badcfg'), /has no available versions/);
-    assert.throws(() => repo.resolve('badfile', 1), /'badfile' version 1 is not at ready state/);
+    assert.throws(() => resolve(repo, 'badcfg'), /has no available versions/);
+    assert.throws(() => resolve(repo, 'badfile', 1), /'badfile' version 1 is not at ready state/);
     assert.ok(events.some((e) => e.type === 'failed' && e.model === 'badload' && e.version === 1));
     assert.deepEqual(repo.index(true), [{ name: 'good', version: '1', state: 'READY' }]);
     await repo.stop();
@@ -134,8 +134,8 @@ describe('repository in none mode', () => {
       [3, 'READY'],
       [1, 'READY'],
     ]);
-    assert.throws(() => repo.resolve('sp', 2), /version 2 is not found/);
-    assert.equal(repo.resolve('sp', '1').version, 1);
+    assert.throws(() => resolve(repo, 'sp', 2), /version 2 is not found/);
+    assert.equal(resolve(repo, 'sp', '1').version, 1);
     await repo.stop();
   });
 
@@ -151,11 +151,11 @@ describe('repository in none mode', () => {
     await writeFile(join(root, 'custom', 'config.pbtxt'), 'default_model_filename: "net.bin"');
     const { repo } = makeRepo(root, 'none');
     await repo.start();
-    assert.equal(repo.resolve('dirform').spec.path, join(root, 'dirform', '1', 'model.onnx', 'model.onnx'));
-    const y = repo.resolve('yml').spec;
+    assert.equal(resolve(repo, 'dirform').spec.path, join(root, 'dirform', '1', 'model.onnx', 'model.onnx'));
+    const y = resolve(repo, 'yml').spec;
     assert.equal(y.maxBatchSize, 3);
     assert.deepEqual(y.outputs[0]!.labels, ['a', 'b']);
-    assert.equal(repo.resolve('custom').spec.path, join(root, 'custom', '1', 'net.bin'));
+    assert.equal(resolve(repo, 'custom').spec.path, join(root, 'custom', '1', 'net.bin'));
     await repo.stop();
   });
 
@@ -163,7 +163,7 @@ describe('repository in none mode', () => {
     await writeModel(root, 'a', { 1: undefined });
     const { repo, backend, schedulers } = makeRepo(root, 'none');
     await repo.start();
-    const job = repo.resolve('a').scheduler.submit({ inputs: [], batchSize: 1 });
+    const job = resolve(repo, 'a').scheduler.submit({ inputs: [], batchSize: 1 });
     const stopped = repo.stop();
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(backend.live, 1, 'not disposed while a request is in flight');

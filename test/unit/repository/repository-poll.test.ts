@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { InferError } from '../../../src/core/errors.js';
 import { writeModelFile } from './fake-backend.js';
-import { makeRepo, tempRepo, writeModel } from './helpers.js';
+import { makeRepo, resolve, tempRepo, writeModel } from './helpers.js';
 
 let root: string;
 let cleanup: () => Promise<void>;
@@ -24,12 +24,12 @@ describe('repository in poll mode', () => {
     await writeModel(root, 'a', { 1: undefined });
     const { repo, schedulers, waitFor, backend } = makeRepo(root, 'poll');
     await repo.start();
-    const job = repo.resolve('a').scheduler.submit({ inputs: [], batchSize: 1 });
+    const job = resolve(repo, 'a').scheduler.submit({ inputs: [], batchSize: 1 });
     const v2ready = waitFor((e) => e.type === 'ready' && e.version === 2);
     const v1gone = waitFor((e) => e.type === 'unloaded' && e.version === 1);
     await writeModelFile(join(root, 'a', '2', 'model.onnx'));
     await v2ready;
-    assert.equal(repo.resolve('a').version, 2);
+    assert.equal(resolve(repo, 'a').version, 2);
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(backend.live, 2, 'v1 waits for its in-flight request');
     schedulers[0]!.releaseAll();
@@ -50,7 +50,7 @@ describe('repository in poll mode', () => {
     const gone = waitFor((e) => e.type === 'unloaded' && e.version === 2);
     await rm(join(root, 'a', '2'), { recursive: true });
     await gone;
-    assert.equal(repo.resolve('a').version, 1);
+    assert.equal(resolve(repo, 'a').version, 1);
     assert.deepEqual(
       repo
         .modelVersions('a')
@@ -69,11 +69,11 @@ describe('repository in poll mode', () => {
     const failed = waitFor((e) => e.type === 'failed' && e.model === 'a' && e.version === 2);
     await writeModelFile(join(root, 'a', '2', 'model.onnx'), 'garbage');
     await failed;
-    assert.equal(repo.resolve('a').version, 1);
+    assert.equal(resolve(repo, 'a').version, 1);
     const v2 = repo.modelVersions('a', 2)[0]!;
     assert.equal(v2.state, 'UNAVAILABLE');
     assert.ok(v2.reason && !v2.reason.includes(root), v2.reason);
-    assert.equal(repo.resolve('b').version, 1);
+    assert.equal(resolve(repo, 'b').version, 1);
     // Unchanged broken files are not retried on every poll.
     const count = events.filter((e) => e.type === 'failed').length;
     await new Promise((r) => setTimeout(r, 120));
@@ -82,7 +82,7 @@ describe('repository in poll mode', () => {
     const fixed = waitFor((e) => e.type === 'unloaded' && e.model === 'a' && e.version === 1);
     await writeModelFile(join(root, 'a', '2', 'model.onnx'));
     await fixed;
-    assert.equal(repo.resolve('a').version, 2);
+    assert.equal(resolve(repo, 'a').version, 2);
     await repo.stop();
   });
 
@@ -90,15 +90,15 @@ describe('repository in poll mode', () => {
     await writeModel(root, 'a', { 1: undefined }, 'max_batch_size: 4');
     const { repo, waitFor } = makeRepo(root, 'poll');
     await repo.start();
-    const old = repo.resolve('a');
+    const old = resolve(repo, 'a');
     const failed = waitFor((e) => e.type === 'failed' && e.model === 'a');
     await writeFile(join(root, 'a', 'config.pbtxt'), 'max_batch_size: 4\nwhat: 1');
     await failed;
-    assert.equal(repo.resolve('a').scheduler, old.scheduler);
+    assert.equal(resolve(repo, 'a').scheduler, old.scheduler);
     const ready = waitFor((e) => e.type === 'ready' && e.model === 'a');
     await writeFile(join(root, 'a', 'config.pbtxt'), 'max_batch_size: 2');
     await ready;
-    assert.equal(repo.resolve('a').spec.maxBatchSize, 2);
+    assert.equal(resolve(repo, 'a').spec.maxBatchSize, 2);
     await repo.stop();
   });
 
@@ -109,7 +109,7 @@ describe('repository in poll mode', () => {
     const bReady = waitFor((e) => e.type === 'ready' && e.model === 'b');
     await writeModel(root, 'b', { 1: undefined });
     await bReady;
-    assert.equal(repo.resolve('b').version, 1);
+    assert.equal(resolve(repo, 'b').version, 1);
     const aGone = waitFor((e) => e.type === 'unloaded' && e.model === 'a');
     await rm(join(root, 'a'), { recursive: true });
     await aGone;
@@ -118,7 +118,7 @@ describe('repository in poll mode', () => {
       repo.index(false).map((r) => r.name),
       ['b'],
     );
-    assert.throws(() => repo.resolve('a'), /'a' is not found/);
+    assert.throws(() => resolve(repo, 'a'), /'a' is not found/);
     await repo.stop();
   });
 });

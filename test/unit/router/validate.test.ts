@@ -37,7 +37,6 @@ const req = (inputs: Tensor[], extra: Partial<InferRequest> = {}): InferRequest 
   model: 'm',
   inputs,
   parameters: {},
-  protocol: 'http',
   ...extra,
 });
 

@@ -1,6 +1,7 @@
 /**
- * Test harness: a real loopback gRPC server on an ephemeral port over a FakeService, and a
- * grpc-js client built from the same protobuf-es descriptors.
+ * Test harness: a real loopback gRPC server on an ephemeral port over the real services
+ * (../real-services.ts, models below), and a grpc-js client built from the same protobuf-es
+ * descriptors.
  */
 import type { DescMessage, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 import {
@@ -13,9 +14,72 @@ import {
 } from '@grpc/grpc-js';
 import { GRPCInferenceService } from '../../../../src/gen/grpc_service_pb.js';
 import { Health } from '../../../../src/gen/health_pb.js';
+import { DATATYPES, invalidArg, type Tensor } from '../../../../src/core/index.js';
 import { createGrpcServer, type GrpcServer, type GrpcServerOptions } from '../../../../src/protocol/grpc/server.js';
 import { serviceDefinition } from '../../../../src/protocol/grpc/service-definition.js';
-import { FakeService } from './fake-service.js';
+import type { Services } from '../../../../src/router/types.js';
+import { echoModel, echoName, type ModelDef, type RealServices, startRealServices } from '../real-services.js';
+
+export { echoName };
+
+/** Output data that throws (with internals in its text) on any read: a backend bug. */
+const POISON = new Proxy(
+  {},
+  {
+    get() {
+      throw new Error('secret internal detail /etc/passwd');
+    },
+  },
+);
+
+/**
+ * The models every gRPC test file serves:
+ *   echo          INPUT0 FP32 [-1,16], dynamic batching, 2 instances (metadata, config, statistics)
+ *   echo_<dt>     INPUT0 → OUTPUT0 for every datatype, shape [-1]
+ *   two           A, B INT32 [-1] → OA, OB
+ *   fail          the model raises INVALID_ARG "model says no"
+ *   boom          the model returns output data that throws on any read
+ *   delay         echo_int32 taking 40 ms; slow: 300 ms; stuck: a minute (one instance each)
+ *   notready      loaded, then unloaded: known, not ready
+ *   never_loaded  on disk, never loaded; unloadable: on disk, fails to load
+ *   a, b          loaded, for unload; m: in-memory only (RepositoryModelLoad with files)
+ */
+export const GRPC_MODELS: ModelDef[] = [
+  echoModel('echo', 'FP32', [16], {
+    maxBatchSize: 8,
+    instances: 2,
+    config: { dynamic_batching: { max_queue_delay_microseconds: 100, preferred_batch_size: [4, 8] } },
+  }),
+  ...DATATYPES.map((dt) => echoModel(echoName(dt), dt, [-1])),
+  {
+    name: 'two',
+    inputs: [
+      { name: 'A', datatype: 'INT32', dims: [-1] },
+      { name: 'B', datatype: 'INT32', dims: [-1] },
+    ],
+    outputs: [
+      { name: 'OA', datatype: 'INT32', dims: [-1] },
+      { name: 'OB', datatype: 'INT32', dims: [-1] },
+    ],
+  },
+  echoModel('fail', 'INT32', [-1], {
+    compute: () => {
+      throw invalidArg('model says no');
+    },
+  }),
+  echoModel('boom', 'INT32', [-1], {
+    compute: (): Tensor[] => [{ name: 'OUTPUT0', datatype: 'INT32', shape: [1], data: POISON as Int32Array }],
+  }),
+  echoModel('delay', 'INT32', [-1], { delayMs: 40 }),
+  echoModel('slow', 'INT32', [-1], { delayMs: 300 }),
+  echoModel('stuck', 'INT32', [-1], { delayMs: 60_000 }),
+  echoModel('notready', 'INT32', [-1]),
+  echoModel('never_loaded', 'INT32', [-1], { load: false }),
+  echoModel('unloadable', 'INT32', [-1], { load: false, versions: { 1: 'broken' } }),
+  echoModel('a', 'INT32', [-1]),
+  echoModel('b', 'INT32', [-1]),
+  echoModel('m', 'INT32', [2], { memoryOnly: true }),
+];
 
 type Methods = (typeof GRPCInferenceService)['method'];
 type UnaryName = { [K in keyof Methods]: Methods[K]['methodKind'] extends 'unary' ? K : never }[keyof Methods];
@@ -28,7 +92,7 @@ type UnaryFn = (
 ) => unknown;
 
 export interface Harness {
-  fake: FakeService;
+  real: RealServices;
   server: GrpcServer;
   client: Client;
   health: Client;
@@ -58,10 +122,16 @@ export function invoke<O extends DescMessage>(
   });
 }
 
-/** Starts a server over a fresh FakeService and connects clients to it. */
-export async function startHarness(options: GrpcServerOptions = {}): Promise<Harness> {
-  const fake = new FakeService();
-  const server = createGrpcServer(fake, options);
+/**
+ * Starts a server over fresh real services and connects clients to it. `wrap` is only for what
+ * the real services cannot be made to do (each use says why).
+ */
+export async function startHarness(
+  options: GrpcServerOptions = {},
+  wrap: (s: Services) => Services = (s) => s,
+): Promise<Harness> {
+  const real = await startRealServices(GRPC_MODELS, { unload: ['notready'] });
+  const server = createGrpcServer(wrap(real.services), options);
   const port = await server.listen(0);
   const address = `127.0.0.1:${port}`;
   const Infer = makeGenericClientConstructor(serviceDefinition(GRPCInferenceService), 'inference.GRPCInferenceService');
@@ -69,7 +139,7 @@ export async function startHarness(options: GrpcServerOptions = {}): Promise<Har
   const client = new Infer(address, credentials.createInsecure(), CLIENT_OPTIONS);
   const health = new HealthClient(address, credentials.createInsecure());
   return {
-    fake,
+    real,
     server,
     client,
     health,
@@ -79,6 +149,7 @@ export async function startHarness(options: GrpcServerOptions = {}): Promise<Har
       client.close();
       health.close();
       await server.close();
+      await real.cleanup();
     },
   };
 }

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { bytesOf, isBytesData, type Tensor } from '../../../../src/core/index.js';
 import { rawBytes } from '../../../../src/protocol/grpc/infer-encode.js';
-import { grpcError, type Harness, startHarness } from './harness.js';
+import { echoName, grpcError, type Harness, startHarness } from './harness.js';
 import { SAMPLES } from './samples.js';
 
 let h: Harness;
@@ -13,11 +13,15 @@ before(async () => {
 });
 after(() => h.close());
 
-const lastRequest = () => {
-  const r = h.fake.requests.at(-1);
-  assert.ok(r, 'a request reached the service');
-  return r;
+const lastCall = () => {
+  const c = h.real.calls.at(-1);
+  assert.ok(c, 'a call reached the router');
+  return c;
 };
+const lastRequest = () => lastCall().request;
+
+/** A minimal valid input to vary. */
+const int32 = (name = 'IN') => ({ name, datatype: 'INT32', shape: [2n], contents: { intContents: [1, 2] } });
 
 function rawOf(t: Pick<Tensor, 'data'>): Uint8Array {
   return rawBytes(t as Tensor);
@@ -28,15 +32,16 @@ describe('ModelInfer raw_input_contents', () => {
     it(`round-trips ${s.datatype}`, async () => {
       const raw = rawOf(s);
       const res = await h.call('modelInfer', {
-        modelName: 'echo',
+        modelName: echoName(s.datatype),
         id: `raw-${s.datatype}`,
-        inputs: [{ name: 'X', datatype: s.datatype, shape: [3n] }],
+        inputs: [{ name: 'INPUT0', datatype: s.datatype, shape: [3n] }],
         rawInputContents: [raw],
       });
       assert.equal(res.id, `raw-${s.datatype}`);
-      assert.equal(res.modelName, 'echo');
+      assert.equal(res.modelName, echoName(s.datatype));
       assert.equal(res.modelVersion, '1');
       assert.equal(res.outputs.length, 1);
+      assert.equal(res.outputs[0]?.name, 'OUTPUT0');
       assert.equal(res.outputs[0]?.datatype, s.datatype);
       assert.deepEqual(res.outputs[0]?.shape, [3n]);
       assert.deepEqual(Buffer.from(res.rawOutputContents[0] ?? []), Buffer.from(raw));
@@ -54,13 +59,20 @@ describe('ModelInfer raw_input_contents', () => {
 
   it('keeps an empty raw entry for a zero-element output', async () => {
     const res = await h.call('modelInfer', {
-      modelName: 'echo',
+      modelName: 'two',
       inputs: [
-        { name: 'A', datatype: 'FP32', shape: [0, 4].map(BigInt) },
+        { name: 'A', datatype: 'INT32', shape: [0n] },
         { name: 'B', datatype: 'INT32', shape: [1n] },
       ],
       rawInputContents: [new Uint8Array(0), bytesOf(Int32Array.of(9))],
     });
+    assert.deepEqual(
+      res.outputs.map((o) => [o.name, o.shape]),
+      [
+        ['OA', [0n]],
+        ['OB', [1n]],
+      ],
+    );
     assert.equal(res.rawOutputContents.length, 2);
     assert.equal(res.rawOutputContents[0]?.byteLength, 0);
     assert.deepEqual([...new Int32Array(Uint8Array.from(res.rawOutputContents[1] ?? []).buffer)], [9]);
@@ -71,8 +83,8 @@ describe('ModelInfer typed contents', () => {
   for (const s of SAMPLES.filter((x) => x.contents)) {
     it(`decodes ${s.datatype} from contents and answers raw`, async () => {
       const res = await h.call('modelInfer', {
-        modelName: 'echo',
-        inputs: [{ name: 'X', datatype: s.datatype, shape: [3n], contents: s.contents }],
+        modelName: echoName(s.datatype),
+        inputs: [{ name: 'INPUT0', datatype: s.datatype, shape: [3n], contents: s.contents }],
       });
       assert.deepEqual(lastRequest().inputs[0]?.data, s.data);
       assert.deepEqual(Buffer.from(res.rawOutputContents[0] ?? []), Buffer.from(rawOf(s)));
@@ -81,7 +93,10 @@ describe('ModelInfer typed contents', () => {
   }
 
   it('accepts a zero-element tensor without contents', async () => {
-    await h.call('modelInfer', { modelName: 'echo', inputs: [{ name: 'E', datatype: 'INT64', shape: [0n] }] });
+    await h.call('modelInfer', {
+      modelName: 'echo_int64',
+      inputs: [{ name: 'INPUT0', datatype: 'INT64', shape: [0n] }],
+    });
     assert.equal((lastRequest().inputs[0]?.data as BigInt64Array | undefined)?.length, 0);
   });
 });
@@ -89,7 +104,7 @@ describe('ModelInfer typed contents', () => {
 describe('ModelInfer parameters and outputs', () => {
   it('maps reserved and custom parameters', async () => {
     await h.call('modelInfer', {
-      modelName: 'echo',
+      modelName: 'echo_int32',
       modelVersion: '1',
       parameters: {
         priority: { parameterChoice: { case: 'uint64Param', value: 2n } },
@@ -101,10 +116,10 @@ describe('ModelInfer parameters and outputs', () => {
         big: { parameterChoice: { case: 'uint64Param', value: 2n ** 63n } },
         triton_enable_empty_final_response: { parameterChoice: { case: 'boolParam', value: true } },
       },
-      inputs: [{ name: 'X', datatype: 'INT32', shape: [1n], contents: { intContents: [1] } }],
+      inputs: [{ name: 'INPUT0', datatype: 'INT32', shape: [1n], contents: { intContents: [1] } }],
     });
-    const r = lastRequest();
-    assert.equal(r.protocol, 'grpc');
+    const { request: r, ctx } = lastCall();
+    assert.equal(ctx.protocol, 'grpc');
     assert.equal(r.version, '1');
     assert.equal(r.priority, 2);
     assert.equal(r.timeoutUs, 5000);
@@ -114,28 +129,29 @@ describe('ModelInfer parameters and outputs', () => {
     assert.equal(r.parameters['custom_s'], 'x');
     assert.equal(r.parameters['custom_d'], 0.5);
     assert.equal(r.parameters['big'], 2n ** 63n);
-    assert.ok(r.signal instanceof AbortSignal);
+    assert.ok(ctx.signal instanceof AbortSignal);
+    assert.equal(ctx.deadline, Number.POSITIVE_INFINITY, 'no client deadline');
   });
 
   it('accepts priority as int64_param', async () => {
     await h.call('modelInfer', {
-      modelName: 'echo',
+      modelName: 'echo_int32',
       parameters: { priority: { parameterChoice: { case: 'int64Param', value: 1n } } },
-      inputs: [],
+      inputs: [int32('INPUT0')],
     });
     assert.equal(lastRequest().priority, 1);
   });
 
   it('passes requested outputs with classification', async () => {
     const res = await h.call('modelInfer', {
-      modelName: 'echo',
+      modelName: 'two',
       inputs: [
         { name: 'A', datatype: 'INT32', shape: [1n], contents: { intContents: [1] } },
         { name: 'B', datatype: 'INT32', shape: [1n], contents: { intContents: [2] } },
       ],
       outputs: [
         {
-          name: 'B',
+          name: 'OB',
           parameters: {
             classification: { parameterChoice: { case: 'int64Param', value: 3n } },
             note: { parameterChoice: { case: 'stringParam', value: 'n' } },
@@ -143,22 +159,30 @@ describe('ModelInfer parameters and outputs', () => {
         },
       ],
     });
-    assert.deepEqual(lastRequest().outputs, [{ name: 'B', classification: 3, parameters: { note: 'n' } }]);
+    assert.deepEqual(lastRequest().outputs, [{ name: 'OB', classification: 3, parameters: { note: 'n' } }]);
     assert.deepEqual(
-      res.outputs.map((o) => o.name),
-      ['B'],
+      res.outputs.map((o) => [o.name, o.datatype, o.shape]),
+      [['OB', 'BYTES', [1n]]],
+    );
+    // Classified by the router: "value:index" of the top entry, one length-prefixed BYTES element.
+    assert.equal(
+      Buffer.from(res.rawOutputContents[0] ?? [])
+        .subarray(4)
+        .toString(),
+      '2:0',
     );
   });
 
   it('asks for all outputs when none are listed', async () => {
-    await h.call('modelInfer', { modelName: 'echo', inputs: [] });
+    const res = await h.call('modelInfer', { modelName: 'two', inputs: [int32('A'), int32('B')] });
     assert.equal(lastRequest().outputs, undefined);
     assert.equal(lastRequest().id, undefined);
+    assert.deepEqual(
+      res.outputs.map((o) => o.name),
+      ['OA', 'OB'],
+    );
   });
 });
-
-/** A minimal valid input to vary. */
-const int32 = (name = 'IN') => ({ name, datatype: 'INT32', shape: [2n], contents: { intContents: [1, 2] } });
 
 const INVALID: Array<[string, Record<string, unknown>, RegExp]> = [
   [
@@ -217,7 +241,6 @@ const INVALID: Array<[string, Record<string, unknown>, RegExp]> = [
     /'H'.*FP16.*raw_input_contents/,
   ],
   ['missing data', { inputs: [{ name: 'NODATA', datatype: 'INT32', shape: [2n] }] }, /'NODATA' .*no data/],
-  ['duplicate input', { inputs: [int32('DUP'), int32('DUP')] }, /'DUP'.*more than once/],
   [
     'reserved triton_ key',
     { inputs: [int32()], parameters: { triton_secret: { parameterChoice: { case: 'boolParam', value: true } } } },
@@ -253,13 +276,44 @@ const INVALID: Array<[string, Record<string, unknown>, RegExp]> = [
 describe('ModelInfer validation', () => {
   for (const [what, req, message] of INVALID) {
     it(`rejects ${what} with INVALID_ARGUMENT`, async () => {
-      const before = h.fake.requests.length;
+      const before = h.real.calls.length;
       const err = await grpcError(h.call('modelInfer', { modelName: 'echo', ...req }));
       assert.equal(err.code, status.INVALID_ARGUMENT, err.details);
       assert.match(err.details, message);
-      assert.equal(h.fake.requests.length, before, 'an invalid request never reaches the service');
+      assert.equal(h.real.calls.length, before, 'an invalid request never reaches the router');
     });
   }
+
+  it("duplicate input names → INVALID_ARGUMENT with the router's text; nothing runs", async () => {
+    const calls = h.real.calls.length;
+    const runs = h.real.backend.executions.length;
+    const err = await grpcError(
+      h.call('modelInfer', { modelName: 'echo_int32', inputs: [int32('INPUT0'), int32('INPUT0')] }),
+    );
+    assert.equal(err.code, status.INVALID_ARGUMENT);
+    assert.equal(err.details, "input 'INPUT0' is specified more than once for model 'echo_int32'");
+    assert.equal(h.real.calls.length, calls + 1, 'the decoder let it through to the router');
+    assert.equal(h.real.backend.executions.length, runs, 'the router refused it before any work');
+  });
+
+  it("inputs that do not match the model → the router's Triton texts", async () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ inputs: [int32('X')] }, "unexpected inference input 'X' for model 'echo_int32'"],
+      [
+        { inputs: [{ ...int32('INPUT0'), datatype: 'FP32', contents: { fp32Contents: [1, 2] } }] },
+        "inference input 'INPUT0' data-type is 'FP32', but model 'echo_int32' expects 'INT32'",
+      ],
+      [
+        { inputs: [] },
+        "expected 1 inputs but got 0 inputs for model 'echo_int32'. Got input(s) [], but missing required input(s) ['INPUT0']. Please provide all required input(s).",
+      ],
+    ];
+    for (const [req, text] of cases) {
+      const err = await grpcError(h.call('modelInfer', { modelName: 'echo_int32', ...req }));
+      assert.equal(err.code, status.INVALID_ARGUMENT);
+      assert.equal(err.details, text);
+    }
+  });
 });
 
 describe('ModelInfer errors', () => {
@@ -276,22 +330,34 @@ describe('ModelInfer errors', () => {
   });
 
   it('model errors keep their code and message', async () => {
-    const err = await grpcError(h.call('modelInfer', { modelName: 'fail', inputs: [] }));
+    const err = await grpcError(h.call('modelInfer', { modelName: 'fail', inputs: [int32('INPUT0')] }));
     assert.equal(err.code, status.INVALID_ARGUMENT);
     assert.equal(err.details, 'model says no');
+    // A failing execution (the backend's own failure) is INTERNAL with the backend's text.
+    h.real.backend.instances('echo_int32')[0]?.failNextExecute('injected execution failure');
+    const failed = await grpcError(h.call('modelInfer', { modelName: 'echo_int32', inputs: [int32('INPUT0')] }));
+    assert.equal(failed.code, status.INTERNAL);
+    assert.equal(failed.details, 'injected execution failure');
   });
 
-  it('not-ready model → UNAVAILABLE', async () => {
-    const err = await grpcError(h.call('modelInfer', { modelName: 'notready', inputs: [] }));
+  it('not-ready model version → UNAVAILABLE; no ready version at all → NOT_FOUND', async () => {
+    const err = await grpcError(
+      h.call('modelInfer', { modelName: 'notready', modelVersion: '1', inputs: [int32('INPUT0')] }),
+    );
     assert.equal(err.code, status.UNAVAILABLE);
+    assert.equal(err.details, "'notready' version 1 is not at ready state");
+    const none = await grpcError(h.call('modelInfer', { modelName: 'notready', inputs: [int32('INPUT0')] }));
+    assert.equal(none.code, status.NOT_FOUND);
+    assert.equal(none.details, "Request for unknown model: 'notready' has no available versions");
   });
 
   it('unexpected exceptions → INTERNAL "internal error", no details leak', async () => {
     const n = unexpected.length;
-    const err = await grpcError(h.call('modelInfer', { modelName: 'boom', inputs: [] }));
+    const err = await grpcError(h.call('modelInfer', { modelName: 'boom', inputs: [int32('INPUT0')] }));
     assert.equal(err.code, status.INTERNAL);
     assert.equal(err.details, 'internal error');
     assert.equal(unexpected.length, n + 1, 'the hook saw the real error');
+    assert.match(String(unexpected.at(-1)), /secret internal detail/);
   });
 
   it('shared memory input → NOT_FOUND naming the region', async () => {
@@ -341,8 +407,8 @@ describe('ModelInfer large messages', () => {
     const data = new Float32Array(n);
     for (let i = 0; i < n; i += 4096) data[i] = i;
     const res = await h.call('modelInfer', {
-      modelName: 'echo',
-      inputs: [{ name: 'BIG', datatype: 'FP32', shape: [BigInt(n)] }],
+      modelName: 'echo_fp32',
+      inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [BigInt(n)] }],
       rawInputContents: [bytesOf(data)],
     });
     const out = res.rawOutputContents[0] ?? new Uint8Array(0);

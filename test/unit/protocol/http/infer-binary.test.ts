@@ -1,14 +1,32 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { DATATYPES, encodeBytesElements, type Tensor, wireByteSize } from '../../../../src/core/index.js';
 import { decodeInferRequest, encodeInferResponse } from '../../../../src/protocol/http/index.js';
 import { bytesOf, isBytesData } from '../../../../src/core/index.js';
-import { binaryBody, postJson, setup, splitResponse } from './helpers.js';
+import { echoModel } from '../real-services.js';
+import { binaryBody, closeAll, ECHOES, echoName, postJson, SIMPLE, setup, splitResponse } from './helpers.js';
 import { arbTensor, dataBytes, sampleTensor } from './tensors.js';
+
+after(closeAll);
 
 const URL = '/v2/models/simple/infer';
 const LIMITS = { maxJsonDepth: 100, maxJsonElements: 1 << 24 };
+/** Three inputs of three kinds, each echoed to its own output. */
+const MIXED = {
+  name: 'mixed',
+  inputs: [
+    { name: 'A', datatype: 'FP32' as const, dims: [-1, -1] },
+    { name: 'J', datatype: 'INT32' as const, dims: [-1] },
+    { name: 'B', datatype: 'BYTES' as const, dims: [-1, -1] },
+  ],
+  outputs: [
+    { name: 'OA', datatype: 'FP32' as const, dims: [-1, -1] },
+    { name: 'OJ', datatype: 'INT32' as const, dims: [-1] },
+    { name: 'OB', datatype: 'BYTES' as const, dims: [-1, -1] },
+  ],
+};
+const MODELS = [SIMPLE, MIXED, ...ECHOES, echoModel('empty', 'FP32', [-1])];
 
 function wire(t: Tensor): Uint8Array {
   return isBytesData(t.data) ? encodeBytesElements(t.data) : bytesOf(t.data);
@@ -18,12 +36,20 @@ function binaryInput(t: Tensor, size = wireByteSize(t)) {
   return { name: t.name, datatype: t.datatype, shape: t.shape, parameters: { binary_data_size: size } };
 }
 
-async function post(header: unknown, chunks: Uint8Array[], extra: Record<string, string> = {}) {
-  const ctx = setup();
+// One instance for the whole file: every case is a separate request, none changes the server.
+let shared: ReturnType<typeof setup> | undefined;
+function sharedSetup(): ReturnType<typeof setup> {
+  if (shared === undefined) shared = setup(undefined, MODELS);
+  return shared;
+}
+
+async function post(header: unknown, chunks: Uint8Array[], extra: Record<string, string> = {}, url = URL) {
+  const ctx = await sharedSetup();
+  const before = ctx.real.calls.length;
   const { body, headerLength } = binaryBody(header, chunks);
   const res = await ctx.app.inject({
     method: 'POST',
-    url: URL,
+    url,
     payload: body,
     headers: {
       'content-type': 'application/octet-stream',
@@ -31,25 +57,29 @@ async function post(header: unknown, chunks: Uint8Array[], extra: Record<string,
       ...extra,
     },
   });
-  return { ...ctx, res };
+  return { ...ctx, res, reached: ctx.real.calls.length - before };
 }
 
 describe('infer, binary tensor extension', () => {
   test('every datatype: binary in, binary out (binary_data_output, outputs omitted)', async () => {
     for (const dt of DATATYPES) {
       const t = sampleTensor(dt);
-      const { res, service } = await post({ inputs: [binaryInput(t)], parameters: { binary_data_output: true } }, [
-        wire(t),
-      ]);
+      const { res, real } = await post(
+        { inputs: [binaryInput(t)], parameters: { binary_data_output: true } },
+        [wire(t)],
+        {},
+        `/v2/models/${echoName(dt)}/infer`,
+      );
       assert.equal(res.statusCode, 200, `${dt}: ${res.body}`);
       assert.equal(res.headers['content-type'], 'application/octet-stream');
       const headerLength = Number(res.headers['inference-header-content-length']);
       const { json, tail } = splitResponse(res.rawPayload, headerLength);
+      assert.equal(json.model_name, echoName(dt));
       assert.deepEqual(json.outputs, [
-        { name: 'INPUT0', datatype: dt, shape: [2, 3], parameters: { binary_data_size: wireByteSize(t) } },
+        { name: 'OUTPUT0', datatype: dt, shape: [2, 3], parameters: { binary_data_size: wireByteSize(t) } },
       ]);
       assert.deepEqual([...tail], [...wire(t)], dt);
-      const got = service.requests[0]?.inputs[0] as Tensor;
+      const got = real.calls.at(-1)?.request.inputs[0] as Tensor;
       assert.deepEqual(dataBytes(got), dataBytes(t), dt);
       if (!isBytesData(got.data)) {
         // Owned, aligned copy: its own ArrayBuffer, starting at 0.
@@ -65,27 +95,32 @@ describe('infer, binary tensor extension', () => {
     const header = {
       inputs: [binaryInput(a), { name: 'J', datatype: 'INT32', shape: [2], data: [1, 2] }, binaryInput(b)],
       outputs: [
-        { name: 'B', parameters: { binary_data: true } },
-        { name: 'J' },
-        { name: 'A', parameters: { binary_data: true } },
+        { name: 'OB', parameters: { binary_data: true } },
+        { name: 'OJ' },
+        { name: 'OA', parameters: { binary_data: true } },
       ],
     };
-    const { res, service } = await post(header, [wire(a), wire(b)]);
+    const { res, real } = await post(header, [wire(a), wire(b)], {}, '/v2/models/mixed/infer');
     assert.equal(res.statusCode, 200, res.body);
-    assert.equal(service.requests[0]?.inputs.length, 3);
+    assert.equal(real.calls.at(-1)?.request.inputs.length, 3);
     const { json, tail } = splitResponse(res.rawPayload, Number(res.headers['inference-header-content-length']));
-    // The fake echoes in input order: A, J, B.
+    // The router answers in the order the outputs were asked for; binary bytes follow that order.
     assert.deepEqual(
       json.outputs.map((o: { name: string }) => o.name),
-      ['A', 'J', 'B'],
+      ['OB', 'OJ', 'OA'],
     );
     assert.deepEqual(json.outputs[1].data, [1, 2]);
-    assert.deepEqual([...tail], [...wire(a), ...wire(b)]);
+    assert.deepEqual([...tail], [...wire(b), ...wire(a)]);
   });
 
   test('binary outputs with no bytes → plain JSON without Inference-Header-Content-Length', async () => {
-    const t = { name: 'E', datatype: 'FP32' as const, shape: [0], data: new Float32Array(0) };
-    const { res } = await post({ inputs: [binaryInput(t)], parameters: { binary_data_output: true } }, []);
+    const t = { name: 'INPUT0', datatype: 'FP32' as const, shape: [0], data: new Float32Array(0) };
+    const { res } = await post(
+      { inputs: [binaryInput(t)], parameters: { binary_data_output: true } },
+      [],
+      {},
+      '/v2/models/empty/infer',
+    );
     assert.equal(res.statusCode, 200);
     assert.equal(res.headers['inference-header-content-length'], undefined);
     assert.match(String(res.headers['content-type']), /application\/json/);
@@ -128,9 +163,10 @@ describe('infer, binary tensor extension', () => {
       [{ inputs: [binaryInput(t, -1)] }, [], /'binary_data_size' of input 'INPUT0' must be a non-negative integer/],
     ];
     for (const [header, chunks, pattern] of cases) {
-      const { res } = await post(header, chunks);
+      const { res, reached } = await post(header, chunks);
       assert.equal(res.statusCode, 400, res.body);
       assert.match(res.json().error, pattern);
+      assert.equal(reached, 0, 'refused before the router');
     }
   });
 
@@ -143,7 +179,7 @@ describe('infer, binary tensor extension', () => {
     }
     const past = await post({ inputs: [binaryInput(t)] }, [wire(t)], { 'inference-header-content-length': '100000' });
     assert.match(past.res.json().error, /larger than the request body/);
-    const { app } = setup();
+    const { app } = await sharedSetup();
     const noHeader = await app.inject(postJson(URL, { inputs: [binaryInput(t)] }));
     assert.equal(noHeader.statusCode, 400);
     assert.match(noHeader.json().error, /must specify valid 'Inference-Header-Content-Length'/);
@@ -154,7 +190,7 @@ describe('infer, binary tensor extension', () => {
   });
 
   test('raw binary request (header length 0): whole body is the single input, outputs binary', async () => {
-    const { app, service } = setup();
+    const { app, real } = await sharedSetup();
     const data = new Int32Array(16).map((_, i) => i * 3);
     const res = await app.inject({
       method: 'POST',
@@ -163,10 +199,11 @@ describe('infer, binary tensor extension', () => {
       headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': '0' },
     });
     assert.equal(res.statusCode, 200, res.body);
-    const input = service.requests[0]?.inputs[0];
+    const input = real.calls.at(-1)?.request.inputs[0];
     assert.equal(input?.name, 'INPUT0');
     assert.deepEqual(input?.shape, [1, 16]);
     const { json, tail } = splitResponse(res.rawPayload, Number(res.headers['inference-header-content-length']));
+    assert.equal(json.outputs[0].name, 'OUTPUT0');
     assert.equal(json.outputs[0].parameters.binary_data_size, 64);
     assert.deepEqual([...new Int32Array(tail.buffer.slice(tail.byteOffset, tail.byteOffset + 64))], [...data]);
     const odd = await app.inject({

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
-import type { DataType } from '../../../../src/core/index.js';
-import { postJson, setup } from './helpers.js';
+import { after, describe, test } from 'node:test';
+import { bytesOf, type DataType } from '../../../../src/core/index.js';
+import { encodeInferResponse } from '../../../../src/protocol/http/index.js';
+import { closeAll, echoName, postBinary, postJson, ROW, setup } from './helpers.js';
+
+after(closeAll);
 
 const URL = '/v2/models/simple/infer';
 const input = (extra: Record<string, unknown>) => ({
@@ -11,38 +14,58 @@ const input = (extra: Record<string, unknown>) => ({
   data: [1, 2],
   ...extra,
 });
+/** One valid row for 'simple'. */
+const row = (extra: Record<string, unknown> = {}) => input({ shape: [1, 16], data: ROW, ...extra });
 
-async function infer(body: unknown, options?: Parameters<typeof setup>[0]) {
-  const ctx = setup(options);
-  const res = await ctx.app.inject(postJson(URL, body));
-  return { ...ctx, res };
+// Decode-error cases share one instance; none of them may reach the router.
+let shared: ReturnType<typeof setup> | undefined;
+function sharedSetup(): ReturnType<typeof setup> {
+  if (shared === undefined) shared = setup();
+  return shared;
+}
+
+async function infer(body: unknown, options?: Parameters<typeof setup>[0], url = URL) {
+  const ctx = options === undefined ? await sharedSetup() : await setup(options);
+  const before = ctx.real.calls.length;
+  const res = await ctx.app.inject(postJson(url, body));
+  return { ...ctx, res, reached: ctx.real.calls.length - before };
 }
 
 async function expectError(body: unknown, status: number, pattern: RegExp) {
-  const { res } = await infer(body);
+  const { res, reached } = await infer(body);
   assert.equal(res.statusCode, status, res.body);
   assert.equal(Object.keys(res.json()).join(), 'error');
   assert.match(res.json().error, pattern);
+  assert.equal(reached, 0, 'a request the decoder refuses never reaches the router');
 }
 
 describe('infer, JSON form', () => {
   test('response key order: id, model_name, model_version, parameters, outputs', async () => {
-    const { app, service } = setup();
-    service.inferImpl = async (r) => ({
-      id: r.id,
-      model: r.model,
-      version: '3',
-      parameters: { sequence_id: 5, big: 2n ** 60n },
-      outputs: [{ name: 'OUT', datatype: 'INT32', shape: [1], data: new Int32Array([7]) }],
-    });
-    const res = await app.inject(postJson(URL, { id: '42', inputs: [input({})] }));
+    const { app } = await setup();
+    const res = await app.inject(postJson(URL, { id: '42', inputs: [row()] }));
     assert.equal(
       res.body,
+      '{"id":"42","model_name":"simple","model_version":"1",' +
+        `"outputs":[{"name":"OUTPUT0","datatype":"INT32","shape":[1,16],"data":[${ROW.join(',')}]}]}`,
+    );
+    const noId = await app.inject(postJson(URL, { id: '', inputs: [row()] }));
+    assert.ok(noId.body.startsWith('{"model_name":"simple","model_version":"1","outputs"'), noId.body);
+    // Response parameters come only from models that set them: the encoder's place for them.
+    const enc = encodeInferResponse(
+      {
+        id: '42',
+        model: 'simple',
+        version: '3',
+        parameters: { sequence_id: 5, big: 2n ** 60n },
+        outputs: [{ name: 'OUT', datatype: 'INT32', shape: [1], data: new Int32Array([7]) }],
+      },
+      { binaryDefault: false },
+    );
+    assert.equal(
+      enc.body.toString(),
       '{"id":"42","model_name":"simple","model_version":"3","parameters":{"sequence_id":5,"big":1152921504606846976},' +
         '"outputs":[{"name":"OUT","datatype":"INT32","shape":[1],"data":[7]}]}',
     );
-    const noId = await app.inject(postJson(URL, { id: '', inputs: [input({})] }));
-    assert.ok(noId.body.startsWith('{"model_name":"simple","model_version":"3"'));
   });
 
   test('every JSON-capable datatype round-trips; nested data is flattened row-major', async () => {
@@ -81,39 +104,51 @@ describe('infer, JSON form', () => {
         ['a', '', 'héllo', '\u0000x'],
       ],
     ];
+    const { app, real } = await setup();
     for (const [datatype, data, flat] of cases) {
-      const { res, service } = await infer({ inputs: [{ name: 'INPUT0', datatype, shape: [2, 2], data }] });
+      const url = `/v2/models/${echoName(datatype)}/infer`;
+      const res = await app.inject(postJson(url, { inputs: [{ name: 'INPUT0', datatype, shape: [2, 2], data }] }));
       assert.equal(res.statusCode, 200, `${datatype}: ${res.body}`);
-      assert.deepEqual(res.json().outputs[0], { name: 'INPUT0', datatype, shape: [2, 2], data: flat }, datatype);
-      const t = service.requests[0]?.inputs[0];
+      assert.deepEqual(res.json().outputs[0], { name: 'OUTPUT0', datatype, shape: [2, 2], data: flat }, datatype);
+      const t = real.calls.at(-1)?.request.inputs[0];
+      assert.equal(t?.datatype, datatype);
       if (datatype === 'INT64' || datatype === 'UINT64')
         assert.equal(typeof (t?.data as BigInt64Array | undefined)?.[0], 'bigint');
     }
+    assert.equal(real.backend.executions.length, cases.length, 'each ran once on its model');
   });
 
   test('FP32 is written as the widened double; INT64 bigint outputs are exact', async () => {
-    const { app, service } = setup();
-    const fp = await app.inject(postJson(URL, { inputs: [{ name: 'X', datatype: 'FP32', shape: [1], data: [0.1] }] }));
+    const { app } = await setup();
+    const fp = await app.inject(
+      postJson('/v2/models/echo_fp32/infer', {
+        inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 1], data: [0.1] }],
+      }),
+    );
     assert.match(fp.body, /"data":\[0\.10000000149011612\]/);
-    service.inferImpl = async (r) => ({
-      model: r.model,
-      version: '1',
-      outputs: [
-        { name: 'Y', datatype: 'INT64', shape: [2], data: new BigInt64Array([9007199254740993n, -(2n ** 63n)]) },
-      ],
-    });
-    const big = await app.inject(postJson(URL, { inputs: [input({})] }));
-    assert.match(big.body, /"data":\[9007199254740993,-9223372036854775808\]/);
+    // Values past 2^53 go in as binary; asked for as JSON they come back exact.
+    const big = new BigInt64Array([9007199254740993n, -(2n ** 63n)]);
+    const res = await app.inject(
+      postBinary(
+        '/v2/models/echo_int64/infer',
+        { inputs: [{ name: 'INPUT0', datatype: 'INT64', shape: [1, 2], parameters: { binary_data_size: 16 } }] },
+        [bytesOf(big)],
+      ),
+    );
+    assert.equal(res.statusCode, 200, res.body);
+    assert.match(res.body, /"data":\[9007199254740993,-9223372036854775808\]/);
   });
 
   test('non-finite floats are written as null (JSON has no NaN)', async () => {
-    const { app, service } = setup();
-    service.inferImpl = async (r) => ({
-      model: r.model,
-      version: '1',
-      outputs: [{ name: 'Y', datatype: 'FP32', shape: [3], data: new Float32Array([1, Number.NaN, -Infinity]) }],
-    });
-    const res = await app.inject(postJson(URL, { inputs: [input({})] }));
+    const { app } = await setup();
+    const res = await app.inject(
+      postBinary(
+        '/v2/models/echo_fp32/infer',
+        { inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 3], parameters: { binary_data_size: 12 } }] },
+        [bytesOf(new Float32Array([1, Number.NaN, -Infinity]))],
+      ),
+    );
+    assert.equal(res.statusCode, 200, res.body);
     assert.deepEqual(res.json().outputs[0].data, [1, null, null]);
   });
 
@@ -162,15 +197,17 @@ describe('infer, JSON form', () => {
       400,
       /receiving FP16 data via JSON is not supported.*input 'INPUT0'/,
     );
-    const { app, service } = setup();
-    service.inferImpl = async (r) => ({
-      model: r.model,
-      version: '1',
-      outputs: [{ name: 'H', datatype: 'BF16', shape: [1], data: new Uint16Array([1]) }],
-    });
-    const res = await app.inject(postJson(URL, { inputs: [input({})] }));
+    // A BF16 model output asked for as JSON: the model ran, the answer cannot be written.
+    const { app } = await setup();
+    const res = await app.inject(
+      postBinary(
+        '/v2/models/echo_bf16/infer',
+        { inputs: [{ name: 'INPUT0', datatype: 'BF16', shape: [1, 1], parameters: { binary_data_size: 2 } }] },
+        [bytesOf(new Uint16Array([0x3f80]))],
+      ),
+    );
     assert.equal(res.statusCode, 400);
-    assert.match(res.json().error, /sending BF16 data via JSON is not supported.*output 'H'/);
+    assert.match(res.json().error, /sending BF16 data via JSON is not supported.*output 'OUTPUT0'/);
   });
 
   test('exactly one of data / binary_data_size / shared_memory_region', async () => {
@@ -222,8 +259,8 @@ describe('infer, JSON form', () => {
   });
 
   test('reserved parameters: priority, timeout, sequence_*, headers; triton_* refused', async () => {
-    const { res, service } = await infer({
-      inputs: [input({})],
+    const { res, real } = await infer({
+      inputs: [row()],
       parameters: {
         priority: 2,
         timeout: 1500,
@@ -235,12 +272,18 @@ describe('infer, JSON form', () => {
       },
     });
     assert.equal(res.statusCode, 200, res.body);
-    const r = service.requests[0];
-    assert.equal(r?.priority, 2);
-    assert.equal(r?.timeoutUs, 1500);
-    assert.deepEqual(r?.parameters, { sequence_id: 9, sequence_start: true, sequence_end: false, custom: 'c' });
-    assert.equal(r?.protocol, 'http');
-    assert.ok(r?.signal instanceof AbortSignal);
+    const call = real.calls.at(-1);
+    assert.equal(call?.request.priority, 2);
+    assert.equal(call?.request.timeoutUs, 1500);
+    assert.deepEqual(call?.request.parameters, {
+      sequence_id: 9,
+      sequence_start: true,
+      sequence_end: false,
+      custom: 'c',
+    });
+    assert.equal(call?.ctx.protocol, 'http');
+    assert.ok(call?.ctx.signal instanceof AbortSignal);
+    assert.equal(call?.ctx.deadline, Number.POSITIVE_INFINITY, 'no infergate-timeout-ms: no deadline');
     await expectError(
       { inputs: [input({})], parameters: { triton_secret: 1 } },
       400,
@@ -255,34 +298,72 @@ describe('infer, JSON form', () => {
     await expectError({ inputs: [input({})], parameters: { nested: { a: 1 } } }, 400, /parameter 'nested'/);
   });
 
-  test('outputs: subset, binary_data and classification are passed to the service; version from path', async () => {
-    const { app, service } = setup();
+  test('outputs: subset, binary_data and classification reach the router; version from path', async () => {
+    const { app, real } = await setup();
     const res = await app.inject(
       postJson('/v2/models/simple/versions/1/infer', {
-        inputs: [input({})],
-        outputs: [{ name: 'INPUT0', parameters: { binary_data: false, classification: 3, extra: 'e' } }],
+        inputs: [row()],
+        outputs: [{ name: 'OUTPUT0', parameters: { binary_data: false, classification: 3, extra: 'e' } }],
       }),
     );
-    assert.equal(res.statusCode, 200);
-    const r = service.requests[0];
+    assert.equal(res.statusCode, 200, res.body);
+    const r = real.calls.at(-1)?.request;
     assert.equal(r?.version, '1');
-    assert.deepEqual(r?.outputs, [{ name: 'INPUT0', binary: false, classification: 3, parameters: { extra: 'e' } }]);
+    assert.deepEqual(r?.outputs, [{ name: 'OUTPUT0', binary: false, classification: 3, parameters: { extra: 'e' } }]);
+    // The router classified the output: the top 3 of ROW (value:index).
+    const top = [...ROW.keys()].sort((a, b) => ROW[b]! - ROW[a]!).slice(0, 3);
+    assert.deepEqual(res.json().outputs, [
+      { name: 'OUTPUT0', datatype: 'BYTES', shape: [1, 3], data: top.map((i) => `${ROW[i]}:${i}`) },
+    ]);
     const bad = await app.inject(
-      postJson(URL, { inputs: [input({})], outputs: [{ name: 'O', parameters: { classification: 'x' } }] }),
+      postJson(URL, { inputs: [row()], outputs: [{ name: 'O', parameters: { classification: 'x' } }] }),
     );
     assert.equal(bad.statusCode, 400);
   });
 
-  test('unknown model → 404 with Triton text', async () => {
-    const { app } = setup();
+  test('the router checks the request against the model: Triton texts, nothing executed', async () => {
+    const { app, real } = await setup();
+    const cases: Array<[unknown, string]> = [
+      [
+        { inputs: [input({ shape: [1, 2] })] },
+        "unexpected shape for input 'INPUT0' for model 'simple'. Expected [-1,16], got [?,2]",
+      ],
+      [{ inputs: [row({ name: 'X' })] }, "unexpected inference input 'X' for model 'simple'"],
+      [
+        { inputs: [row({ datatype: 'FP32' })] },
+        "inference input 'INPUT0' data-type is 'FP32', but model 'simple' expects 'INT32'",
+      ],
+      [{ inputs: [row()], outputs: [{ name: 'NOPE' }] }, "unexpected inference output 'NOPE' for model 'simple'"],
+      [
+        { inputs: [input({ shape: [9, 16], data: Array(9 * 16).fill(0) })] },
+        "inference request batch-size must be <= 8 for 'simple'",
+      ],
+    ];
+    for (const [body, error] of cases) {
+      const res = await app.inject(postJson(URL, body));
+      assert.equal(res.statusCode, 400, res.body);
+      assert.deepEqual(res.json(), { error });
+    }
+    assert.equal(real.calls.length, cases.length, 'each reached the router');
+    assert.equal(real.backend.executions.length, 0, 'none executed');
+  });
+
+  test('unknown model and not-ready version → Triton texts', async () => {
+    const { app } = await setup();
     const res = await app.inject(postJson('/v2/models/nope/infer', { inputs: [input({})] }));
     assert.equal(res.statusCode, 404);
     assert.deepEqual(res.json(), { error: "Request for unknown model: 'nope' is not found" });
+    const v2 = await app.inject(postJson('/v2/models/simple/versions/2/infer', { inputs: [row()] }));
+    assert.equal(v2.statusCode, 503);
+    assert.deepEqual(v2.json(), { error: "'simple' version 2 is not at ready state" });
+    const v9 = await app.inject(postJson('/v2/models/simple/versions/9/infer', { inputs: [row()] }));
+    assert.equal(v9.statusCode, 404);
+    assert.deepEqual(v9.json(), { error: "Request for unknown model: 'simple' version 9 is not found" });
   });
 
   test('zero-element tensors are legal', async () => {
-    const { res } = await infer({ inputs: [input({ shape: [0, 3], data: [] })] });
-    assert.equal(res.statusCode, 200);
-    assert.deepEqual(res.json().outputs[0].data, []);
+    const { res } = await infer({ inputs: [input({ shape: [0, 3], data: [] })] }, {}, '/v2/models/echo_int32/infer');
+    assert.equal(res.statusCode, 200, res.body);
+    assert.deepEqual(res.json().outputs[0], { name: 'OUTPUT0', datatype: 'INT32', shape: [0, 3], data: [] });
   });
 });

@@ -1,22 +1,24 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import zlib from 'node:zlib';
-import { binaryBody, postJson, setup, splitResponse } from './helpers.js';
+import { binaryBody, closeAll, ECHOES, postJson, setup, splitResponse } from './helpers.js';
 import { sampleTensor } from './tensors.js';
 
-const URL = '/v2/models/simple/infer';
-const body = { inputs: [{ name: 'INPUT0', datatype: 'INT32', shape: [4], data: [1, 2, 3, 4] }] };
+after(closeAll);
+
+const URL = '/v2/models/echo_int32/infer';
+const body = { inputs: [{ name: 'INPUT0', datatype: 'INT32', shape: [1, 4], data: [1, 2, 3, 4] }] };
 
 describe('body limits and compression', () => {
   test('body over the limit → 413 naming the limit', async () => {
-    const { app } = setup({ maxBodyBytes: 1024 });
+    const { app } = await setup({ maxBodyBytes: 1024 }, ECHOES);
     const res = await app.inject(postJson(URL, { inputs: [], pad: 'x'.repeat(2000) }));
     assert.equal(res.statusCode, 413);
     assert.match(res.json().error, /request body exceeds the limit of 1024 bytes/);
   });
 
   test('gzip bomb: decompressed size over the limit → 413, counted while streaming', async () => {
-    const { app } = setup({ maxBodyBytes: 64 * 1024 });
+    const { app } = await setup({ maxBodyBytes: 64 * 1024 }, ECHOES);
     const bomb = zlib.gzipSync(Buffer.alloc(50 * 1024 * 1024, 0x20));
     assert.ok(bomb.byteLength < 64 * 1024);
     const res = await app.inject({
@@ -30,7 +32,7 @@ describe('body limits and compression', () => {
   });
 
   test('gzip and deflate requests are decoded; unknown or corrupt encodings → 400', async () => {
-    const { app } = setup();
+    const { app } = await setup(undefined, ECHOES);
     const json = Buffer.from(JSON.stringify(body));
     for (const [encoding, payload] of [
       ['gzip', zlib.gzipSync(json)],
@@ -54,7 +56,7 @@ describe('body limits and compression', () => {
   });
 
   test('binary request sent gzip-compressed: header length refers to the uncompressed body', async () => {
-    const { app } = setup();
+    const { app } = await setup(undefined, ECHOES);
     const t = sampleTensor('FP64');
     const { body: raw, headerLength } = binaryBody(
       { inputs: [{ name: 'INPUT0', datatype: 'FP64', shape: [2, 3], parameters: { binary_data_size: 48 } }] },
@@ -62,15 +64,17 @@ describe('body limits and compression', () => {
     );
     const res = await app.inject({
       method: 'POST',
-      url: URL,
+      url: '/v2/models/echo_fp64/infer',
       payload: zlib.gzipSync(raw),
       headers: { 'content-encoding': 'gzip', 'inference-header-content-length': String(headerLength) },
     });
     assert.equal(res.statusCode, 200, res.body);
+    const out = JSON.parse(res.body);
+    assert.deepEqual(out.outputs[0].data, [...(t.data as Float64Array)], 'the decompressed bytes reached the model');
   });
 
   test('response compression from Accept-Encoding (q-weights); header length stays uncompressed', async () => {
-    const { app } = setup();
+    const { app } = await setup(undefined, ECHOES);
     const cases: Array<[string, string | undefined]> = [
       ['gzip', 'gzip'],
       ['deflate', 'deflate'],
@@ -100,7 +104,7 @@ describe('body limits and compression', () => {
     );
     const res = await app.inject({
       method: 'POST',
-      url: URL,
+      url: '/v2/models/echo_int16/infer',
       payload: raw,
       headers: { 'inference-header-content-length': String(headerLength), 'accept-encoding': 'gzip' },
     });
@@ -113,7 +117,7 @@ describe('body limits and compression', () => {
   });
 
   test('admin bodies get the same depth guard and JSON errors', async () => {
-    const { app } = setup();
+    const { app } = await setup(undefined, ECHOES);
     const deep = await app.inject(postJson('/v2/repository/index', `{"ready":${'['.repeat(1000)}${']'.repeat(1000)}}`));
     assert.equal(deep.statusCode, 400);
     assert.match(deep.json().error, /nesting deeper than 100 levels/);

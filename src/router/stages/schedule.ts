@@ -1,0 +1,47 @@
+/**
+ * The pipeline's end: hands the validated job to the target version's scheduler and shapes the
+ * answer. The call's deadline goes along in the scheduler's clock (the scheduler refuses a job
+ * still queued when it passes, the backend a batch that would start after it).
+ */
+import { type Clock, isBytesData, type InferResponse, type Tensor } from '../../core/index.js';
+import type { Hooks } from '../hooks.js';
+import { shapeOutputs } from '../outputs.js';
+import { type Dispatch, need } from '../pipeline.js';
+
+export function schedule(hooks: Hooks, clock: Clock): Dispatch {
+  return async (x) => {
+    const { primary } = need(x.target, 'target', 'schedule');
+    const { inputs, batchSize } = need(x.validated, 'validated', 'schedule');
+    const { request, ctx } = x;
+    // Inputs are transferred to the worker on submit: a hook that reads them gets a copy taken now.
+    if (hooks.wantsTensors) x.inputsCopy = inputs.map(copyTensor);
+    const now = clock.now();
+    x.submittedAt = now;
+    const d = ctx.deadline;
+    const result = await primary.scheduler.submit({
+      inputs,
+      outputs: request.outputs?.map((o) => o.name),
+      batchSize,
+      priority: request.priority,
+      timeoutUs: request.timeoutUs,
+      deadline: d === Number.POSITIVE_INFINITY ? undefined : now + (d - clock.wallMs()),
+      signal: ctx.signal,
+      trace: ctx.trace,
+    });
+    x.result = result;
+    hooks.run('queued', x);
+    hooks.run('executed', x);
+    const res: InferResponse = {
+      model: primary.model,
+      version: String(primary.version),
+      outputs: shapeOutputs(primary.spec, request, result.outputs, batchSize),
+    };
+    if (request.id) res.id = request.id;
+    return res;
+  };
+}
+
+function copyTensor(t: Tensor): Tensor {
+  const data = isBytesData(t.data) ? t.data.map((e) => e.slice()) : t.data.slice();
+  return { ...t, shape: [...t.shape], data };
+}

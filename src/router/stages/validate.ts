@@ -1,0 +1,10 @@
+/** Checks the request against the resolved version's signature (router/validate.ts has the rules). */
+import { need, type Stage } from '../pipeline.js';
+import { validateInputs, validateOutputs } from '../validate.js';
+
+export const validate: Stage = (next) => (x) => {
+  const { spec } = need(x.target, 'target', 'validate').primary;
+  validateOutputs(spec, x.request);
+  x.validated = validateInputs(spec, x.request);
+  return next(x);
+};
