@@ -59,11 +59,22 @@ export function registerServeCommand(program: Command): void {
     )
     .option(
       '--max-body-bytes <n>',
-      'largest accepted request body, compressed or not',
+      'largest accepted HTTP request body (compressed or not) and gRPC message',
       int('--max-body-bytes'),
       64 << 20,
     )
-    .option('--exit-timeout-secs <s>', 'how long shutdown waits for in-flight requests', int('--exit-timeout-secs'), 30)
+    .option(
+      '--drain-secs <s>',
+      'after SIGTERM, how long to keep serving with readiness false before closing the listeners',
+      int('--drain-secs'),
+      5,
+    )
+    .option(
+      '--exit-timeout-secs <s>',
+      'after the drain, how long in-flight requests may take before queued ones get a retryable 503',
+      int('--exit-timeout-secs'),
+      30,
+    )
     .action(async (repository: string, opts: Record<string, unknown>) => {
       // Loaded here, not at the top: `infergate --help` and client commands stay fast.
       const { startServer } = await import('../server/server.js');
@@ -83,6 +94,7 @@ export function registerServeCommand(program: Command): void {
         logFormat: (opts.logFormat as 'json' | 'pretty' | undefined) ?? (process.stdout.isTTY ? 'pretty' : 'json'),
         serverName: opts.serverName as string,
         maxBodyBytes: opts.maxBodyBytes as number,
+        drainSeconds: opts.drainSecs as number,
         exitTimeoutSeconds: opts.exitTimeoutSecs as number,
       }).catch((err: Error & { code?: string; port?: number }) => {
         const why = err.code === 'EADDRINUSE' ? `port ${err.port} is already in use` : err.message;
@@ -96,7 +108,8 @@ export function registerServeCommand(program: Command): void {
           process.exit(1);
         }
         server.logger.info(`${sig} received`);
-        server.stop().then(
+        // Ctrl-C is a person at a terminal, not an orchestrator: no drain period for SIGINT.
+        server.stop(sig === 'SIGINT' ? { drainSeconds: 0 } : {}).then(
           () => process.exit(0),
           (err) => {
             server.logger.error({ err }, 'error during shutdown');

@@ -38,6 +38,8 @@ export const ERRORS = {
   IG_ERR_METHOD_NOT_ALLOWED: { http: 405, grpc: GrpcStatus.UNIMPLEMENTED },
   /** Body over the configured limit. */
   IG_ERR_PAYLOAD_TOO_LARGE: { http: 413, grpc: GrpcStatus.RESOURCE_EXHAUSTED },
+  /** A Content-Type or Content-Encoding the server does not read. */
+  IG_ERR_UNSUPPORTED_MEDIA_TYPE: { http: 415, grpc: GrpcStatus.INVALID_ARGUMENT },
   /** Feature this server does not provide (shared memory registration…). */
   IG_ERR_UNSUPPORTED: { http: 501, grpc: GrpcStatus.UNIMPLEMENTED },
   /** Server cannot take the request now (shutting down, control mode forbids). */

@@ -98,7 +98,10 @@ export class ModelRepository implements ModelRepositoryApi {
     await Promise.all(all.map(([e, s]) => this.retire(e, s)));
   }
 
-  /** The READY version for inference, or Triton's NOT_FOUND / not-ready error. */
+  abandonQueued(err: InferError): void {
+    for (const e of this.entries.values()) for (const s of e.slots.values()) s.live?.scheduler.abandon(err);
+  }
+
   readyVersions(model: string): VersionHandle[] {
     return readyIn(this.entries.get(model), model);
   }

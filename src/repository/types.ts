@@ -1,5 +1,6 @@
 import type { BackendLookup, InstanceEvent } from '../backend/types.js';
 import type { Clock } from '../core/clock.js';
+import type { InferError } from '../core/errors.js';
 import type { ModelState, ModelVersionSpec } from '../core/model.js';
 import type { Scheduler, SchedulerFactory } from '../scheduler/types.js';
 
@@ -81,6 +82,8 @@ export interface ModelRepositoryApi {
   start(): Promise<void>;
   /** Stops polling, waits for queued loads, then drains and disposes every version. */
   stop(): Promise<void>;
+  /** Answers every request still queued in any version with `err` (a shutdown past its timeout). */
+  abandonQueued(err: InferError): void;
   /**
    * The READY versions of a model, highest first (empty while none is ready): what a version
    * policy (router/policy.ts) chooses from. Throws notFound.model for a name never loaded.

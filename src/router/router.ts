@@ -39,8 +39,8 @@ export interface RouterOptions {
   clock?: Clock;
   /** Where calls go; default: the requested version, else the highest READY one (Triton). */
   policy?: VersionPolicy;
-  /** False once shutdown begins: readiness turns false while in-flight work finishes. */
-  accepting: () => boolean;
+  /** True between the end of startup and the start of shutdown: readiness needs it. */
+  serving: () => boolean;
 }
 
 export class Router implements InferenceService {
@@ -74,7 +74,7 @@ export class Router implements InferenceService {
   }
 
   ready(): boolean {
-    return this.o.accepting() && this.o.repository.allReady();
+    return this.o.serving() && this.o.repository.allReady();
   }
 
   serverMetadata(): ServerMetadata {

@@ -9,7 +9,7 @@
  * here; a batch of one is never copied); outputs are views, see split.ts.
  */
 import type { LoadedModel } from '../backend/types.js';
-import type { DynamicBatchingSpec, ModelVersionSpec } from '../core/index.js';
+import type { DynamicBatchingSpec, InferError, ModelVersionSpec } from '../core/index.js';
 import { LiveBatchConfig } from './batch-config.js';
 import { decide } from './decision.js';
 import { internalError } from './errors.js';
@@ -140,6 +140,10 @@ export class DynamicBatchScheduler implements Scheduler {
   /** Stops accepting jobs; resolves once the queue is empty and nothing runs. */
   drain(): Promise<void> {
     return this.core.drain();
+  }
+
+  abandon(err: InferError): void {
+    this.core.abandon(err);
   }
 
   /** The driver's part of a turn: timeouts, then dispatch while the decision says so; returns the next wake-up. */

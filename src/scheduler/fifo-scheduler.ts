@@ -1,4 +1,5 @@
 import type { LoadedModel } from '../backend/types.js';
+import type { InferError } from '../core/index.js';
 import { pickInstance } from './pick-instance.js';
 import { SchedulerCore, type SchedulerOptions, type Ticket } from './scheduler-core.js';
 import type { Job, JobResult, Scheduler } from './types.js';
@@ -51,6 +52,10 @@ export class FifoScheduler implements Scheduler {
   /** Stops accepting jobs; resolves once the queue is empty and nothing runs. */
   drain(): Promise<void> {
     return this.core.drain();
+  }
+
+  abandon(err: InferError): void {
+    this.core.abandon(err);
   }
 
   /** Hands the head of the queue to each free instance in turn. */

@@ -146,6 +146,12 @@ export class SchedulerCore {
     return drained;
   }
 
+  /** Answers every queued job with `err` (Scheduler.abandon). */
+  abandon(err: InferError): void {
+    this.failQueued(err);
+    this.settleDrain();
+  }
+
   /** One turn of the loop, now: deadlines, the driver's step, the timer; then drain. */
   pump(): void {
     try {

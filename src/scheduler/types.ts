@@ -1,5 +1,5 @@
 import type { ExecResult, LoadedModel } from '../backend/types.js';
-import type { ModelVersionSpec, RequestTrace, Tensor } from '../core/index.js';
+import type { InferError, ModelVersionSpec, RequestTrace, Tensor } from '../core/index.js';
 
 /** One request as the scheduler sees it: inputs already in the model's shapes. */
 export interface Job {
@@ -43,6 +43,11 @@ export interface Scheduler {
   readonly inflight: number;
   /** Stops accepting new jobs and resolves when everything queued or running has finished. */
   drain(): Promise<void>;
+  /**
+   * Answers every job still queued with `err` at once (shutdown past its timeout: a retryable
+   * 503 rather than an answer that never comes); jobs already executing finish as they will.
+   */
+  abandon(err: InferError): void;
 }
 
 /** Builds the scheduler for a freshly loaded version (injected into the repository). */

@@ -23,7 +23,12 @@ export const ServerOptionsSchema = z.object({
     .int()
     .positive()
     .default(64 * 1024 * 1024),
-  /** How long shutdown waits for in-flight requests before closing anyway. */
+  /**
+   * After SIGTERM, how long the server keeps serving with readiness false (load balancers need
+   * time to notice) before it stops accepting connections.
+   */
+  drainSeconds: z.number().nonnegative().default(5),
+  /** After the drain, how long in-flight requests may take; then queued ones get a retryable 503. */
   exitTimeoutSeconds: z.number().nonnegative().default(30),
 });
 

@@ -18,6 +18,7 @@ import { AdminApi } from '../router/admin.js';
 import { Router } from '../router/router.js';
 import { createScheduler } from '../scheduler/create-scheduler.js';
 import { type ServerOptions, type ServerOptionsInput, ServerOptionsSchema } from './options.js';
+import { shutdown } from './shutdown.js';
 
 const VERSION = '0.1.0';
 
@@ -44,8 +45,14 @@ export interface RunningServer {
   readonly admin: AdminApi;
   readonly tracing: Tracing;
   readonly logger: Logger;
-  /** Readiness turns false, in-flight requests finish, models unload, listeners close. */
-  stop(): Promise<void>;
+  /** Readiness turns false, the drain period passes, in-flight requests finish, models unload. */
+  stop(options?: StopOptions): Promise<void>;
+}
+
+/** How one stop runs. */
+export interface StopOptions {
+  /** Overrides the configured drain period (0 for an interactive Ctrl-C). */
+  drainSeconds?: number;
 }
 
 /** Optional pieces a test may replace. */
@@ -66,7 +73,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
   const stats = new StatsRegistry();
   const tracing = deps.tracing ?? new Tracing({ serviceVersion: VERSION });
   const backends = new BackendRegistry([deps.backend ?? new OrtBackend()]);
-  let accepting = true;
+  let phase: 'starting' | 'serving' | 'stopping' = 'starting';
   // The readers run only at scrape time, after the repository and router below exist.
   const metrics: Metrics | undefined = o.enableMetrics
     ? new Metrics({ stats, versions: () => versionRows(repository), serverReady: (): boolean => router.ready() })
@@ -115,15 +122,18 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     serverVersion: VERSION,
     extensions: EXTENSIONS,
     clock,
-    accepting: () => accepting,
+    serving: () => phase === 'serving',
   });
   const admin = new AdminApi({ repository, stats, logControl: new LogControl(logger), traceControl: tracing.control });
   const services = { inference: router, admin };
 
   const started = clock.now();
-  await repository.start();
+  // The ports open before any model loads: liveness answers at once, readiness once the startup
+  // models are READY (orchestrators would otherwise restart a server that is still loading).
   const http = o.enableHttp ? createHttpServer(services, { maxBodyBytes: o.maxBodyBytes, logger, tracing }) : undefined;
-  const grpc = o.enableGrpc ? createGrpcServer(services, { logger, tracing }) : undefined;
+  const grpc = o.enableGrpc
+    ? createGrpcServer(services, { logger, tracing, maxMessageBytes: o.maxBodyBytes })
+    : undefined;
   let httpPort: number | undefined;
   let grpcPort: number | undefined;
   let metricsServer: MetricsServer | undefined;
@@ -131,14 +141,16 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     httpPort = http ? await http.listen(o.httpPort, o.host) : undefined;
     grpcPort = grpc ? await grpc.listen(o.grpcPort, o.host) : undefined;
     metricsServer = metrics ? await startMetricsServer(metrics, o.metricsPort, o.host) : undefined;
+    await repository.start();
   } catch (err) {
-    // A port in use must not leave model workers running behind a dead server.
-    await Promise.allSettled([http?.close(), grpc?.close()]);
+    // A port in use (or a failed start) must not leave listeners or model workers behind.
+    await Promise.allSettled([http?.close(), grpc?.close(), metricsServer?.close()]);
     metrics?.close();
     await repository.stop();
     await backends.close();
     throw err;
   }
+  phase = 'serving';
   const metricsPort = metricsServer?.port;
   const ready = router.ready();
   logger.info(
@@ -149,14 +161,13 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
   );
 
   let stopping: Promise<void> | undefined;
-  const stop = () => {
+  const stop = (options: StopOptions = {}) => {
     stopping ??= (async () => {
-      accepting = false;
-      logger.info('shutting down: readiness is false, finishing in-flight requests');
-      const timeout = new Promise<void>((r) => setTimeout(r, o.exitTimeoutSeconds * 1000).unref());
-      await Promise.race([Promise.all([http?.close(), grpc?.close()]), timeout]);
-      await repository.stop();
-      await backends.close();
+      phase = 'stopping';
+      const drainMs = (options.drainSeconds ?? o.drainSeconds) * 1000;
+      const { timedOut } = await shutdown({ http, grpc, repository, logger }, drainMs, o.exitTimeoutSeconds * 1000);
+      // Past the timeout a worker may still be inside a native call: the process exit ends it.
+      if (!timedOut) await backends.close();
       // Metrics stay scrapeable through the drain; traces still buffered are flushed last.
       await metricsServer?.close();
       metrics?.close();

@@ -154,6 +154,24 @@ export function schedulerContract(name: string, make: SchedulerUnderTest): void 
       assert.equal(inst.started.length, 2);
     });
 
+    it('abandon answers every queued job with the given error at once; a running one finishes', async () => {
+      const { s, inst } = setup();
+      const { first, queued } = await oneRunningOneQueued(s, { inputs: [row(2)], batchSize: 1 });
+      let drained = false;
+      void s.drain().then(() => {
+        drained = true;
+      });
+      s.abandon(new InferError('IG_ERR_UNAVAILABLE', 'shutting down'));
+      await tick();
+      assertRejected(queued, 'IG_ERR_UNAVAILABLE');
+      assert.equal(first.state, 'pending', 'the running job is not abandoned');
+      inst.started[0]!.finish();
+      await tick();
+      assertResolved(first);
+      assert.equal(drained, true);
+      assert.equal(inst.started.length, 1, 'the abandoned job never ran');
+    });
+
     it('with every instance dead, queued and new jobs fail IG_ERR_WORKER_CRASHED and never execute', async () => {
       const { s, inst } = setup();
       const { first, queued } = await oneRunningOneQueued(s, { inputs: [row(2)], batchSize: 1 });

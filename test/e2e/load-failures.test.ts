@@ -33,6 +33,6 @@ test('broken models are UNAVAILABLE with a reason; the good one serves', async (
   assert.match(by.get('mismatch')!.reason!, /'x'/);
   const r = await s.http.infer('good', [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: new Float32Array(4) }]);
   assert.deepEqual(Array.from(r.outputs[0]!.data as Float32Array), [1, 1, 1, 1]);
-  assert.equal(await s.http.status('/v2/health/ready'), 400, 'strict readiness: not every model is ready');
+  assert.equal(await s.http.status('/v2/health/ready'), 503, 'strict readiness: not every model is ready');
   assert.equal(await s.http.status('/v2/models/good/ready'), 200);
 });

@@ -38,6 +38,8 @@ export async function startTestServer(
       metricsPort: 0,
       logLevel: 'silent',
       exitTimeoutSeconds: 10,
+      // Tests stop servers nobody balances load to: no drain period.
+      drainSeconds: 0,
       ...options,
     },
     deps,

@@ -19,7 +19,12 @@ import { encodeModelInferResponse, encodeModelStreamInferResponse } from './fast
 import { bindService, type FastEncoders, serviceDefinition } from './service-definition.js';
 
 export interface GrpcServerOptions {
-  /** Max send and receive message size; Triton uses INT32_MAX (grpc-js receive default is 4 MiB). */
+  /**
+   * Max receive and send message size (default 64 MiB, the HTTP body limit). grpc-js refuses a
+   * larger message from its 5-byte length prefix, before buffering it, with RESOURCE_EXHAUSTED
+   * "Received message larger than max (N vs LIMIT)". Triton's INT32_MAX let one 400 MiB request
+   * cost 2.8 GB here.
+   */
   maxMessageBytes?: number;
   /** HTTP/2 streams per connection (Node's default is effectively unlimited). */
   maxConcurrentStreams?: number;
@@ -49,7 +54,7 @@ export interface GrpcServer {
   close(): Promise<void>;
 }
 
-const INT32_MAX = 2 ** 31 - 1;
+const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 const HOT_PATH_ENCODERS: FastEncoders = new Map<string, (message: never) => Uint8Array>([
   [ModelInferResponseSchema.typeName, encodeModelInferResponse],
@@ -57,7 +62,7 @@ const HOT_PATH_ENCODERS: FastEncoders = new Map<string, (message: never) => Uint
 ]);
 
 function channelOptions(o: GrpcServerOptions): ChannelOptions {
-  const max = o.maxMessageBytes ?? INT32_MAX;
+  const max = o.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const opts: ChannelOptions = {
     'grpc.max_receive_message_length': max,
     'grpc.max_send_message_length': max,

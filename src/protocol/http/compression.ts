@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { InferError, invalidArg } from '../../core/index.js';
+import { unsupportedEncoding } from './media-type.js';
 
 const gzip = promisify(zlib.gzip);
 const deflate = promisify(zlib.deflate);
@@ -60,43 +61,100 @@ function feed(stream: Readable, decoder: zlib.Gunzip | zlib.Inflate, limit: numb
   });
 }
 
-/** zlib stream for a Content-Encoding; undefined for identity; 400 for anything else. */
+/** zlib stream for a Content-Encoding; undefined for identity; 415 for anything else. */
 function makeDecoder(encoding: string | undefined): zlib.Gunzip | zlib.Inflate | undefined {
   const e = (encoding ?? '').trim().toLowerCase();
   if (e === '' || e === 'identity') return undefined;
   if (e === 'gzip' || e === 'x-gzip') return zlib.createGunzip();
   if (e === 'deflate') return zlib.createInflate();
-  throw invalidArg(`unsupported Content-Encoding '${e.slice(0, 40)}'; use gzip or deflate`);
+  throw unsupportedEncoding(e);
 }
 
 /**
  * Collects a stream into one Buffer, failing with 413 as soon as more than `limit` bytes arrive.
- * On overflow the request socket is only paused, not destroyed: the 413 must still reach the
- * client, and the `connection: close` header on it ends the connection afterwards. A zlib
- * decoder (`destroyOnOverflow`) is destroyed to free its buffers.
+ * Chunks are copied into one growing buffer as they arrive and never kept: a chunked body sent in
+ * 1-byte chunks would otherwise keep a Buffer object per byte (measured: ~390 MB of RSS per MiB of
+ * body), where this holds at most twice the body. On overflow the request socket is only paused,
+ * not destroyed: the 413 must still reach the client, and the `connection: close` header on it
+ * ends the connection afterwards. A zlib decoder (`destroyOnOverflow`) is destroyed to free its
+ * buffers.
  */
 function collect(stream: Readable, limit: number, what: string, destroyOnOverflow = false): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const onData = (chunk: Buffer) => {
-      total += chunk.byteLength;
-      if (total <= limit) {
-        chunks.push(chunk);
-        return;
-      }
-      chunks.length = 0;
+    const body = new GrowingBuffer(limit);
+    let only: Buffer | undefined;
+    let chunks = 0;
+    const stop = (err: InferError) => {
+      only = undefined;
+      body.release();
       stream.removeListener('data', onData);
       stream.pause();
       if (destroyOnOverflow) stream.destroy();
-      reject(bodyTooLarge(limit, what));
+      reject(err);
+    };
+    const onData = (chunk: Buffer) => {
+      // Node itself spends ~20 bytes of memory and ~30 µs per chunk event: a body in tiny chunks
+      // costs far more than its size (1 MiB in 1-byte chunks: 22 MB, 16 MiB: 37 s). Past a few
+      // thousand chunks, the average chunk must be a reasonable size.
+      if (++chunks > MAX_TINY_CHUNKS && (body.length + (only?.byteLength ?? 0)) / chunks < MIN_AVERAGE_CHUNK)
+        return stop(invalidArg(tinyChunks(chunks)));
+      if (body.length + chunk.byteLength <= limit) {
+        // The common case, a body in one chunk, is kept as it is (no copy).
+        if (body.length === 0 && only === undefined) only = chunk;
+        else {
+          if (only !== undefined) body.append(only);
+          only = undefined;
+          body.append(chunk);
+        }
+        return;
+      }
+      stop(bodyTooLarge(limit, what));
     };
     stream.on('data', onData);
-    stream.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total)));
+    stream.on('end', () => resolve(only ?? body.bytes()));
     stream.on('error', (err) =>
       reject(err instanceof InferError ? err : invalidArg(`failed to read the ${what}: ${err.message}`)),
     );
   });
+}
+
+/** Chunks a body may arrive in before their average size is checked. */
+const MAX_TINY_CHUNKS = 16_384;
+/** The smallest average chunk accepted past MAX_TINY_CHUNKS, bytes. */
+const MIN_AVERAGE_CHUNK = 64;
+
+function tinyChunks(n: number): string {
+  return `the request body arrived in more than ${n - 1} chunks averaging under ${MIN_AVERAGE_CHUNK} bytes; send it in larger chunks (or with a Content-Length)`;
+}
+
+/** Bytes appended into one buffer that doubles as needed, up to `limit`. */
+class GrowingBuffer {
+  private buf: Buffer = Buffer.alloc(0);
+  length = 0;
+
+  constructor(private readonly limit: number) {}
+
+  append(chunk: Buffer): void {
+    const need = this.length + chunk.byteLength;
+    if (need > this.buf.byteLength) {
+      const next = Buffer.allocUnsafe(Math.min(this.limit, Math.max(need, 64 * 1024, this.buf.byteLength * 2)));
+      this.buf.copy(next, 0, 0, this.length);
+      this.buf = next;
+    }
+    chunk.copy(this.buf, this.length);
+    this.length = need;
+  }
+
+  /** The bytes, in a buffer of exactly their size when growth left much slack. */
+  bytes(): Buffer {
+    const view = this.buf.subarray(0, this.length);
+    return this.length * 2 < this.buf.byteLength ? Buffer.from(view) : view;
+  }
+
+  release(): void {
+    this.buf = Buffer.alloc(0);
+    this.length = 0;
+  }
 }
 
 /** The response encoding to use for an Accept-Encoding header (q-weights honoured), or undefined. */

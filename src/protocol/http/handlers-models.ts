@@ -5,8 +5,12 @@ import { type Handler, jsonResult } from './types.js';
 /** GET /v2/health/live: empty 200, or empty 400 when not live (Triton). */
 export const live: Handler = (deps) => ({ status: deps.inference.live() ? 200 : 400 });
 
-/** GET /v2/health/ready: empty 200, or empty 400 when not ready. */
-export const ready: Handler = (deps) => ({ status: deps.inference.ready() ? 200 : 400 });
+/**
+ * GET /v2/health/ready: empty 200, or empty 503 when not ready (starting, a startup model not READY,
+ * draining). Triton answers 400; load balancers and Kubernetes read 503 as "not now, retry" and
+ * Triton's clients only compare with 200.
+ */
+export const ready: Handler = (deps) => ({ status: deps.inference.ready() ? 200 : 503 });
 
 /** GET /v2: server metadata. */
 export const serverMetadata: Handler = (deps) => jsonResult(stringifyJson(deps.inference.serverMetadata()));

@@ -12,6 +12,7 @@ import type { Services } from '../../router/types.js';
 import { readSplitBody, type SplitBody, splitPoint } from './body-split.js';
 import { readBody } from './compression.js';
 import { dispatch } from './dispatch.js';
+import { checkMediaType } from './media-type.js';
 import { matchRoute, type RouteMatch } from './routes.js';
 import { toHttpError } from './errors.js';
 import type { HandlerDeps, HttpRequestData, HttpResult } from './types.js';
@@ -43,6 +44,8 @@ export interface HttpServer {
   readonly fastify: FastifyInstance;
   /** Starts listening; resolves to the actual port (pass 0 for an ephemeral one). */
   listen(port: number, host?: string): Promise<number>;
+  /** Keeps serving, but every response now closes its connection (shutdown's drain period). */
+  drain(): void;
   /** Stops accepting, answers new requests on open connections with 503, waits for in-flight ones. */
   close(): Promise<void>;
 }
@@ -80,12 +83,26 @@ export function createHttpServer(services: Services, options: HttpServerOptions 
     options.onError?.(err);
   };
   let closing = false;
+  let draining = false;
   app.removeAllContentTypeParsers();
   app.decorateRequest('igRoute', undefined);
   app.addContentTypeParser('*', (request, payload, done) => {
     const h = request.headers;
-    request.igRoute = tryMatch(request);
-    const split = splitPoint(request.igRoute?.name, h);
+    try {
+      request.igRoute = matchRoute(request.method, request.raw.url ?? request.url);
+    } catch (err) {
+      // No route takes this body (404/405): answer without reading a byte of it. The unread body
+      // cannot be skipped on a keep-alive connection, so the answer closes it.
+      done(closingConnection(err), undefined);
+      return;
+    }
+    try {
+      checkMediaType(h['content-type']);
+    } catch (err) {
+      done(err as Error, undefined);
+      return;
+    }
+    const split = splitPoint(request.igRoute.name, h);
     const body: Promise<Buffer | SplitBody> =
       split !== undefined && split.total <= maxBodyBytes
         ? readSplitBody(payload, split.total, split.header)
@@ -99,8 +116,9 @@ export function createHttpServer(services: Services, options: HttpServerOptions 
   const handle = async (request: FastifyRequest, reply: FastifyReply) => {
     if (closing) return send(reply, errorResult(shuttingDown(), undefined));
     const result = await dispatch(deps, toRequestData(request, reply), onError);
-    // Draining: end keep-alive connections as their last response goes out, so close() returns.
-    if (closing) reply.header('connection', 'close');
+    // Draining: end keep-alive connections as their last response goes out, so clients reconnect
+    // elsewhere without a reset and close() returns.
+    if (draining || closing) reply.header('connection', 'close');
     return send(reply, result);
   };
   app.all('/*', handle);
@@ -110,6 +128,9 @@ export function createHttpServer(services: Services, options: HttpServerOptions 
     async listen(port, host = '127.0.0.1') {
       await app.listen({ port, host });
       return (app.server.address() as AddressInfo).port;
+    },
+    drain() {
+      draining = true;
     },
     async close() {
       closing = true;
@@ -138,15 +159,6 @@ function toRequestData(request: FastifyRequest, reply: FastifyReply): HttpReques
   };
 }
 
-/** The route of a request, or undefined when it has none (dispatch then answers 404/405). */
-function tryMatch(request: FastifyRequest): RouteMatch | undefined {
-  try {
-    return matchRoute(request.method, request.raw.url ?? request.url);
-  } catch {
-    return undefined;
-  }
-}
-
 function requestBody(body: unknown): Pick<HttpRequestData, 'body' | 'binary'> {
   if (Buffer.isBuffer(body)) return { body };
   const split = body as SplitBody | undefined;
@@ -162,6 +174,12 @@ function send(reply: FastifyReply, result: HttpResult): FastifyReply {
 function errorResult(err: unknown, onError: ((err: unknown) => void) | undefined): HttpResult {
   const e = toHttpError(err, onError);
   return { status: e.status, body: e.body, headers: e.headers };
+}
+
+/** The same error, answered with `Connection: close`. */
+function closingConnection(err: unknown): Error {
+  if (!(err instanceof InferError)) return err instanceof Error ? err : new Error(String(err));
+  return new InferError(err.code, err.message, { cause: err.cause, headers: { ...err.headers, connection: 'close' } });
 }
 
 function shuttingDown(): InferError {

@@ -225,8 +225,8 @@ export interface RealServices {
   waitForCalls(n: number): Promise<void>;
   /** Errors the schedulers survived (reported through their onError). */
   schedulerErrors: unknown[];
-  /** Readiness follows this, as the server's shutdown flag (RouterOptions.accepting). */
-  setAccepting(accepting: boolean): void;
+  /** Readiness follows this, as the server's shutdown flag (RouterOptions.serving). */
+  setServing(serving: boolean): void;
   /** Cuts executions still running (crash), stops the repository, removes the directory. */
   cleanup(): Promise<void>;
 }
@@ -259,7 +259,7 @@ export async function startRealServices(
   const stats = new StatsRegistry();
   const logger = quietLogger();
   const schedulerErrors: unknown[] = [];
-  let accepting = true;
+  let serving = true;
   const repository = new ModelRepository({
     root,
     controlMode: 'explicit',
@@ -286,7 +286,7 @@ export async function startRealServices(
     serverName: 'infergate',
     serverVersion: '0.1.0',
     extensions: ['binary_tensor_data', 'statistics', 'model_repository'],
-    accepting: () => accepting,
+    serving: () => serving,
   });
   const admin = new AdminApi({
     repository,
@@ -346,8 +346,8 @@ export async function startRealServices(
     },
     waitForCalls,
     schedulerErrors,
-    setAccepting: (a) => {
-      accepting = a;
+    setServing: (a) => {
+      serving = a;
     },
     cleanup: () => {
       cleaned ??= (async () => {

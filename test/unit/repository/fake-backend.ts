@@ -90,6 +90,9 @@ export class FakeScheduler implements Scheduler {
     });
   }
 
+  /** Every job here counts as executing: none is queued, so there is nothing to abandon. */
+  abandon(): void {}
+
   /** Finishes every job in flight. */
   releaseAll(): void {
     for (const f of this.waiting.splice(0)) f();

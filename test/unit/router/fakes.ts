@@ -30,6 +30,7 @@ export class EchoScheduler implements Scheduler {
     return { outputs, timing: { inputNs: 1, inferNs: 2, outputNs: 3 }, queueNs: 4, executedBatchSize: job.batchSize };
   }
   async drain(): Promise<void> {}
+  abandon(): void {}
 }
 
 export function version(v: number, scheduler: Scheduler = new EchoScheduler()): VersionHandle {
@@ -48,6 +49,7 @@ export function repoOf(versions: VersionHandle[]): ModelRepositoryApi {
   return {
     start: async () => {},
     stop: async () => {},
+    abandonQueued: () => {},
     readyVersions: (model) => {
       known(model);
       return [...versions].sort((a, b) => b.version - a.version);
@@ -89,7 +91,7 @@ export function routerOver(repo: ModelRepositoryApi) {
     serverName: 'test',
     serverVersion: '0',
     extensions: [],
-    accepting: () => true,
+    serving: () => true,
   });
   return { router, stats, errors };
 }

@@ -16,17 +16,17 @@ describe('health and metadata rpcs', () => {
   it('ServerLive / ServerReady', async () => {
     assert.equal((await h.call('serverLive', {})).live, true);
     assert.equal((await h.call('serverReady', {})).ready, true);
-    h.real.setAccepting(false); // shutdown began
+    h.real.setServing(false); // shutdown began
     assert.equal((await h.call('serverReady', {})).ready, false);
-    h.real.setAccepting(true);
+    h.real.setServing(true);
   });
 
   it('grpc.health.v1.Health/Check follows readiness', async () => {
     const check = () => invoke<typeof HealthCheckResponseSchema>(h.health, 'check', { service: '' });
     assert.equal((await check()).status, HealthCheckResponse_ServingStatus.SERVING);
-    h.real.setAccepting(false);
+    h.real.setServing(false);
     assert.equal((await check()).status, HealthCheckResponse_ServingStatus.NOT_SERVING);
-    h.real.setAccepting(true);
+    h.real.setServing(true);
   });
 
   it('ModelReady: ready, not ready, unknown', async () => {

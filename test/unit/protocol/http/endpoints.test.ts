@@ -9,20 +9,20 @@ const HEALTHY = [echoModel('ok', 'INT32', [1])];
 const row = (v = ROW) => ({ inputs: [{ name: 'INPUT0', datatype: 'INT32', shape: [1, 16], data: v }] });
 
 describe('HTTP endpoints', () => {
-  test('health live/ready: empty 200, empty 400 when not', async () => {
+  test('health live/ready: empty 200; not ready is an empty 503', async () => {
     const { app, real } = await setup(undefined, HEALTHY);
     for (const url of ['/v2/health/live', '/v2/health/ready']) {
       const ok = await app.inject({ method: 'GET', url });
       assert.equal(ok.statusCode, 200);
       assert.equal(ok.body, '');
     }
-    real.setAccepting(false); // shutdown began: readiness turns false while in-flight work finishes
+    real.setServing(false); // shutdown began: readiness turns false while in-flight work finishes
     const draining = await app.inject({ method: 'GET', url: '/v2/health/ready' });
-    assert.equal(draining.statusCode, 400);
+    assert.equal(draining.statusCode, 503);
     assert.equal(draining.body, '');
     // Strict readiness: a version that failed to load keeps the server not ready.
     const broken = await setup(undefined, [SIMPLE]);
-    assert.equal((await broken.app.inject({ method: 'GET', url: '/v2/health/ready' })).statusCode, 400);
+    assert.equal((await broken.app.inject({ method: 'GET', url: '/v2/health/ready' })).statusCode, 503);
     assert.equal((await broken.app.inject({ method: 'GET', url: '/v2/health/live' })).statusCode, 200);
     // The router is live for as long as the process runs: only a wrapper can answer "not live".
     const dead = await setup(undefined, HEALTHY, (s) => ({
