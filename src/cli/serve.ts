@@ -64,6 +64,12 @@ export function registerServeCommand(program: Command): void {
       64 << 20,
     )
     .option(
+      '--strict-readiness <bool>',
+      'ready only while every model that should be served has a READY version (false: once startup finished)',
+      bool('--strict-readiness'),
+      true,
+    )
+    .option(
       '--drain-secs <s>',
       'after SIGTERM, how long to keep serving with readiness false before closing the listeners',
       int('--drain-secs'),
@@ -94,6 +100,7 @@ export function registerServeCommand(program: Command): void {
         logFormat: (opts.logFormat as 'json' | 'pretty' | undefined) ?? (process.stdout.isTTY ? 'pretty' : 'json'),
         serverName: opts.serverName as string,
         maxBodyBytes: opts.maxBodyBytes as number,
+        strictReadiness: opts.strictReadiness as boolean,
         drainSeconds: opts.drainSecs as number,
         exitTimeoutSeconds: opts.exitTimeoutSecs as number,
       }).catch((err: Error & { code?: string; port?: number }) => {

@@ -121,9 +121,14 @@ export function indexRows(name: string, entry: Entry | undefined): RepositoryInd
   });
 }
 
-/** Strict readiness of one model: not wanted, or every selected version READY. */
+/**
+ * Strict readiness of one model: not wanted, or serving (some version READY). A swap in progress
+ * (the new version LOADING while the old one serves) and a newer version that failed to load while
+ * an older one serves are the model's own state (its version readiness, the repository index),
+ * never the server's: behind a load balancer, a bad push must not take every replica out at once.
+ */
 export function entryReady(entry: Entry): boolean {
   if (!entry.desired) return true;
-  const wanted = [...entry.slots.values()].filter((s) => s.desired);
-  return wanted.length > 0 && wanted.every((s) => s.state === 'READY');
+  for (const s of entry.slots.values()) if (s.state === 'READY' && s.live) return true;
+  return false;
 }

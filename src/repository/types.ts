@@ -104,6 +104,6 @@ export interface ModelRepositoryApi {
   load(model: string, params?: RepositoryLoadParams): Promise<void>;
   /** Explicit mode only: stop serving, wait for in-flight requests, dispose. */
   unload(model: string): Promise<void>;
-  /** Strict readiness: every model that should be loaded has all its selected versions READY. */
+  /** Strict readiness: every model that should be loaded is serving (has a READY version). */
   allReady(): boolean;
 }

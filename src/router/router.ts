@@ -41,6 +41,11 @@ export interface RouterOptions {
   policy?: VersionPolicy;
   /** True between the end of startup and the start of shutdown: readiness needs it. */
   serving: () => boolean;
+  /**
+   * Triton's --strict-readiness (default true): ready only while every model that should be
+   * served is serving. False: ready once startup finished, whatever the models' states.
+   */
+  strictReadiness?: boolean;
 }
 
 export class Router implements InferenceService {
@@ -74,7 +79,7 @@ export class Router implements InferenceService {
   }
 
   ready(): boolean {
-    return this.o.serving() && this.o.repository.allReady();
+    return this.o.serving() && (this.o.strictReadiness === false || this.o.repository.allReady());
   }
 
   serverMetadata(): ServerMetadata {

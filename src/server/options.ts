@@ -28,6 +28,8 @@ export const ServerOptionsSchema = z.object({
    * time to notice) before it stops accepting connections.
    */
   drainSeconds: z.number().nonnegative().default(5),
+  /** Triton's --strict-readiness: ready only while every model that should be served is serving. */
+  strictReadiness: z.boolean().default(true),
   /** After the drain, how long in-flight requests may take; then queued ones get a retryable 503. */
   exitTimeoutSeconds: z.number().nonnegative().default(30),
 });

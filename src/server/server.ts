@@ -123,6 +123,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     extensions: EXTENSIONS,
     clock,
     serving: () => phase === 'serving',
+    strictReadiness: o.strictReadiness,
   });
   const admin = new AdminApi({ repository, stats, logControl: new LogControl(logger), traceControl: tracing.control });
   const services = { inference: router, admin };

@@ -25,10 +25,14 @@ describe('repository in poll mode', () => {
     const { repo, schedulers, waitFor, backend } = makeRepo(root, 'poll');
     await repo.start();
     const job = resolve(repo, 'a').scheduler.submit({ inputs: [], batchSize: 1 });
+    const v2loading = waitFor((e) => e.type === 'loading' && e.version === 2);
     const v2ready = waitFor((e) => e.type === 'ready' && e.version === 2);
     const v1gone = waitFor((e) => e.type === 'unloaded' && e.version === 1);
     await writeModelFile(join(root, 'a', '2', 'model.onnx'));
+    await v2loading;
+    assert.equal(repo.allReady(), true, 'a swap never turns readiness off while the old version serves');
     await v2ready;
+    assert.equal(repo.allReady(), true);
     assert.equal(resolve(repo, 'a').version, 2);
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(backend.live, 2, 'v1 waits for its in-flight request');
@@ -70,6 +74,7 @@ describe('repository in poll mode', () => {
     await writeModelFile(join(root, 'a', '2', 'model.onnx'), 'garbage');
     await failed;
     assert.equal(resolve(repo, 'a').version, 1);
+    assert.equal(repo.allReady(), true, "a failed new version is the model's state, not the server's");
     const v2 = repo.modelVersions('a', 2)[0]!;
     assert.equal(v2.state, 'UNAVAILABLE');
     assert.ok(v2.reason && !v2.reason.includes(root), v2.reason);

@@ -77,7 +77,7 @@ export const x = (rows = 1): Tensor => ({
 });
 
 /** A router over `repo` with a silent logger; `errors` collects what it logged at error level. */
-export function routerOver(repo: ModelRepositoryApi) {
+export function routerOver(repo: ModelRepositoryApi, extra: { strictReadiness?: boolean } = {}) {
   const errors: unknown[] = [];
   const logger = createLogger({ level: 'error', format: 'json' });
   logger.error = ((obj: unknown) => {
@@ -92,6 +92,7 @@ export function routerOver(repo: ModelRepositoryApi) {
     serverVersion: '0',
     extensions: [],
     serving: () => true,
+    ...extra,
   });
   return { router, stats, errors };
 }

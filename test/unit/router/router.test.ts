@@ -110,6 +110,15 @@ describe('Router pipeline', () => {
   });
 });
 
+describe('readiness', () => {
+  test('strict (default): every model that should be served is serving; non-strict: once started', () => {
+    const notAllServing = { ...repoOf([version(1)]), allReady: () => false };
+    assert.equal(routerOver(notAllServing).router.ready(), false);
+    assert.equal(routerOver(notAllServing, { strictReadiness: false }).router.ready(), true);
+    assert.equal(routerOver(repoOf([version(1)])).router.ready(), true);
+  });
+});
+
 describe('LatestReadyPolicy', () => {
   const policy = new LatestReadyPolicy(repoOf([version(1), version(2)]));
   test('requested version, default version, and Triton texts for the rest', () => {

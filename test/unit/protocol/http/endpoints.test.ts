@@ -20,10 +20,17 @@ describe('HTTP endpoints', () => {
     const draining = await app.inject({ method: 'GET', url: '/v2/health/ready' });
     assert.equal(draining.statusCode, 503);
     assert.equal(draining.body, '');
-    // Strict readiness: a version that failed to load keeps the server not ready.
-    const broken = await setup(undefined, [SIMPLE]);
+    // Strict readiness: a model with no version serving keeps the server not ready...
+    const broken = await setup(undefined, [echoModel('dead', 'INT32', [1], { versions: { 1: 'broken' } })]);
     assert.equal((await broken.app.inject({ method: 'GET', url: '/v2/health/ready' })).statusCode, 503);
     assert.equal((await broken.app.inject({ method: 'GET', url: '/v2/health/live' })).statusCode, 200);
+    // ...but a version that failed beside one that serves is the model's state, not the server's.
+    const partly = await setup(undefined, [SIMPLE]);
+    assert.equal((await partly.app.inject({ method: 'GET', url: '/v2/health/ready' })).statusCode, 200);
+    assert.equal(
+      (await partly.app.inject({ method: 'GET', url: '/v2/models/simple/versions/2/ready' })).statusCode,
+      400,
+    );
     // The router is live for as long as the process runs: only a wrapper can answer "not live".
     const dead = await setup(undefined, HEALTHY, (s) => ({
       ...s,
