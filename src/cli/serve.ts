@@ -64,6 +64,13 @@ export function registerServeCommand(program: Command): void {
       64 << 20,
     )
     .option(
+      '--max-json-bytes <n>',
+      'largest JSON in an infer request (whole body, or a binary request’s JSON header); use binary data beyond',
+      int('--max-json-bytes'),
+      4 << 20,
+    )
+    .option('--max-bytes-elements <n>', 'most BYTES elements one input may carry', int('--max-bytes-elements'), 65_536)
+    .option(
       '--strict-readiness <bool>',
       'ready only while every model that should be served has a READY version (false: once startup finished)',
       bool('--strict-readiness'),
@@ -100,6 +107,8 @@ export function registerServeCommand(program: Command): void {
         logFormat: (opts.logFormat as 'json' | 'pretty' | undefined) ?? (process.stdout.isTTY ? 'pretty' : 'json'),
         serverName: opts.serverName as string,
         maxBodyBytes: opts.maxBodyBytes as number,
+        maxJsonBytes: opts.maxJsonBytes as number,
+        maxBytesElements: opts.maxBytesElements as number,
         strictReadiness: opts.strictReadiness as boolean,
         drainSeconds: opts.drainSecs as number,
         exitTimeoutSeconds: opts.exitTimeoutSecs as number,

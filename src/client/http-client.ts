@@ -1,3 +1,4 @@
+import { parseTritonJson } from './triton-json.js';
 import { Agent, request } from 'undici';
 import {
   type DataType,
@@ -147,7 +148,8 @@ function jsonData(t: Tensor): unknown[] {
 }
 
 function decodeResponse(body: Uint8Array, hlen: number): InferResult {
-  const head = JSON.parse(new TextDecoder().decode(body.subarray(0, hlen))) as {
+  // ignoreBOM: a BYTES output may start with U+FEFF, which a default TextDecoder drops.
+  const head = parseTritonJson(new TextDecoder('utf-8', { ignoreBOM: true }).decode(body.subarray(0, hlen))) as {
     model_name: string;
     model_version: string;
     id?: string;

@@ -23,6 +23,14 @@ export const ServerOptionsSchema = z.object({
     .int()
     .positive()
     .default(64 * 1024 * 1024),
+  /** Bytes of JSON one infer request may carry (whole body, or a binary request's JSON header). */
+  maxJsonBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(4 * 1024 * 1024),
+  /** BYTES elements one input may carry (each costs an object on the event loop). */
+  maxBytesElements: z.number().int().positive().default(65_536),
   /**
    * After SIGTERM, how long the server keeps serving with readiness false (load balancers need
    * time to notice) before it stops accepting connections.

@@ -131,9 +131,15 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
   const started = clock.now();
   // The ports open before any model loads: liveness answers at once, readiness once the startup
   // models are READY (orchestrators would otherwise restart a server that is still loading).
-  const http = o.enableHttp ? createHttpServer(services, { maxBodyBytes: o.maxBodyBytes, logger, tracing }) : undefined;
+  const limits = { maxBodyBytes: o.maxBodyBytes, maxJsonBytes: o.maxJsonBytes, maxBytesElements: o.maxBytesElements };
+  const http = o.enableHttp ? createHttpServer(services, { ...limits, logger, tracing }) : undefined;
   const grpc = o.enableGrpc
-    ? createGrpcServer(services, { logger, tracing, maxMessageBytes: o.maxBodyBytes })
+    ? createGrpcServer(services, {
+        logger,
+        tracing,
+        maxMessageBytes: o.maxBodyBytes,
+        maxBytesElements: o.maxBytesElements,
+      })
     : undefined;
   let httpPort: number | undefined;
   let grpcPort: number | undefined;

@@ -183,7 +183,11 @@ export class OrtInstance implements BackendInstance {
         return;
       case 'error':
         this.#settle(m.id, (p) =>
-          p.reject(new InferError('IG_ERR_MODEL_EXECUTION', `onnxruntime execution failed: ${m.message}`)),
+          p.reject(
+            m.code === undefined
+              ? new InferError('IG_ERR_MODEL_EXECUTION', `onnxruntime execution failed: ${m.message}`)
+              : new InferError(m.code, m.message),
+          ),
         );
         return;
       case 'expired':

@@ -2,7 +2,7 @@
  * The messages exchanged between an instance (event-loop thread) and its worker thread.
  * Plain data only; tensor buffers travel in the transfer list, never copied by structured clone.
  */
-import type { DataType, ModelIO, NumericArray, WarmupSample } from '../../core/index.js';
+import type { DataType, ErrorCode, ModelIO, NumericArray, WarmupSample } from '../../core/index.js';
 import type { ExecTiming } from '../types.js';
 
 /**
@@ -102,6 +102,7 @@ export type FromWorker =
   | { type: 'init-error'; message: string }
   | { type: 'inspected'; io: ModelIO }
   | { type: 'result'; id: number; outputs: WireTensor[]; timing: ExecTiming }
-  | { type: 'error'; id: number; message: string }
+  /** `code`: set when the worker refused the run itself (e.g. IG_ERR_INVALID_ARG), else the model failed. */
+  | { type: 'error'; id: number; message: string; code?: ErrorCode }
   /** The run's deadline had passed when its turn came: it was not executed. */
   | { type: 'expired'; id: number };

@@ -1,18 +1,72 @@
 /**
  * WireTensor ⇄ onnxruntime Tensor, inside the worker thread only (it imports onnxruntime-node).
  * BYTES: ORT string tensors hold JS strings, so elements are UTF-8 decoded/encoded here.
+ * onnxruntime-node hands each string to ORT as a C string (it ends at the first NUL) and JS strings
+ * are text (invalid UTF-8 would become U+FFFD), so an element with a NUL byte or invalid UTF-8 is
+ * refused with IG_ERR_INVALID_ARG rather than changed: two native scans of the packed bytes.
  * FP16 stays Uint16Array raw bits, BOOL Uint8Array 0/1, INT64/UINT64 bigint arrays.
  */
+import { isUtf8 } from 'node:buffer';
 import * as ort from 'onnxruntime-node';
-import { arrayCtor, type DataType, fromOrtType, type NumericArray, toOrtType } from '../../core/index.js';
+import { arrayCtor, type DataType, fromOrtType, invalidArg, type NumericArray, toOrtType } from '../../core/index.js';
 import type { PackedBytes, WireRows, WireTensor } from './messages.js';
 import { isPacked, transferable } from './wire.js';
 
-const decoder = new TextDecoder();
+/** Checked bytes → string; a leading BOM is kept (the default decoder would drop it). */
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 const encoder = new TextEncoder();
 
-/** Decodes packed BYTES elements to strings (invalid UTF-8 becomes U+FFFD: ORT strings are text). */
-export function packedToStrings(p: PackedBytes): string[] {
+/**
+ * Throws IG_ERR_INVALID_ARG naming input `name` and the element when packed BYTES cannot reach
+ * onnxruntime unchanged. `where` qualifies the element for a batch joined from several requests.
+ */
+export function checkOrtStrings(name: string, p: PackedBytes, where = ''): void {
+  const { bytes, offsets } = p;
+  const nul = bytes.indexOf(0);
+  if (nul !== -1)
+    throw invalidArg(
+      `input '${name}' element ${elementAt(offsets, nul)}${where} contains a NUL byte, which onnxruntime string tensors cannot carry (they end each string at its first NUL)`,
+    );
+  const bad = invalidUtf8Element(p);
+  if (bad !== -1)
+    throw invalidArg(
+      `input '${name}' element ${bad}${where} is not valid UTF-8, which onnxruntime string tensors cannot carry unchanged (they hold text)`,
+    );
+}
+
+/** The element holding byte `pos` (the first whose end is past it). */
+function elementAt(offsets: Uint32Array, pos: number): number {
+  let lo = 0;
+  let hi = offsets.length - 2;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((offsets[mid + 1] as number) > pos) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/**
+ * The first element that is not valid UTF-8, or -1. Fast path: the whole buffer is valid and every
+ * non-empty element starts on a character (not a continuation byte), so each element is too.
+ */
+function invalidUtf8Element({ bytes, offsets }: PackedBytes): number {
+  const n = offsets.length - 1;
+  if (isUtf8(bytes)) {
+    let aligned = true;
+    for (let i = 1; i < n && aligned; i++) {
+      const at = offsets[i] as number;
+      if (at < (offsets[i + 1] as number) && ((bytes[at] as number) & 0xc0) === 0x80) aligned = false;
+    }
+    if (aligned) return -1;
+  }
+  for (let i = 0; i < n; i++) if (!isUtf8(bytes.subarray(offsets[i], offsets[i + 1]))) return i;
+  return -1;
+}
+
+/** Decodes packed BYTES elements to strings, after {@link checkOrtStrings} (nothing is replaced). */
+export function packedToStrings(name: string, p: PackedBytes): string[] {
+  checkOrtStrings(name, p);
   const n = p.offsets.length - 1;
   const out = new Array<string>(n);
   for (let i = 0; i < n; i++) out[i] = decoder.decode(p.bytes.subarray(p.offsets[i], p.offsets[i + 1]));
@@ -38,7 +92,13 @@ export function joinRows(w: WireRows): WireTensor {
   const { name, datatype, shape } = w;
   const first = w.rows[0];
   if (w.rows.length === 1 && first !== undefined) return { name, datatype, shape, data: first };
-  if (datatype === 'BYTES') return { name, datatype, shape, data: joinPacked(w.rows as PackedBytes[]) };
+  if (datatype === 'BYTES') {
+    // Checked per request first, so an error names the element in that request's own tensor.
+    const rows = w.rows as PackedBytes[];
+    const where = ` of one of the ${rows.length} requests batched together`;
+    for (const p of rows) checkOrtStrings(name, p, where);
+    return { name, datatype, shape, data: joinPacked(rows) };
+  }
   const parts = w.rows as NumericArray[];
   const out = new (arrayCtor(datatype))(parts.reduce((n, p) => n + p.length, 0));
   let off = 0;
@@ -67,7 +127,7 @@ function joinPacked(parts: readonly PackedBytes[]): PackedBytes {
 /** Builds the ORT tensor for a wire tensor (numeric data is used in place). */
 export function wireToOrt(w: WireTensor): ort.Tensor {
   const type = toOrtType(w.datatype) as ort.Tensor.Type;
-  if (isPacked(w.data)) return new ort.Tensor('string', packedToStrings(w.data), w.shape);
+  if (isPacked(w.data)) return new ort.Tensor('string', packedToStrings(w.name, w.data), w.shape);
   return new ort.Tensor(type as 'float32', w.data as Float32Array, w.shape);
 }
 

@@ -8,6 +8,7 @@ import { setPriority } from 'node:os';
 import { hrtime } from 'node:process';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type * as ort from 'onnxruntime-node';
+import { InferError } from '../../core/index.js';
 import { CRASH_INPUT, SLEEP_INPUT } from './hooks.js';
 import type {
   FromWorker,
@@ -74,7 +75,9 @@ async function execute(session: ort.InferenceSession, d: InstanceWorkerData, m: 
     const timing = { inputNs: Number(t1 - t0), inferNs: Number(t2 - t1), outputNs: Number(t3 - t2) };
     post({ type: 'result', id: m.id, outputs, timing }, transferList(outputs));
   } catch (err) {
-    post({ type: 'error', id: m.id, message: cleanReason(messageOf(err)) });
+    // Our own refusals (BYTES onnxruntime cannot carry) keep their code; anything else is ORT's.
+    if (err instanceof InferError) post({ type: 'error', id: m.id, message: err.message, code: err.code });
+    else post({ type: 'error', id: m.id, message: cleanReason(messageOf(err)) });
   }
 }
 

@@ -5,6 +5,7 @@
 import type { Tracing } from '../../observability/tracing.js';
 import type { Services } from '../../router/types.js';
 import { inferPath } from './infer-call.js';
+import type { GrpcDecodeLimits } from './infer-decode.js';
 import { modelHandlers } from './model-handlers.js';
 import { repositoryHandlers } from './repository-handlers.js';
 import { settingsHandlers } from './settings-handlers.js';
@@ -13,9 +14,14 @@ import { type StreamOptions, streamInferHandler } from './stream.js';
 import type { InferenceImpl } from './types.js';
 
 /** Every rpc of the inference service over the services; inference traced when `tracing` is given. */
-export function inferenceHandlers(services: Services, stream: StreamOptions, tracing?: Tracing): InferenceImpl {
+export function inferenceHandlers(
+  services: Services,
+  stream: StreamOptions,
+  tracing?: Tracing,
+  limits?: GrpcDecodeLimits,
+): InferenceImpl {
   const { inference, admin } = services;
-  const infer = inferPath(inference, tracing);
+  const infer = inferPath(inference, limits, tracing);
   return {
     ...modelHandlers(inference, admin, infer),
     modelStreamInfer: streamInferHandler(infer, stream),

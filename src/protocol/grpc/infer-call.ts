@@ -8,7 +8,7 @@ import { callContext, InferError, type InferRequest, type ResponseWritten } from
 import type { ModelInferRequest, ModelInferResponse } from '../../gen/grpc_service_pb.js';
 import type { RequestSpan, Tracing } from '../../observability/tracing.js';
 import type { InferenceService } from '../../router/types.js';
-import { decodeInferRequest } from './infer-decode.js';
+import { decodeInferRequest, type GrpcDecodeLimits } from './infer-decode.js';
 import { encodeInferResponse } from './infer-encode.js';
 
 /** What a call brings besides its message. */
@@ -31,8 +31,8 @@ export interface InferOutcome {
 export type InferPath = (msg: ModelInferRequest, call: GrpcCall) => Promise<InferOutcome>;
 
 /** The inference path over `service`, traced when `tracing` is given and samples the call. */
-export function inferPath(service: InferenceService, tracing?: Tracing): InferPath {
-  const plain = (msg: ModelInferRequest, call: GrpcCall, span?: RequestSpan) => run(service, msg, call, span);
+export function inferPath(service: InferenceService, limits?: GrpcDecodeLimits, tracing?: Tracing): InferPath {
+  const plain = (msg: ModelInferRequest, call: GrpcCall, span?: RequestSpan) => run(service, msg, call, span, limits);
   if (!tracing) return plain;
   return (msg, call) => {
     if (!tracing.on) return plain(msg, call);
@@ -47,8 +47,9 @@ async function run(
   msg: ModelInferRequest,
   call: GrpcCall,
   span: RequestSpan | undefined,
+  limits: GrpcDecodeLimits | undefined,
 ): Promise<InferOutcome> {
-  const request = decodeInferRequest(msg);
+  const request = decodeInferRequest(msg, limits);
   // A call cancelled while its message was being decoded never enters the router.
   if (call.signal.aborted) throw call.signal.reason;
   const ctx = callContext({

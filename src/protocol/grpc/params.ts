@@ -5,7 +5,7 @@
 import { create } from '@bufbuild/protobuf';
 import { invalidArg, type ParamValue } from '../../core/index.js';
 import { type InferParameter, InferParameterSchema } from '../../gen/grpc_service_pb.js';
-import { shmRegionNotFound, splitReservedParameters } from '../common/index.js';
+import { checkParameterCount, shmRegionNotFound, splitReservedParameters } from '../common/index.js';
 
 type Case = NonNullable<InferParameter['parameterChoice']['case']>;
 
@@ -97,7 +97,9 @@ const RESERVED_CASES = new Map<string, Case[]>([
  * (protocol/common): `priority`/`timeout` become fields, sequence_* stay, other `triton_*` fail.
  */
 export function decodeRequestParams(map: Record<string, InferParameter>): RequestParams {
-  for (const [key, p] of Object.entries(map)) {
+  const entries = Object.entries(map);
+  checkParameterCount(entries.length, 'the request');
+  for (const [key, p] of entries) {
     const allowed = RESERVED_CASES.get(key);
     if (allowed) expectCases(`'${key}' parameter`, p, allowed);
   }
@@ -123,6 +125,7 @@ export function decodeOutputParams(
   map: Record<string, InferParameter>,
 ): { classification?: number; parameters?: Record<string, ParamValue> } {
   rejectSharedMemory(map);
+  checkParameterCount(Object.keys(map).length, `output '${output}'`);
   const out: { classification?: number; parameters?: Record<string, ParamValue> } = {};
   for (const [key, p] of Object.entries(map)) {
     if (key === 'classification') {

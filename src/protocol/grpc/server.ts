@@ -13,6 +13,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { Tracing } from '../../observability/tracing.js';
 import type { Services } from '../../router/types.js';
 import type { UnexpectedErrorHook } from './errors.js';
+import { DEFAULT_MAX_BYTES_ELEMENTS } from '../common/index.js';
 import { inferenceHandlers } from './handlers.js';
 import { healthHandlers } from './health.js';
 import { encodeModelInferResponse, encodeModelStreamInferResponse } from './fast-encode.js';
@@ -43,8 +44,10 @@ export interface GrpcServerOptions {
   onUnexpectedError?: UnexpectedErrorHook;
   /** Where unexpected errors are logged when no onUnexpectedError is given. */
   logger?: Logger;
-  /** Request tracing and the TraceSetting rpc (absent: static settings, nothing traced). */
+  /** Request tracing (absent: nothing traced). */
   tracing?: Tracing;
+  /** BYTES elements one input may carry (default tensor-wire.ts DEFAULT_MAX_BYTES_ELEMENTS). */
+  maxBytesElements?: number;
 }
 
 export interface GrpcServer {
@@ -86,6 +89,7 @@ export function createGrpcServer(services: Services, options: GrpcServerOptions 
     services,
     { maxInFlight: options.maxStreamInFlight ?? 128, onUnexpectedError: hook },
     options.tracing,
+    { maxBytesElements: options.maxBytesElements ?? DEFAULT_MAX_BYTES_ELEMENTS },
   );
   server.addService(
     serviceDefinition(GRPCInferenceService, HOT_PATH_ENCODERS),

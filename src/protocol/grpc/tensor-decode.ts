@@ -6,6 +6,7 @@
  */
 import { type DataType, invalidArg, numericFromBytes, type Tensor } from '../../core/index.js';
 import type { InferTensorContents, ModelInferRequest_InferInputTensor } from '../../gen/grpc_service_pb.js';
+import { checkRank } from '../common/tensor-wire.js';
 
 type ContentsField = Exclude<keyof InferTensorContents, '$typeName' | '$unknown'>;
 
@@ -34,6 +35,7 @@ const MAX_DIM = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Validates dims (integers ≥ 0) and returns them as numbers with their product. */
 export function decodeShape(dims: readonly bigint[], w: Where): { shape: number[]; count: number } {
+  checkRank(dims.length, w.input);
   const shape = new Array<number>(dims.length);
   let count = 1;
   let zero = false;

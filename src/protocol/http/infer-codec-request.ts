@@ -12,17 +12,23 @@ import {
   type Tensor,
 } from '../../core/index.js';
 import { shmRegionNotFound } from '../common/shared-memory.js';
-import { splitReservedParameters } from '../common/reserved-params.js';
-import { parseDatatype, parseShape, tensorFromWire } from '../common/tensor-wire.js';
+import { checkParameterCount, splitReservedParameters } from '../common/reserved-params.js';
+import { checkBytesCount, parseDatatype, parseShape, tensorFromWire } from '../common/tensor-wire.js';
 import { BinaryCursor } from './binary.js';
 import { decodeJsonData } from './json-data.js';
 import { isPlainObject, parseJsonBuffer } from './json.js';
 
-/** Parsing limits for infer bodies. */
+/** Size limits of infer requests (and, for the JSON outputs, of their responses). */
 export interface InferDecodeLimits {
   maxJsonDepth: number;
   /** Total JSON `data` elements a request may carry across its inputs. */
   maxJsonElements: number;
+  /** BYTES elements one input may carry (tensor-wire.ts DEFAULT_MAX_BYTES_ELEMENTS). */
+  maxBytesElements: number;
+  /** Bytes of JSON one request may carry (whole body, or a binary request's JSON header). */
+  maxJsonBytes: number;
+  /** Elements the JSON outputs of one response may carry. */
+  maxJsonResponseElements: number;
 }
 
 /** A decoded request plus the HTTP-only default output format. */
@@ -98,8 +104,9 @@ function decodeInput(raw: unknown, index: number, ctx: InputContext): Tensor {
         `'shared_memory_region' in 'parameters'`,
     );
   if (region !== undefined) throw shmRegionNotFound(String(region));
-  if (binarySize !== undefined) return binaryInput(name, datatype, shape, binarySize, ctx);
   const count = elementCount(shape);
+  if (datatype === 'BYTES') checkBytesCount(name, count, ctx.limits.maxBytesElements);
+  if (binarySize !== undefined) return binaryInput(name, datatype, shape, binarySize, ctx);
   const limits = { maxDepth: ctx.limits.maxJsonDepth, maxElements: ctx.elementsLeft };
   const data = decodeJsonData(name, datatype, count, raw.data, limits);
   ctx.elementsLeft -= count;
@@ -127,7 +134,9 @@ function binaryInput(
 function parseParameters(value: unknown, where: string): Record<string, ParamValue> {
   if (value === undefined) return {};
   if (!isPlainObject(value)) throw invalidArg(`'parameters' of ${where} must be a JSON object`);
-  for (const key of Object.keys(value)) {
+  const keys = Object.keys(value);
+  checkParameterCount(keys.length, where);
+  for (const key of keys) {
     const v = value[key];
     if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean')
       throw invalidArg(`parameter '${key}' of ${where} must be a string, number or boolean`);

@@ -3,7 +3,15 @@
  * non-empty), model_name, model_version (string), parameters (when any), outputs. Binary outputs
  * carry parameters.binary_data_size and their bytes follow the JSON in the order of `outputs`.
  */
-import { type InferResponse, isBytesData, type RequestedOutput, type Tensor, wireByteSize } from '../../core/index.js';
+import {
+  elementCount,
+  InferError,
+  type InferResponse,
+  isBytesData,
+  type RequestedOutput,
+  type Tensor,
+  wireByteSize,
+} from '../../core/index.js';
 import { writeBytesElements, writeNumeric } from './binary.js';
 import { encodeJsonData } from './json-data.js';
 import { stringifyJson } from './json.js';
@@ -12,6 +20,11 @@ import { stringifyJson } from './json.js';
 export interface OutputFormat {
   binaryDefault: boolean;
   requested?: readonly RequestedOutput[];
+  /**
+   * Elements the JSON outputs of one response may carry in all: JSON costs the event loop ~4x
+   * binary per element (a 1 GiB JSON output took 16 s and 2.9 GB, then failed). Default: no bound.
+   */
+  maxJsonElements?: number;
 }
 
 /** An encoded body; `headerLength` is set only when binary bytes follow the JSON. */
@@ -24,10 +37,14 @@ export interface EncodedInfer {
 export function encodeInferResponse(resp: InferResponse, format: OutputFormat): EncodedInfer {
   const binary: Tensor[] = [];
   const parts: string[] = [];
+  const jsonOutputs: Tensor[] = [];
   for (const t of resp.outputs) {
     const wantBinary = format.requested?.find((o) => o.name === t.name)?.binary ?? format.binaryDefault;
-    parts.push(wantBinary ? binaryOutputJson(t, binary) : outputJson(t, `"data":${encodeJsonData(t)}`));
+    if (!wantBinary) jsonOutputs.push(t);
   }
+  checkJsonElements(jsonOutputs, format.maxJsonElements ?? Number.POSITIVE_INFINITY);
+  for (const t of resp.outputs)
+    parts.push(jsonOutputs.includes(t) ? outputJson(t, `"data":${encodeJsonData(t)}`) : binaryOutputJson(t, binary));
   const json = Buffer.from(envelope(resp, parts.join(',')), 'utf8');
   let binaryBytes = 0;
   for (const t of binary) binaryBytes += wireByteSize(t);
@@ -38,6 +55,18 @@ export function encodeInferResponse(resp: InferResponse, format: OutputFormat): 
   for (const t of binary)
     off = isBytesData(t.data) ? writeBytesElements(body, off, t.data) : writeNumeric(body, off, t.data);
   return { body, headerLength: json.byteLength };
+}
+
+/** Refuses, before any encoding, JSON outputs with more than `max` elements in all. */
+function checkJsonElements(outputs: readonly Tensor[], max: number): void {
+  let n = 0;
+  for (const t of outputs) n += elementCount(t.shape);
+  if (n > max)
+    throw new InferError(
+      'IG_ERR_PAYLOAD_TOO_LARGE',
+      `the response would carry ${n} output elements as JSON, over the limit of ${max}; ask for binary outputs ` +
+        `(the 'binary_data_output' request parameter, or 'binary_data' per output)`,
+    );
 }
 
 function envelope(resp: InferResponse, outputs: string): string {

@@ -1,6 +1,6 @@
 /** POST /v2/models/{m}[/versions/{v}]/infer: decode, call the service, encode, compress. */
 import { callContext } from '../../core/index.js';
-import { chooseEncoding, compress } from './compression.js';
+import { chooseEncoding, compress, jsonTooLarge } from './compression.js';
 import { deadlineFromHeader, TIMEOUT_HEADER } from './deadline.js';
 import { HEADER_LENGTH, parseHeaderLength } from './binary.js';
 import { decodeInferRequest } from './infer-codec-request.js';
@@ -18,6 +18,9 @@ export const infer: Handler = async (deps, { params }, req) => {
   const model = params.model as string;
   const body = req.body ?? EMPTY;
   const headerLength = parseHeaderLength(req.headers[HEADER_LENGTH], body.byteLength + (req.binary?.byteLength ?? 0));
+  // A compressed binary request's JSON header is only measurable here, once decompressed.
+  if (headerLength !== undefined && headerLength > deps.limits.maxJsonBytes)
+    throw jsonTooLarge(deps.limits.maxJsonBytes);
   // Without a split read, the binary section is the rest of the body.
   const binary = req.binary ?? (headerLength === undefined ? undefined : body.subarray(headerLength));
   const decoded =
@@ -37,6 +40,7 @@ export const infer: Handler = async (deps, { params }, req) => {
   const encoded = encodeInferResponse(response, {
     binaryDefault: decoded.binaryOutput,
     requested: decoded.request.outputs,
+    maxJsonElements: deps.limits.maxJsonResponseElements,
   });
   const headers: Record<string, string | number> = { [MODEL_VERSION_HEADER]: response.version };
   const result: HttpResult = { status: 200, body: encoded.body, headers };

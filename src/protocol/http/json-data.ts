@@ -4,7 +4,13 @@
  * coerced straight into a typed array of the shape's size: one pass, no intermediate array.
  * INT64/UINT64 leaves must be safe integers: JSON.parse has already rounded anything past 2^53,
  * so such values are refused rather than silently changed (clients needing them use binary).
- * Out: typed arrays are written flat (as Triton does); FP32 prints as the widened double.
+ * Every number must fit its datatype: integers their range, FP32/FP64 their finite range (JSON has
+ * no NaN/Infinity, and JSON.parse turns 1e400 into Infinity, which is refused, not stored).
+ * BYTES strings must be well-formed Unicode (a lone surrogate has no UTF-8 bytes).
+ * Out: typed arrays are written flat (as Triton does); FP32 prints as the widened double. NaN,
+ * Infinity, -Infinity and -0 are written as Triton's rapidjson writes them (kWriteNanAndInfFlag):
+ * the bare literals NaN, Infinity, -Infinity and -0.0. BYTES that are not valid UTF-8 are refused
+ * (JSON strings are text), never replaced by U+FFFD.
  */
 import { arrayCtor, type DataType, invalidArg, isBytesData, type NumericArray, type Tensor } from '../../core/index.js';
 
@@ -95,6 +101,8 @@ function makeSink(dt: DataType, count: number): { out: Tensor['data']; sink: Sin
     const enc = new TextEncoder();
     const sink: Sink = (v, i) => {
       if (typeof v !== 'string') return 'must be a string for BYTES';
+      if (!(v as WellFormed).isWellFormed())
+        return 'is not well-formed Unicode (an unpaired surrogate has no UTF-8 bytes); send arbitrary bytes as binary data';
       items[i] = enc.encode(v);
       return undefined;
     };
@@ -109,15 +117,29 @@ function makeSink(dt: DataType, count: number): { out: Tensor['data']; sink: Sin
     };
     return { out: arr, sink };
   }
-  if (dt === 'FP32' || dt === 'FP64') {
-    const sink: Sink = (v, i) => {
-      if (typeof v !== 'number') return `must be a number for ${dt}`;
-      arr[i] = v;
-      return undefined;
-    };
-    return { out: arr, sink };
-  }
+  if (dt === 'FP32' || dt === 'FP64') return { out: arr, sink: floatSink(dt, arr as Float32Array | Float64Array) };
   return { out: arr, sink: intSink(dt, arr) };
+}
+
+/** String.prototype.isWellFormed (Node 20; ES2024, past this project's lib). */
+type WellFormed = string & { isWellFormed(): boolean };
+
+const FLOAT_MAX = { FP32: 3.4028234663852886e38, FP64: Number.MAX_VALUE } as const;
+
+/**
+ * Float coercion: the value as stored must be finite. A JSON number past the double range arrives
+ * as ±Infinity (JSON.parse) and one past float32's as a finite double that FP32 stores as ±Infinity;
+ * both are refused. Values inside the range round to the nearest float as usual.
+ */
+function floatSink(dt: 'FP32' | 'FP64', arr: Float32Array | Float64Array): Sink {
+  const range = `the finite range of ${dt} (magnitude up to ${FLOAT_MAX[dt]})`;
+  return (v, i) => {
+    if (typeof v !== 'number') return `must be a number for ${dt}`;
+    arr[i] = v;
+    if (Number.isFinite(arr[i] as number)) return undefined;
+    const what = Number.isFinite(v) ? String(v) : `the JSON number overflows to ${v}, it`;
+    return `is out of range for ${dt}: ${what} is outside ${range}; NaN and ±Infinity can be sent only as binary data`;
+  };
 }
 
 /** Integer coercion with the datatype's range (INT64/UINT64 limited to exact JSON numbers). */
@@ -134,20 +156,67 @@ function intSink(dt: DataType, arr: NumericArray): Sink {
   };
 }
 
-const decoder = new TextDecoder();
+/** Exact UTF-8 → string: invalid bytes throw (never U+FFFD) and a leading BOM is kept, not eaten. */
+const strictText = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** The JSON text of a tensor's flat `data` array; throws for FP16/BF16 which JSON cannot carry. */
+/**
+ * The JSON text of a tensor's flat `data` array; throws IG_ERR_INVALID_ARG for FP16/BF16 and for
+ * BYTES that are not UTF-8, which JSON cannot carry (binary output can).
+ */
 export function encodeJsonData(t: Tensor): string {
   if (t.datatype === 'FP16' || t.datatype === 'BF16')
     throw invalidArg(
       `sending ${t.datatype} data via JSON is not supported. Please use the binary data format for output '${t.name}'`,
     );
-  if (isBytesData(t.data)) return JSON.stringify(t.data.map((e) => decoder.decode(e)));
+  if (isBytesData(t.data)) return bytesText(t.name, t.data);
   if (t.datatype === 'BOOL') return boolText(t.data);
   // bigint arrays: join prints exact integers, which JSON.stringify refuses to write.
   if (t.data instanceof BigInt64Array || t.data instanceof BigUint64Array) return `[${t.data.join(',')}]`;
-  // Measured ~2x faster than TypedArray.join here, and writes NaN/Infinity as null (JSON has neither).
-  return JSON.stringify(Array.from(t.data as ArrayLike<number>));
+  return floatText(t.data as ArrayLike<number>);
+}
+
+/**
+ * Numbers as JSON. JSON.stringify of a plain array (measured ~2x faster than TypedArray.join) is
+ * exact for every finite value but -0, and writes NaN/±Infinity as null: arrays holding those take
+ * the element-wise path, which writes them as Triton does (NaN, Infinity, -Infinity, -0.0).
+ */
+function floatText(data: ArrayLike<number>): string {
+  if (!hasSpecial(data)) return JSON.stringify(Array.from(data));
+  const parts = new Array<string>(data.length);
+  for (let i = 0; i < data.length; i++) parts[i] = numberText(data[i] as number);
+  return `[${parts.join(',')}]`;
+}
+
+/** True when some element is NaN, ±Infinity or -0 (one pass, far cheaper than the stringify). */
+function hasSpecial(data: ArrayLike<number>): boolean {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i] as number;
+    if (v - v !== 0 || (v === 0 && 1 / v < 0)) return true;
+  }
+  return false;
+}
+
+/** One number as Triton's rapidjson writer prints the non-finite ones and -0. */
+function numberText(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Number.POSITIVE_INFINITY) return 'Infinity';
+  if (v === Number.NEGATIVE_INFINITY) return '-Infinity';
+  if (v === 0 && 1 / v < 0) return '-0.0';
+  return String(v);
+}
+
+function bytesText(name: string, items: readonly Uint8Array[]): string {
+  const text = new Array<string>(items.length);
+  for (let i = 0; i < items.length; i++) {
+    try {
+      text[i] = strictText.decode(items[i]);
+    } catch {
+      throw invalidArg(
+        `output '${name}' element ${i} is not valid UTF-8, which a JSON string cannot carry; ask for it as binary data (output parameter "binary_data": true)`,
+      );
+    }
+  }
+  return JSON.stringify(text);
 }
 
 function boolText(data: NumericArray): string {

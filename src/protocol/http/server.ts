@@ -6,13 +6,17 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { InferError } from '../../core/index.js';
+import { nodeServerTimeouts } from '../../observability/listener-timeouts.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Tracing } from '../../observability/tracing.js';
 import type { Services } from '../../router/types.js';
 import { readSplitBody, type SplitBody, splitPoint } from './body-split.js';
-import { readBody } from './compression.js';
+import { jsonTooLarge, readBody } from './compression.js';
+import { HEADER_LENGTH } from './binary.js';
+import { DEFAULT_MAX_BYTES_ELEMENTS } from '../common/index.js';
 import { dispatch } from './dispatch.js';
 import { checkMediaType } from './media-type.js';
+import { PipelineLimiter } from './pipelining.js';
 import { matchRoute, type RouteMatch } from './routes.js';
 import { toHttpError } from './errors.js';
 import type { HandlerDeps, HttpRequestData, HttpResult } from './types.js';
@@ -25,9 +29,20 @@ export interface HttpServerOptions {
   maxJsonDepth?: number;
   /** JSON `data` values one infer request may carry across its inputs (default 16 Mi). */
   maxJsonElements?: number;
+  /**
+   * Bytes of JSON one infer request may carry, as its whole body or as a binary request's JSON
+   * header (default 4 MiB); larger tensors go in the binary extension.
+   */
+  maxJsonBytes?: number;
+  /** Elements the JSON outputs of one infer response may carry (default 1 Mi); binary is unbounded. */
+  maxJsonResponseElements?: number;
+  /** BYTES elements one input may carry (default common/tensor-wire.ts DEFAULT_MAX_BYTES_ELEMENTS). */
+  maxBytesElements?: number;
+  /** Requests one connection may have in progress (pipelining); the rest wait (default 8). */
+  maxPipelinedRequests?: number;
   /** Time allowed to receive the request headers (default 10 s; Node's 60 s invites slowloris). */
   headersTimeoutMs?: number;
-  /** Time allowed to receive the whole request (default 60 s, enough for 64 MiB on a slow link). */
+  /** Time allowed to receive the whole request, body included (default 30 s; 64 MiB then needs ~2.2 MB/s). */
   requestTimeoutMs?: number;
   /** Idle keep-alive time before the server closes a connection (default 5 s). */
   keepAliveTimeoutMs?: number;
@@ -60,24 +75,33 @@ declare module 'fastify' {
 /** Creates the KServe v2 REST server over the inference and admin services. */
 export function createHttpServer(services: Services, options: HttpServerOptions = {}): HttpServer {
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024 * 1024;
-  const requestTimeout = options.requestTimeoutMs ?? 60_000;
+  const maxJsonBytes = Math.min(options.maxJsonBytes ?? 4 * 1024 * 1024, maxBodyBytes);
   const deps: HandlerDeps = {
     inference: services.inference,
     admin: services.admin,
-    limits: { maxJsonDepth: options.maxJsonDepth ?? 100, maxJsonElements: options.maxJsonElements ?? 16 * 1024 * 1024 },
+    limits: {
+      maxJsonDepth: options.maxJsonDepth ?? 100,
+      maxJsonElements: options.maxJsonElements ?? 16 * 1024 * 1024,
+      maxBytesElements: options.maxBytesElements ?? DEFAULT_MAX_BYTES_ELEMENTS,
+      maxJsonBytes,
+      maxJsonResponseElements: options.maxJsonResponseElements ?? 1024 * 1024,
+    },
     tracing: options.tracing,
   };
+  // Header, request and idle timeouts with the sweep interval that enforces them on time
+  // (observability/listener-timeouts.ts). `http` is what fastify hands to http.createServer, the only
+  // place Node takes connectionsCheckingInterval; fastify then sets requestTimeout and
+  // keepAliveTimeout itself from its own options, so those repeat the same values.
+  const timeouts = nodeServerTimeouts(options);
   const app = Fastify({
     logger: false,
     bodyLimit: maxBodyBytes,
-    requestTimeout,
-    keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
+    requestTimeout: timeouts.requestTimeout,
+    keepAliveTimeout: timeouts.keepAliveTimeout,
+    http: timeouts,
     return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
-  // Node requires headersTimeout <= requestTimeout when both are set.
-  const headersTimeout = options.headersTimeoutMs ?? 10_000;
-  app.server.headersTimeout = requestTimeout > 0 ? Math.min(headersTimeout, requestTimeout) : headersTimeout;
   const onError = (err: unknown) => {
     options.logger?.error({ err }, 'HTTP request failed with a server error');
     options.onError?.(err);
@@ -103,19 +127,40 @@ export function createHttpServer(services: Services, options: HttpServerOptions 
       return;
     }
     const split = splitPoint(request.igRoute.name, h);
+    // A JSON infer body has the JSON limit; a binary one's JSON header is checked as early as its size is known.
+    const json = request.igRoute.name === 'infer' && h[HEADER_LENGTH] === undefined && maxJsonBytes < maxBodyBytes;
+    if (split !== undefined && split.header > maxJsonBytes) {
+      done(jsonTooLarge(maxJsonBytes), undefined);
+      return;
+    }
     const body: Promise<Buffer | SplitBody> =
       split !== undefined && split.total <= maxBodyBytes
         ? readSplitBody(payload, split.total, split.header)
-        : readBody(payload, h['content-encoding'], h['content-length'], maxBodyBytes);
+        : readBody(payload, h['content-encoding'], h['content-length'], json ? maxJsonBytes : maxBodyBytes).catch(
+            (err: unknown) => {
+              throw json && err instanceof InferError && err.code === 'IG_ERR_PAYLOAD_TOO_LARGE'
+                ? jsonTooLarge(maxJsonBytes)
+                : err;
+            },
+          );
     body.then(
       (body) => done(null, body),
       (err: Error) => done(err, undefined),
     );
   });
   app.setErrorHandler((err, _request, reply) => send(reply, errorResult(err, onError)));
+  const pipeline = new PipelineLimiter(options.maxPipelinedRequests ?? 8);
   const handle = async (request: FastifyRequest, reply: FastifyReply) => {
     if (closing) return send(reply, errorResult(shuttingDown(), undefined));
-    const result = await dispatch(deps, toRequestData(request, reply), onError);
+    const socket = request.raw.socket;
+    const wait = pipeline.acquire(socket);
+    if (wait) await wait;
+    let result: HttpResult;
+    try {
+      result = await dispatch(deps, toRequestData(request, reply), onError);
+    } finally {
+      pipeline.release(socket);
+    }
     // Draining: end keep-alive connections as their last response goes out, so clients reconnect
     // elsewhere without a reset and close() returns.
     if (draining || closing) reply.header('connection', 'close');

@@ -8,7 +8,7 @@ import { echoName, type Harness, startHarness } from './harness.js';
 const LIMIT = 1 << 20;
 let h: Harness;
 before(async () => {
-  h = await startHarness({ maxMessageBytes: LIMIT });
+  h = await startHarness({ maxMessageBytes: LIMIT, maxBytesElements: 10 });
 });
 after(() => h.close());
 
@@ -28,6 +28,29 @@ describe('gRPC message size limit', () => {
       return true;
     });
     assert.equal(h.real.calls.length, calls, 'the call never reached the router');
+  });
+
+  it('a BYTES input with more elements than maxBytesElements → INVALID_ARGUMENT naming the limit', async () => {
+    const calls = h.real.calls.length;
+    const bytes = (n: number) =>
+      h.call('modelInfer', {
+        modelName: echoName('BYTES'),
+        inputs: [
+          {
+            name: 'INPUT0',
+            datatype: 'BYTES',
+            shape: [BigInt(n)],
+            contents: { bytesContents: new Array(n).fill(new Uint8Array(0)) },
+          },
+        ],
+      });
+    await assert.rejects(bytes(11), (err: { code: number; details: string }) => {
+      assert.equal(err.code, status.INVALID_ARGUMENT);
+      assert.match(err.details, /has 11 BYTES elements; at most 10/);
+      return true;
+    });
+    assert.equal(h.real.calls.length, calls);
+    assert.equal((await bytes(10)).outputs.length, 1);
   });
 
   it('serves a request under the limit', async () => {

@@ -11,7 +11,13 @@ import { arbTensor, dataBytes, sampleTensor } from './tensors.js';
 after(closeAll);
 
 const URL = '/v2/models/simple/infer';
-const LIMITS = { maxJsonDepth: 100, maxJsonElements: 1 << 24 };
+const LIMITS = {
+  maxJsonDepth: 100,
+  maxJsonElements: 1 << 24,
+  maxBytesElements: 1 << 20,
+  maxJsonBytes: 1 << 26,
+  maxJsonResponseElements: 1 << 20,
+};
 /** Three inputs of three kinds, each echoed to its own output. */
 const MIXED = {
   name: 'mixed',
