@@ -15,6 +15,20 @@ export interface Principal {
   readonly scopes: readonly string[];
 }
 
+/**
+ * The response header (HTTP) and trailer (gRPC) naming a call's request id, on its answer and on
+ * its error: the key to the server's log lines about the call.
+ */
+export const REQUEST_ID_HEADER = 'infergate-request-id';
+
+/**
+ * The request-id header for `id`, or none when the id (a client's, from the request body) is not
+ * a short printable token: echoing arbitrary client text into a header invites header injection.
+ */
+export function requestIdHeader(id: string): Record<string, string> {
+  return /^[\x21-\x7e]{1,128}$/.test(id) ? { [REQUEST_ID_HEADER]: id } : {};
+}
+
 /** The principal of every call while no authentication is configured. */
 export const ANONYMOUS: Principal = Object.freeze({ id: 'anonymous', kind: 'anonymous', scopes: Object.freeze([]) });
 

@@ -88,6 +88,11 @@ export class InferError extends Error {
   }
 }
 
+/** The same error with extra response headers (the registry's errors are immutable). */
+export function withHeaders(err: InferError, headers: Record<string, string>): InferError {
+  return new InferError(err.code, err.message, { cause: err.cause, headers: { ...err.headers, ...headers } });
+}
+
 /** Turns anything thrown into an InferError without leaking internals. */
 export function toInferError(err: unknown): InferError {
   if (err instanceof InferError) return err;

@@ -8,7 +8,7 @@ import { deadlineExceeded, InferError, inputNamed, notFound, type Tensor } from 
 import { instanceLabel } from '../instance-ref.js';
 import type { BackendInstance, ExecOptions, ExecResult, InstanceEvent, InstanceRef } from '../types.js';
 import type { FromWorker, InstanceWorkerData, ToWorker, WireRows, WireTensor } from './messages.js';
-import { cleanReason, messageOf } from './reasons.js';
+import { cleanReason, clientExecutionMessage, messageOf } from './reasons.js';
 import { startWorker } from './spawn.js';
 import { rowsToWire, tensorToWire, transferList, wireToTensor } from './wire.js';
 
@@ -185,7 +185,9 @@ export class OrtInstance implements BackendInstance {
         this.#settle(m.id, (p) =>
           p.reject(
             m.code === undefined
-              ? new InferError('IG_ERR_MODEL_EXECUTION', `onnxruntime execution failed: ${m.message}`)
+              ? new InferError('IG_ERR_MODEL_EXECUTION', clientExecutionMessage(m.message), {
+                  cause: new Error(m.message),
+                })
               : new InferError(m.code, m.message),
           ),
         );

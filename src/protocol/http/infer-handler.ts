@@ -1,5 +1,5 @@
 /** POST /v2/models/{m}[/versions/{v}]/infer: decode, call the service, encode, compress. */
-import { callContext } from '../../core/index.js';
+import { callContext, requestIdHeader } from '../../core/index.js';
 import { chooseEncoding, compress, jsonTooLarge } from './compression.js';
 import { deadlineFromHeader, TIMEOUT_HEADER } from './deadline.js';
 import { HEADER_LENGTH, parseHeaderLength } from './binary.js';
@@ -42,7 +42,10 @@ export const infer: Handler = async (deps, { params }, req) => {
     requested: decoded.request.outputs,
     maxJsonElements: deps.limits.maxJsonResponseElements,
   });
-  const headers: Record<string, string | number> = { [MODEL_VERSION_HEADER]: response.version };
+  const headers: Record<string, string | number> = {
+    [MODEL_VERSION_HEADER]: response.version,
+    ...requestIdHeader(ctx.requestId),
+  };
   const result: HttpResult = { status: 200, body: encoded.body, headers };
   if (encoded.headerLength === undefined) headers['content-type'] = 'application/json';
   else {

@@ -5,7 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { InferError } from '../../core/index.js';
+import { InferError, withHeaders } from '../../core/index.js';
 import { nodeServerTimeouts } from '../../observability/listener-timeouts.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Tracing } from '../../observability/tracing.js';
@@ -15,6 +15,7 @@ import { jsonTooLarge, readBody } from './compression.js';
 import { HEADER_LENGTH } from './binary.js';
 import { DEFAULT_MAX_BYTES_ELEMENTS } from '../common/index.js';
 import { dispatch } from './dispatch.js';
+import { answerClientError, frameworkError } from './client-errors.js';
 import { checkMediaType } from './media-type.js';
 import { PipelineLimiter } from './pipelining.js';
 import { matchRoute, type RouteMatch } from './routes.js';
@@ -101,6 +102,10 @@ export function createHttpServer(services: Services, options: HttpServerOptions 
     http: timeouts,
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    clientErrorHandler: answerClientError,
+    frameworkErrors: (err, _request, reply) => {
+      send(reply, errorResult(frameworkError(err), undefined));
+    },
   });
   const onError = (err: unknown) => {
     options.logger?.error({ err }, 'HTTP request failed with a server error');
@@ -224,7 +229,7 @@ function errorResult(err: unknown, onError: ((err: unknown) => void) | undefined
 /** The same error, answered with `Connection: close`. */
 function closingConnection(err: unknown): Error {
   if (!(err instanceof InferError)) return err instanceof Error ? err : new Error(String(err));
-  return new InferError(err.code, err.message, { cause: err.cause, headers: { ...err.headers, connection: 'close' } });
+  return withHeaders(err, { connection: 'close' });
 }
 
 function shuttingDown(): InferError {

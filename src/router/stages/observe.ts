@@ -3,7 +3,7 @@
  * response) or `failed`, with its end time, and turns anything thrown into a client-safe
  * InferError. Statistics, request logs and the monitoring tap all hang on these two events.
  */
-import { type Clock, toInferError } from '../../core/index.js';
+import { type Clock, requestIdHeader, toInferError, withHeaders } from '../../core/index.js';
 import type { Hooks } from '../hooks.js';
 import type { Stage } from '../pipeline.js';
 
@@ -23,7 +23,8 @@ export function observe(hooks: Hooks, clock: Clock): Stage {
       x.endedAt = clock.now();
       x.error = e;
       hooks.run('failed', x, e);
-      throw e;
+      // The client sees the id its call is logged under (the detail of a 5xx is only in the log).
+      throw withHeaders(e, requestIdHeader(x.ctx.requestId));
     }
   };
 }
