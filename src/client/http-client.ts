@@ -147,9 +147,11 @@ function jsonData(t: Tensor): unknown[] {
   return Array.from(t.data as ArrayLike<number | bigint>, (v) => (typeof v === 'bigint' ? Number(v) : v));
 }
 
+// ignoreBOM: a BYTES output may start with U+FEFF, which a default TextDecoder drops.
+const HEADER_TEXT = new TextDecoder('utf-8', { ignoreBOM: true });
+
 function decodeResponse(body: Uint8Array, hlen: number): InferResult {
-  // ignoreBOM: a BYTES output may start with U+FEFF, which a default TextDecoder drops.
-  const head = parseTritonJson(new TextDecoder('utf-8', { ignoreBOM: true }).decode(body.subarray(0, hlen))) as {
+  const head = parseTritonJson(HEADER_TEXT.decode(body.subarray(0, hlen))) as {
     model_name: string;
     model_version: string;
     id?: string;
