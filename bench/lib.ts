@@ -60,10 +60,10 @@ export function serveBench(
   return startServerProcess(args, ports.http);
 }
 
-/** Sends SIGTERM and waits for the process to exit. */
+/** Sends SIGINT (a stop without the SIGTERM drain period: nothing balances load here) and waits for the exit. */
 export async function stopProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const done = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
+  child.kill('SIGINT');
   await done;
 }
