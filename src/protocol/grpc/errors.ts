@@ -10,12 +10,16 @@ export type UnexpectedErrorHook = (err: unknown, where: string) => void;
 
 /** Marker returned by a deserializer when the bytes are not a valid protobuf message. */
 export class MalformedMessage {
-  constructor(readonly typeName: string) {}
+  /** `reason`: why a well-formed message was refused before decoding (a guard's count), if so. */
+  constructor(
+    readonly typeName: string,
+    readonly reason?: string,
+  ) {}
 }
 
 /** The status a client sees for a malformed protobuf message. */
 export function malformedError(m: MalformedMessage): InferError {
-  return new InferError('IG_ERR_INVALID_ARG', `malformed ${m.typeName} message`);
+  return new InferError('IG_ERR_INVALID_ARG', m.reason ?? `malformed ${m.typeName} message`);
 }
 
 /** Maps anything thrown to an InferError, reporting non-InferErrors to the hook. */

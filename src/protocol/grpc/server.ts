@@ -5,6 +5,7 @@
 import { type ChannelOptions, Server, ServerCredentials } from '@grpc/grpc-js';
 import {
   GRPCInferenceService,
+  ModelInferRequestSchema,
   ModelInferResponseSchema,
   ModelStreamInferResponseSchema,
 } from '../../gen/grpc_service_pb.js';
@@ -17,7 +18,8 @@ import { DEFAULT_MAX_BYTES_ELEMENTS } from '../common/index.js';
 import { inferenceHandlers } from './handlers.js';
 import { healthHandlers } from './health.js';
 import { encodeModelInferResponse, encodeModelStreamInferResponse } from './fast-encode.js';
-import { bindService, type FastEncoders, serviceDefinition } from './service-definition.js';
+import { inferRequestOverLimits } from './infer-guard.js';
+import { bindService, type FastEncoders, serviceDefinition, type WireGuards } from './service-definition.js';
 
 export interface GrpcServerOptions {
   /**
@@ -85,14 +87,18 @@ export function createGrpcServer(services: Services, options: GrpcServerOptions 
   const hook: UnexpectedErrorHook | undefined =
     options.onUnexpectedError ??
     (logger && ((err, rpc) => logger.error({ err, rpc }, 'unexpected error in gRPC handler')));
+  const maxBytesElements = options.maxBytesElements ?? DEFAULT_MAX_BYTES_ELEMENTS;
   const impl = inferenceHandlers(
     services,
     { maxInFlight: options.maxStreamInFlight ?? 128, onUnexpectedError: hook },
     options.tracing,
-    { maxBytesElements: options.maxBytesElements ?? DEFAULT_MAX_BYTES_ELEMENTS },
+    { maxBytesElements },
   );
+  const guards: WireGuards = new Map([
+    [ModelInferRequestSchema.typeName, (bytes: Uint8Array) => inferRequestOverLimits(bytes, maxBytesElements)],
+  ]);
   server.addService(
-    serviceDefinition(GRPCInferenceService, HOT_PATH_ENCODERS),
+    serviceDefinition(GRPCInferenceService, HOT_PATH_ENCODERS, guards),
     bindService(GRPCInferenceService, impl, hook),
   );
   server.addService(serviceDefinition(Health), bindService(Health, healthHandlers(services.inference), hook));

@@ -76,16 +76,40 @@ function decodeOrMark(schema: DescMessage, buf: Buffer): unknown {
 /** Hand-written serialisers by message type name, for hot-path messages. */
 export type FastEncoders = ReadonlyMap<string, (message: never) => Uint8Array>;
 
+/**
+ * Checks of a request's wire bytes by message type name, run before it is decoded: a reason
+ * refuses the message (it arrives as a MalformedMessage carrying the reason).
+ */
+export type WireGuards = ReadonlyMap<string, (bytes: Uint8Array) => string | undefined>;
+
+function guardedDecode(schema: DescMessage, buf: Buffer, guard: ((b: Uint8Array) => string | undefined) | undefined) {
+  if (guard !== undefined) {
+    let reason: string | undefined;
+    try {
+      reason = guard(buf);
+    } catch {
+      // Bytes the guard cannot walk are malformed: the decode below says so.
+    }
+    if (reason !== undefined) return new MalformedMessage(schema.typeName, reason);
+  }
+  return decodeOrMark(schema, buf);
+}
+
 /** One grpc-js method definition (server and client halves) for a protobuf-es method. */
-function methodDefinition(method: DescMethod, encoders?: FastEncoders): MethodDefinition<unknown, unknown> {
+function methodDefinition(
+  method: DescMethod,
+  encoders?: FastEncoders,
+  guards?: WireGuards,
+): MethodDefinition<unknown, unknown> {
   const kind = method.methodKind;
   const fast = encoders?.get(method.output.typeName) as ((m: unknown) => Uint8Array) | undefined;
+  const guard = guards?.get(method.input.typeName);
   return {
     path: `/${method.parent.typeName}/${method.name}`,
     requestStream: kind === 'client_streaming' || kind === 'bidi_streaming',
     responseStream: kind === 'server_streaming' || kind === 'bidi_streaming',
     requestSerialize: (m) => asBuffer(toBinary(method.input, create(method.input, m as MessageInitShape<DescMessage>))),
-    requestDeserialize: (buf) => decodeOrMark(method.input, buf),
+    requestDeserialize: (buf) => guardedDecode(method.input, buf, guard),
     responseSerialize: fast
       ? (m) => asBuffer(fast(m))
       : (m) => asBuffer(toBinary(method.output, m as MessageShape<DescMessage>)),
@@ -95,9 +119,13 @@ function methodDefinition(method: DescMethod, encoders?: FastEncoders): MethodDe
 }
 
 /** The grpc-js ServiceDefinition for a protobuf-es service, keyed by method localName. */
-export function serviceDefinition(service: DescService, encoders?: FastEncoders): ServiceDefinition {
+export function serviceDefinition(
+  service: DescService,
+  encoders?: FastEncoders,
+  guards?: WireGuards,
+): ServiceDefinition {
   const def: Record<string, MethodDefinition<unknown, unknown>> = {};
-  for (const m of service.methods) def[m.localName] = methodDefinition(m, encoders);
+  for (const m of service.methods) def[m.localName] = methodDefinition(m, encoders, guards);
   return def;
 }
 
