@@ -4,8 +4,9 @@
  * coerced straight into a typed array of the shape's size: one pass, no intermediate array.
  * INT64/UINT64 leaves must be safe integers: JSON.parse has already rounded anything past 2^53,
  * so such values are refused rather than silently changed (clients needing them use binary).
- * Every number must fit its datatype: integers their range, FP32/FP64 their finite range (JSON has
- * no NaN/Infinity, and JSON.parse turns 1e400 into Infinity, which is refused, not stored).
+ * Every number must fit its datatype: integers their range, FP32/FP64 their finite range (JSON.parse
+ * turns 1e400 into Infinity, which is refused, not stored); non-finite FP values arrive only as
+ * Triton's NaN / Infinity literals (json-nonfinite.ts).
  * BYTES strings must be well-formed Unicode (a lone surrogate has no UTF-8 bytes).
  * Out: typed arrays are written flat (as Triton does); FP32 prints as the widened double. NaN,
  * Infinity, -Infinity and -0 are written as Triton's rapidjson writes them (kWriteNanAndInfFlag):
@@ -13,6 +14,7 @@
  * (JSON strings are text), never replaced by U+FFFD.
  */
 import { arrayCtor, type DataType, invalidArg, isBytesData, type NumericArray, type Tensor } from '../../core/index.js';
+import { NonFinite } from './json-nonfinite.js';
 
 /** Limits for {@link decodeJsonData}. */
 export interface JsonDataLimits {
@@ -134,11 +136,16 @@ const FLOAT_MAX = { FP32: 3.4028234663852886e38, FP64: Number.MAX_VALUE } as con
 function floatSink(dt: 'FP32' | 'FP64', arr: Float32Array | Float64Array): Sink {
   const range = `the finite range of ${dt} (magnitude up to ${FLOAT_MAX[dt]})`;
   return (v, i) => {
+    // Triton's NaN / Infinity literals, read by json-nonfinite.ts: the only way to send them in JSON.
+    if (v instanceof NonFinite) {
+      arr[i] = v.value;
+      return undefined;
+    }
     if (typeof v !== 'number') return `must be a number for ${dt}`;
     arr[i] = v;
     if (Number.isFinite(arr[i] as number)) return undefined;
     const what = Number.isFinite(v) ? String(v) : `the JSON number overflows to ${v}, it`;
-    return `is out of range for ${dt}: ${what} is outside ${range}; NaN and ±Infinity can be sent only as binary data`;
+    return `is out of range for ${dt}: ${what} is outside ${range}; send NaN and ±Infinity as the literals NaN, Infinity, -Infinity`;
   };
 }
 

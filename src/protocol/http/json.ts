@@ -5,6 +5,7 @@
  * JSON.stringify refuses and Node 20 has no JSON.rawJSON for.
  */
 import { invalidArg } from '../../core/index.js';
+import { parseWithNonFinite } from './json-nonfinite.js';
 
 const OPEN_BRACE = 0x7b;
 const OPEN_BRACKET = 0x5b;
@@ -42,6 +43,14 @@ export function parseJsonBuffer(buf: Uint8Array, start: number, end: number, max
   try {
     return JSON.parse(text);
   } catch (err) {
+    // Triton's NaN / Infinity literals (json-nonfinite.ts): read only once plain JSON has failed.
+    let value: unknown;
+    try {
+      value = /NaN|Inf/.test(text) ? parseWithNonFinite(text) : undefined;
+    } catch {
+      // Not that either: report the first parse's error.
+    }
+    if (value !== undefined) return value;
     throw invalidArg(`failed to parse the request JSON buffer: ${(err as Error).message}`);
   }
 }

@@ -106,7 +106,16 @@ describe('HTTP JSON numbers', () => {
     await refused('INT16', '1e400', /element 0 must be an integer .* for INT16/);
   });
 
-  test('NaN/Infinity literals are not accepted in JSON input (send them as binary data)', async () => {
-    for (const literal of ['NaN', 'Infinity', '-Infinity']) await refused('FP32', `1,${literal}`, /failed to parse/);
+  test("Triton's NaN / Inf / Infinity literals are read for FP32 and FP64 inputs, and only there", async () => {
+    for (const dt of ['FP32', 'FP64'] as const) {
+      const { res } = await sendJson(dt, '1,NaN,Infinity,-Infinity,Inf,-Inf');
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(/"data":(\[[^\]]*\])/.exec(res.body)?.[1], '[1,NaN,Infinity,-Infinity,Infinity,-Infinity]', dt);
+    }
+    // Not a number for an integer type, and no help for malformed JSON.
+    await refused('INT32', '1,NaN', /element 1 must be a number|element 1 must be an integer/);
+    await refused('FP32', '1,NaNx', /failed to parse/);
+    // A string that spells a literal stays a string (refused for FP32 like any string).
+    await refused('FP32', '"NaN"', /element 0 must be a number for FP32/);
   });
 });
