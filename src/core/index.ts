@@ -7,3 +7,4 @@ export * from './request.js';
 export * from './stats.js';
 export * from './tensor.js';
 export * from './random.js';
+export * from './json-literals.js';

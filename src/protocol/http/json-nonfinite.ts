@@ -6,6 +6,7 @@
  * an object that no JSON document can produce and that only the float decoders accept (a NaN
  * sent as an INT32, or as a parameter, is still refused). Valid JSON never takes this path.
  */
+import { replaceBareLiterals } from '../../core/index.js';
 
 /** A non-finite number read from a JSON literal. */
 export class NonFinite {
@@ -29,30 +30,9 @@ const LITERALS: Array<[string, NonFinite]> = [
 /** Parses JSON with Triton's non-finite literals, or undefined when the text has none outside strings. */
 export function parseWithNonFinite(text: string): unknown {
   const marker = `\u0000nonfinite-${Math.random().toString(36).slice(2)}:`;
-  const byMarker = new Map<string, NonFinite>();
-  let out = '';
-  let inString = false;
-  let found = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (inString) {
-      out += c;
-      if (c === '\\') out += text[++i] ?? '';
-      else if (c === '"') inString = false;
-      continue;
-    }
-    if (c === '"') inString = true;
-    const lit = c === '-' || c === 'I' || c === 'N' ? LITERALS.find(([l]) => text.startsWith(l, i)) : undefined;
-    if (lit === undefined) {
-      out += c;
-      continue;
-    }
-    const key = marker + lit[0];
-    byMarker.set(key, lit[1]);
-    out += JSON.stringify(key);
-    i += lit[0].length - 1;
-    found = true;
-  }
+  const values = new Map(LITERALS.map(([l, v]) => [marker + l, v]));
+  const names = LITERALS.map(([l]) => l);
+  const { text: marked, found } = replaceBareLiterals(text, names, (lit) => JSON.stringify(marker + lit));
   if (!found) return undefined;
-  return JSON.parse(out, (_k, v) => (typeof v === 'string' && v.startsWith(marker) ? byMarker.get(v) : v));
+  return JSON.parse(marked, (_k, v) => (typeof v === 'string' && v.startsWith(marker) ? values.get(v) : v));
 }
