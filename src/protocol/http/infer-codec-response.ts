@@ -37,14 +37,17 @@ export interface EncodedInfer {
 export function encodeInferResponse(resp: InferResponse, format: OutputFormat): EncodedInfer {
   const binary: Tensor[] = [];
   const parts: string[] = [];
-  const jsonOutputs: Tensor[] = [];
-  for (const t of resp.outputs) {
-    const wantBinary = format.requested?.find((o) => o.name === t.name)?.binary ?? format.binaryDefault;
-    if (!wantBinary) jsonOutputs.push(t);
+  const asBinary = resp.outputs.map(
+    (t) => format.requested?.find((o) => o.name === t.name)?.binary ?? format.binaryDefault,
+  );
+  checkJsonElements(
+    resp.outputs.filter((_, i) => !asBinary[i]),
+    format.maxJsonElements ?? Number.POSITIVE_INFINITY,
+  );
+  for (let i = 0; i < resp.outputs.length; i++) {
+    const t = resp.outputs[i]!;
+    parts.push(asBinary[i] ? binaryOutputJson(t, binary) : outputJson(t, `"data":${encodeJsonData(t)}`));
   }
-  checkJsonElements(jsonOutputs, format.maxJsonElements ?? Number.POSITIVE_INFINITY);
-  for (const t of resp.outputs)
-    parts.push(jsonOutputs.includes(t) ? outputJson(t, `"data":${encodeJsonData(t)}`) : binaryOutputJson(t, binary));
   const json = Buffer.from(envelope(resp, parts.join(',')), 'utf8');
   let binaryBytes = 0;
   for (const t of binary) binaryBytes += wireByteSize(t);
