@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { postgresBin, startPostgres } from './services/postgres.mjs';
 
 function walk(dir) {
   const out = [];
@@ -24,6 +25,20 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+// External servers start once per run and are shared by every test file (each test makes its own
+// database). Under CI=true a missing server fails the run here, naming the package to install.
+const env = { ...process.env };
+let postgres;
+if (postgresBin() || process.env.CI === 'true') {
+  postgres = await startPostgres();
+  env.INFERGATE_TEST_PG_URL = postgres.url;
+}
+const stopServices = () => postgres?.stop();
+process.on('SIGINT', () => {
+  stopServices();
+  process.exit(130);
+});
+
 const args = [
   '--import',
   'tsx',
@@ -34,13 +49,14 @@ const args = [
   `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`,
   ...files,
 ];
-const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
 let tail = '';
 child.stdout.on('data', (d) => {
   process.stdout.write(d);
   tail = (tail + d.toString()).slice(-500_000);
 });
 child.on('close', (code) => {
+  stopServices();
   const count = (label) => Number([...tail.matchAll(new RegExp(`^ℹ ${label} (\\d+)$`, 'gm'))].at(-1)?.[1] ?? 0);
   const n = count('tests');
   // A plain closing line that any CI log reader understands, after node's own summary.

@@ -13,8 +13,10 @@ export const GrpcStatus = {
   DEADLINE_EXCEEDED: 4,
   NOT_FOUND: 5,
   ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
   FAILED_PRECONDITION: 9,
+  ABORTED: 10,
   UNIMPLEMENTED: 12,
   INTERNAL: 13,
   UNAVAILABLE: 14,
@@ -60,6 +62,18 @@ export const ERRORS = {
   IG_ERR_MODEL_EXECUTION: { http: 500, grpc: GrpcStatus.INTERNAL },
   /** The worker running the request died; the request was not completed. */
   IG_ERR_WORKER_CRASHED: { http: 500, grpc: GrpcStatus.INTERNAL },
+  /** Registry: unknown model, version, alias or record (the message names it). */
+  IG_ERR_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND },
+  /** Registry: a compare-and-set lost (alias moved meanwhile) or the record already exists. */
+  IG_ERR_CONFLICT: { http: 409, grpc: GrpcStatus.ABORTED },
+  /** Registry: a promotion refused by the validation gate (the message names the failed check). */
+  IG_ERR_GATE_FAILED: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION },
+  /** Registry: an artifact whose sha256 or size is not what was declared; nothing was registered. */
+  IG_ERR_CHECKSUM: { http: 422, grpc: GrpcStatus.INVALID_ARGUMENT },
+  /** Registry: the store (SQLite file, PostgreSQL server) or a fetch source cannot be reached now. */
+  IG_ERR_STORE_UNAVAILABLE: { http: 503, grpc: GrpcStatus.UNAVAILABLE },
+  /** Registry: a source URL refused by the fetch policy (scheme, private address, redirect, size). */
+  IG_ERR_FORBIDDEN_SOURCE: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED },
   /** Anything unexpected; the message is generic, the cause is logged. */
   IG_ERR_INTERNAL: { http: 500, grpc: GrpcStatus.INTERNAL },
 } as const satisfies Record<string, ErrorDef>;

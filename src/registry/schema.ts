@@ -1,0 +1,169 @@
+/**
+ * The registry's tables and their versioned migrations, one list for SQLite and PostgreSQL
+ * (portable column types: text, integer; JSON kept as text; booleans as 0/1).
+ *
+ * `migrate()` runs on every open: an older database is upgraded in place inside one transaction
+ * (serialized between processes: a PostgreSQL advisory lock, SQLite's write lock), a newer one is
+ * refused with a message naming both versions, so an old binary never writes a schema it does not
+ * understand. Append a migration to MIGRATIONS; never edit a released one.
+ */
+import { type Kysely, sql, type Transaction } from 'kysely';
+
+/** Row types as stored. */
+export interface RegistryTables {
+  meta: { key: string; value: string };
+  models: { name: string; created_at: string; created_by: string; description: string };
+  versions: {
+    model: string;
+    version: number;
+    source_uri: string;
+    format: string;
+    signature: string | null;
+    files: string;
+    config: string | null;
+    created_at: string;
+    created_by: string;
+    tags: string;
+    metrics: string;
+    lineage: string;
+    pinned: number;
+    validation: string | null;
+  };
+  aliases: {
+    model: string;
+    alias: string;
+    version: number;
+    protected: number;
+    updated_at: string;
+    updated_by: string;
+  };
+  audit: {
+    seq: number;
+    at: string;
+    actor: string;
+    action: string;
+    model: string;
+    version: number | null;
+    alias: string | null;
+    before: string | null;
+    after: string | null;
+    reason: string | null;
+    prev_hash: string;
+    hash: string;
+  };
+}
+
+export type Dialect = 'sqlite' | 'postgres';
+type Db = Kysely<RegistryTables>;
+type Tx = Transaction<RegistryTables>;
+
+interface Migration {
+  version: number;
+  up(tx: Tx): Promise<void>;
+}
+
+const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    async up(tx) {
+      await tx.schema
+        .createTable('models')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .execute();
+      await tx.schema
+        .createTable('versions')
+        .addColumn('model', 'text', (c) => c.notNull().references('models.name'))
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('source_uri', 'text', (c) => c.notNull())
+        .addColumn('format', 'text', (c) => c.notNull())
+        .addColumn('signature', 'text')
+        .addColumn('files', 'text', (c) => c.notNull())
+        .addColumn('config', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('tags', 'text', (c) => c.notNull())
+        .addColumn('metrics', 'text', (c) => c.notNull())
+        .addColumn('lineage', 'text', (c) => c.notNull())
+        .addColumn('pinned', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('validation', 'text')
+        .addPrimaryKeyConstraint('versions_pk', ['model', 'version'])
+        .execute();
+      await tx.schema
+        .createTable('aliases')
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('alias', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('protected', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('updated_by', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('aliases_pk', ['model', 'alias'])
+        .addForeignKeyConstraint('aliases_version_fk', ['model', 'version'], 'versions', ['model', 'version'])
+        .execute();
+      await tx.schema
+        .createTable('audit')
+        .addColumn('seq', 'integer', (c) => c.primaryKey())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer')
+        .addColumn('alias', 'text')
+        .addColumn('before', 'text')
+        .addColumn('after', 'text')
+        .addColumn('reason', 'text')
+        .addColumn('prev_hash', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .execute();
+      await tx.schema.createIndex('audit_model').on('audit').columns(['model', 'seq']).execute();
+      await tx
+        .insertInto('meta')
+        .values({ key: 'audit_head', value: JSON.stringify({ seq: 0, hash: '0'.repeat(64) }) })
+        .execute();
+    },
+  },
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
+
+/** Thrown when the database was written by a newer infergate. */
+export class SchemaTooNewError extends Error {
+  override name = 'SchemaTooNewError';
+}
+
+/** Creates or upgrades the schema; refuses a newer one. Returns the version found and the version now. */
+export async function migrate(db: Db, dialect: Dialect): Promise<{ from: number; to: number }> {
+  await db.schema
+    .createTable('meta')
+    .ifNotExists()
+    .addColumn('key', 'text', (c) => c.primaryKey())
+    .addColumn('value', 'text', (c) => c.notNull())
+    .execute();
+  return db.transaction().execute(async (tx) => {
+    // One migrator at a time across processes; the loser then sees the upgraded version.
+    if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(7460192311)`.execute(tx);
+    else
+      await tx
+        .insertInto('meta')
+        .values({ key: 'schema_lock', value: '' })
+        .onConflict((oc) => oc.column('key').doNothing())
+        .execute();
+    const row = await tx.selectFrom('meta').select('value').where('key', '=', 'schema_version').executeTakeFirst();
+    const from = row ? Number(row.value) : 0;
+    if (from > SCHEMA_VERSION)
+      throw new SchemaTooNewError(
+        `the registry database has schema version ${from}, newer than this infergate understands (${SCHEMA_VERSION}); upgrade infergate`,
+      );
+    for (const m of MIGRATIONS) if (m.version > from) await m.up(tx);
+    if (from !== SCHEMA_VERSION)
+      await tx
+        .insertInto('meta')
+        .values({ key: 'schema_version', value: String(SCHEMA_VERSION) })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ value: String(SCHEMA_VERSION) }))
+        .execute();
+    return { from, to: SCHEMA_VERSION };
+  });
+}
