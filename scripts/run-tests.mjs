@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { startMlflow } from './services/mlflow.mjs';
 import { postgresBin, startPostgres } from './services/postgres.mjs';
 
 function walk(dir) {
@@ -33,7 +34,28 @@ if (postgresBin() || process.env.CI === 'true') {
   postgres = await startPostgres();
   env.INFERGATE_TEST_PG_URL = postgres.url;
 }
-const stopServices = () => postgres?.stop();
+// MLflow (a Python server in its own venv, seconds to start, minutes to install) only for runs
+// that select an MLflow test.
+let mlflow;
+if (files.some((f) => f.includes('mlflow'))) {
+  try {
+    mlflow = await startMlflow();
+    env.INFERGATE_TEST_MLFLOW_URL = mlflow.url;
+    env.INFERGATE_TEST_MLFLOW_PYTHON = mlflow.python;
+  } catch (err) {
+    if (process.env.CI === 'true') {
+      postgres?.stop();
+      console.error(`MLflow tracking server could not be started (python3 with venv and pip needed): ${err.message}`);
+      process.exit(1);
+    }
+    console.error(`MLflow tracking server not started, its tests will skip: ${err.message}`);
+    env.INFERGATE_TEST_MLFLOW_SKIP = err.message;
+  }
+}
+const stopServices = () => {
+  postgres?.stop();
+  mlflow?.stop();
+};
 process.on('SIGINT', () => {
   stopServices();
   process.exit(130);

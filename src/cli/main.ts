@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerBenchCommand } from './bench.js';
 import { registerInferCommand } from './infer.js';
 import { registerModelsCommand } from './models.js';
+import { registerRegistryCommand } from './registry/index.js';
 import { registerServeCommand } from './serve.js';
 
 /** Builds the `infergate` command tree; `argv` decides which heavy commands load their code. */
@@ -14,6 +15,7 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
   registerInferCommand(program);
   await registerOptimize(program, argv[2]);
   registerBenchCommand(program);
+  registerRegistryCommand(program);
   return program;
 }
 

@@ -16,6 +16,14 @@ function bool(name: string) {
   };
 }
 
+function num(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
+    return n;
+  };
+}
+
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
@@ -35,10 +43,38 @@ export function registerServeCommand(program: Command): void {
     .option('--no-metrics', 'disable the metrics endpoint')
     .option('--allow-metrics <bool>', "Triton's spelling: false disables the metrics endpoint", bool('--allow-metrics'))
     .addOption(
-      new Option('--model-control-mode <mode>', 'none: load all at start; explicit: load/unload API; poll: watch')
-        .choices(['none', 'explicit', 'poll'])
+      new Option(
+        '--model-control-mode <mode>',
+        'none: load all at start; explicit: load/unload API; poll: watch; registry: serve what registry aliases and pins name',
+      )
+        .choices(['none', 'explicit', 'poll', 'registry'])
         .default('none'),
     )
+    .option(
+      '--registry <dir|url>',
+      'model registry: a directory (embedded SQLite + artifacts) or postgres://…; enables /v2/registry (registry mode default: <repository>.registry)',
+    )
+    .option('--registry-artifacts <dir>', 'artifact directory shared by replicas (required with PostgreSQL)')
+    .option(
+      '--registry-poll-secs <s>',
+      'registry mode: how often to check the registry for changes',
+      num('--registry-poll-secs'),
+      1,
+    )
+    .option('--registry-default-alias <alias>', 'registry mode: where calls that name no version go', 'production')
+    .option(
+      '--registry-protected-alias <alias>',
+      'alias that only moves to a validated version (repeatable; default production)',
+      collect,
+      [],
+    )
+    .option(
+      '--registry-fetch-allow <host[:port]>',
+      'host the admin API may import sources from (repeatable; *.domain allowed); none by default',
+      collect,
+      [],
+    )
+    .option('--registry-fetch-allow-http', 'also allow plain http:// to those hosts')
     .option('--load-model <name>', 'model to load at start in explicit mode (repeatable; * = all)', collect, [])
     .option('--repository-poll-secs <s>', 'rescan interval in poll mode', int('--repository-poll-secs'), 15)
     .addOption(
@@ -100,7 +136,7 @@ export function registerServeCommand(program: Command): void {
         enableGrpc: opts.grpc as boolean,
         metricsPort: opts.metricsPort as number,
         enableMetrics: (opts.metrics as boolean) && opts.allowMetrics !== false,
-        controlMode: opts.modelControlMode as 'none' | 'explicit' | 'poll',
+        controlMode: opts.modelControlMode as 'none' | 'explicit' | 'poll' | 'registry',
         loadModels: opts.loadModel as string[],
         pollSeconds: opts.repositoryPollSecs as number,
         logLevel: opts.logLevel as 'info',
@@ -112,6 +148,15 @@ export function registerServeCommand(program: Command): void {
         strictReadiness: opts.strictReadiness as boolean,
         drainSeconds: opts.drainSecs as number,
         exitTimeoutSeconds: opts.exitTimeoutSecs as number,
+        registry: opts.registry as string | undefined,
+        registryArtifacts: opts.registryArtifacts as string | undefined,
+        registryPollSeconds: opts.registryPollSecs as number,
+        registryDefaultAlias: opts.registryDefaultAlias as string,
+        registryProtectedAliases: (opts.registryProtectedAlias as string[]).length
+          ? (opts.registryProtectedAlias as string[])
+          : ['production'],
+        registryFetchAllow: opts.registryFetchAllow as string[],
+        registryFetchAllowHttp: opts.registryFetchAllowHttp === true,
       }).catch((err: Error & { code?: string; port?: number }) => {
         const why = err.code === 'EADDRINUSE' ? `port ${err.port} is already in use` : err.message;
         console.error(`infergate serve: cannot start: ${why}`);

@@ -71,7 +71,8 @@ export async function layoutModel(
 export async function pruneModel(root: string, model: string, keep: readonly number[]): Promise<void> {
   const dir = join(root, model);
   for (const name of await readdir(dir).catch(() => [] as string[])) {
-    if (/^[0-9]+$/.test(name) && !keep.includes(Number(name))) await rm(join(dir, name), { recursive: true, force: true });
+    if (/^[0-9]+$/.test(name) && !keep.includes(Number(name)))
+      await rm(join(dir, name), { recursive: true, force: true });
     if (name.startsWith('.tmp-')) await rm(join(dir, name), { recursive: true, force: true });
   }
   if (keep.length === 0) await rm(dir, { recursive: true, force: true });

@@ -77,7 +77,10 @@ export class ArtifactStore {
     }
     const staged = { path, sha256: hash.digest('hex'), size, temp };
     const want = opts.expected;
-    if ((want?.sha256 && want.sha256.toLowerCase() !== staged.sha256) || (want?.size !== undefined && want.size !== size)) {
+    if (
+      (want?.sha256 && want.sha256.toLowerCase() !== staged.sha256) ||
+      (want?.size !== undefined && want.size !== size)
+    ) {
       await unlink(temp).catch(() => undefined);
       throw new InferError(
         'IG_ERR_CHECKSUM',

@@ -16,6 +16,11 @@ export interface PushOptions {
   /** Merged over the source's lineage (the caller knows the parent version, say). */
   lineage?: Lineage;
   signature?: Signature;
+  /**
+   * Reads the IO signature from the staged model file (before anything is registered). The CLI
+   * passes an ONNX reader; the server passes none (decoding a large model is not event-loop work).
+   */
+  signatureOf?: (modelFile: string) => Promise<Signature | undefined>;
   /** Largest single file accepted (default 8 GiB). */
   maxFileBytes?: number;
   /** Progress: bytes read so far of `total` (total 0 when the source does not declare sizes). */
@@ -51,6 +56,16 @@ export async function pushVersion(
     await artifacts.discard(staged);
     throw err;
   }
+  let signature = opts.signature;
+  const main = staged.find((f) => f.path.endsWith('.onnx'));
+  if (signature === undefined && main && opts.signatureOf) {
+    try {
+      signature = await opts.signatureOf(main.temp);
+    } catch (err) {
+      await artifacts.discard(staged);
+      throw err;
+    }
+  }
   const files = await artifacts.commit(staged);
   return store.registerVersion(
     {
@@ -58,7 +73,7 @@ export async function pushVersion(
       version: opts.version,
       sourceUri: source.uri,
       format: source.format,
-      signature: opts.signature,
+      signature,
       files,
       config: source.config,
       tags: { ...source.tags, ...opts.tags },

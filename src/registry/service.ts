@@ -6,6 +6,7 @@
  * records).
  */
 import { type Clock, InferError, invalidArg, systemClock } from '../core/index.js';
+import type { AliasRequest, ModelDetail, ModelSummary, RegistryAdmin } from './api.js';
 import type { ArtifactStore } from './artifacts.js';
 import { gateRefusal } from './gate.js';
 import { checkAliasName, checkModelName, checkVersionNumber, parseVersionNumber, quoteName } from './names.js';
@@ -23,32 +24,6 @@ import type {
   VersionRecord,
 } from './types.js';
 
-/** A model with what `list` shows about it. */
-export interface ModelSummary extends ModelRecord {
-  versions: number;
-  latest?: number;
-  aliases: Record<string, number>;
-}
-
-export interface ModelDetail {
-  model: ModelRecord;
-  versions: VersionRecord[];
-  aliases: AliasRecord[];
-}
-
-/** An alias move as a client asks for it. */
-export interface AliasRequest {
-  model: string;
-  alias: string;
-  /** A version number, or another alias to copy ("promote what staging names"). */
-  version: string | number;
-  expected?: number | null;
-  /** Moves a protected alias to a version that has not passed validation; audited. */
-  force?: boolean;
-  reason?: string;
-  protected?: boolean;
-}
-
 export interface RegistryServiceOptions {
   store: RegistryStore;
   artifacts: ArtifactStore;
@@ -59,24 +34,7 @@ export interface RegistryServiceOptions {
   clock?: Clock;
 }
 
-/** The operations the admin API exposes (protocol/http depends on this interface only). */
-export type RegistryAdmin = Pick<
-  RegistryService,
-  | 'location'
-  | 'listModels'
-  | 'showModel'
-  | 'showVersion'
-  | 'push'
-  | 'setAlias'
-  | 'deleteAlias'
-  | 'promote'
-  | 'updateVersion'
-  | 'history'
-  | 'audit'
-  | 'verify'
->;
-
-export class RegistryService {
+export class RegistryService implements RegistryAdmin {
   readonly store: RegistryStore;
   readonly artifacts: ArtifactStore;
   private readonly protectedAliases: ReadonlySet<string>;
@@ -122,11 +80,7 @@ export class RegistryService {
   }
 
   /** Registers the files a source names as a new version (see push.ts for atomicity). */
-  async push(
-    uri: string,
-    opts: Omit<PushOptions, 'model'> & { model?: string },
-    actor: Actor,
-  ): Promise<VersionRecord> {
+  async push(uri: string, opts: Omit<PushOptions, 'model'> & { model?: string }, actor: Actor): Promise<VersionRecord> {
     const source = await this.o.resolveSource(uri);
     const model = checkModelName(opts.model ?? source.suggestedName ?? '');
     if (opts.version !== undefined) checkVersionNumber(opts.version);

@@ -4,8 +4,10 @@
  * reloads, unloads and polls of a model never interleave; different models proceed in parallel.
  */
 import { join } from 'node:path';
+import { create } from '@bufbuild/protobuf';
 import { parseConfigOverride, type RawConfig, readModelConfig } from '../config/index.js';
 import { InferError, notFound } from '../core/errors.js';
+import { ModelVersionPolicySchema } from '../gen/model_config_pb.js';
 import { listModelDirs, listModelDirsSync, listVersions, type ModelSnapshot, snapshotModel } from './discovery.js';
 import { checkInMemoryPaths, type InMemoryModel, removeInMemoryModel, writeInMemoryModel } from './in-memory.js';
 import {
@@ -41,6 +43,8 @@ import {
 } from './version-loader.js';
 
 const CONTROL_MODE_TEXT = 'explicit model load / unload is not allowed if polling is enabled';
+const REGISTRY_MODE_TEXT =
+  'explicit model load / unload is not allowed in registry control mode: move an alias or pin a version in the registry';
 
 /** How one (re)load runs: `force` reloads READY versions too; `source` replaces the on-disk model. */
 interface ReconcileOptions {
@@ -65,12 +69,15 @@ export class ModelRepository implements ModelRepositoryApi {
   /** Initial loads: every model (none/poll) or the startup list (explicit); then the poll loop. */
   async start(): Promise<void> {
     const names = await this.scanRoot();
+    const mode = this.opts.controlMode;
     const wanted =
-      this.opts.controlMode === 'explicit'
-        ? (this.opts.startupModels ?? []).includes('*')
-          ? names
-          : [...new Set(this.opts.startupModels ?? [])]
-        : names;
+      mode === 'registry'
+        ? [] // the registry sync decides, through sync()
+        : mode === 'explicit'
+          ? (this.opts.startupModels ?? []).includes('*')
+            ? names
+            : [...new Set(this.opts.startupModels ?? [])]
+          : names;
     // Entries exist (desired, not ready) before any load finishes, so readiness is never vacuously true.
     for (const m of wanted) this.entryFor(m).desired = true;
     await Promise.all(wanted.map((m) => this.serial.run(m, () => this.startupLoad(m))));
@@ -179,8 +186,38 @@ export class ModelRepository implements ModelRepositoryApi {
     });
   }
 
+  /** Registry mode: the given versions, loaded from the model's directory, are all that serve. */
+  async sync(model: string, versions: readonly number[]): Promise<void> {
+    if (this.opts.controlMode !== 'registry')
+      throw new InferError('IG_ERR_UNAVAILABLE', 'sync() is only available in registry control mode');
+    if (!isSafeModelName(model)) throw notFound.model(model);
+    await this.serial.run(model, async () => {
+      if (this.stopped) return;
+      if (versions.length === 0) return this.removeServed(model);
+      const modelDir = join(this.opts.root, model);
+      this.onDisk.add(model);
+      const raw = await readModelConfig(modelDir, model);
+      // The registry names the versions; the stored config's own policy would pick others.
+      raw.config.versionPolicy = create(ModelVersionPolicySchema, {
+        policyChoice: { case: 'specific', value: { versions: versions.map((v) => BigInt(v)) } },
+      });
+      await this.reconcile(model, { force: false, source: { modelDir, config: raw } });
+    });
+  }
+
+  /** Retires every version of a model and forgets it (registry mode: no alias or pin names it). */
+  private async removeServed(model: string): Promise<void> {
+    const entry = this.entries.get(model);
+    this.onDisk.delete(model);
+    if (!entry) return;
+    entry.desired = false;
+    await Promise.all([...entry.slots.values()].map((s) => this.retire(entry, s)));
+    this.entries.delete(model);
+  }
+
   private checkControl(): void {
     if (this.stopped) throw new InferError('IG_ERR_UNAVAILABLE', 'the model repository is shutting down');
+    if (this.opts.controlMode === 'registry') throw new InferError('IG_ERR_UNAVAILABLE', REGISTRY_MODE_TEXT);
     if (this.opts.controlMode !== 'explicit') throw new InferError('IG_ERR_UNAVAILABLE', CONTROL_MODE_TEXT);
   }
 

@@ -4,8 +4,11 @@ import type { InferError } from '../core/errors.js';
 import type { ModelState, ModelVersionSpec } from '../core/model.js';
 import type { Scheduler, SchedulerFactory } from '../scheduler/types.js';
 
-/** Triton's model control modes (protocol.md D.10). */
-export type ControlMode = 'none' | 'explicit' | 'poll';
+/**
+ * Triton's model control modes (protocol.md D.10), and infergate's `registry`: what is loaded is
+ * decided by the registry sync (manager/sync.ts) through `sync()`, never by the files alone.
+ */
+export type ControlMode = 'none' | 'explicit' | 'poll' | 'registry';
 
 /** A lifecycle event, for logs and metrics. `ms` = load/unload duration; `reason` = failure or warning text. */
 export interface RepositoryEvent {
@@ -106,4 +109,10 @@ export interface ModelRepositoryApi {
   unload(model: string): Promise<void>;
   /** Strict readiness: every model that should be loaded is serving (has a READY version). */
   allReady(): boolean;
+  /**
+   * Registry mode only: serve exactly `versions` of `model` from `<root>/<model>` (empty: stop
+   * serving the model). Versions already READY with unchanged files are not reloaded; new ones
+   * are READY before the ones left out are retired. Rejects when a version fails to load.
+   */
+  sync(model: string, versions: readonly number[]): Promise<void>;
 }

@@ -18,6 +18,7 @@ import { Hooks } from './hooks.js';
 import { modelMetadata } from './metadata.js';
 import { installRequestLog, installStatistics, installTracing } from './observers.js';
 import { compose, type Dispatch } from './pipeline.js';
+import { AliasPolicy, translateVersion, type VersionAliases } from './alias-policy.js';
 import { LatestReadyPolicy, type VersionPolicy } from './policy.js';
 import { deadline } from './stages/deadline.js';
 import { observe } from './stages/observe.js';
@@ -39,6 +40,8 @@ export interface RouterOptions {
   clock?: Clock;
   /** Where calls go; default: the requested version, else the highest READY one (Triton). */
   policy?: VersionPolicy;
+  /** Registry aliases callers may name as versions (router/alias-policy.ts); absent: numbers only. */
+  aliases?: VersionAliases;
   /** True between the end of startup and the start of shutdown: readiness needs it. */
   serving: () => boolean;
   /**
@@ -63,7 +66,8 @@ export class Router implements InferenceService {
     installStatistics(this.hooks, o.stats, o.metrics, clock);
     installRequestLog(this.hooks, new RequestLog(o.logger, () => clock.now()));
     installTracing(this.hooks);
-    const policy = o.policy ?? new LatestReadyPolicy(o.repository);
+    const base = o.policy ?? new LatestReadyPolicy(o.repository);
+    const policy = o.aliases ? new AliasPolicy(o.aliases, base) : base;
     this.dispatch = compose(
       [observe(this.hooks, clock), resolve(policy, this.hooks), deadline(clock), validate],
       schedule(this.hooks, clock),
@@ -87,14 +91,21 @@ export class Router implements InferenceService {
   }
 
   modelReady(model: string, version?: string): boolean {
-    return this.o.repository.modelVersions(model, version).some((v) => v.state === 'READY');
+    return this.o.repository.modelVersions(model, this.named(model, version)).some((v) => v.state === 'READY');
   }
 
   modelMetadata(model: string, version?: string): ModelMetadata {
-    return modelMetadata(model, version, this.o.repository.modelVersions(model, version));
+    const v = this.named(model, version);
+    return modelMetadata(model, v, this.o.repository.modelVersions(model, v));
   }
 
   modelConfig(model: string, version?: string): Record<string, unknown> {
-    return this.o.repository.modelConfig(model, version);
+    return this.o.repository.modelConfig(model, this.named(model, version));
+  }
+
+  /** An alias as its number (metadata, readiness and config accept aliases too); a number as is. */
+  private named(model: string, version: string | undefined): string | undefined {
+    if (!this.o.aliases || version === undefined || version === '') return version;
+    return translateVersion(this.o.aliases, model, version);
   }
 }

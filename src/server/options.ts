@@ -12,7 +12,7 @@ export const ServerOptionsSchema = z.object({
   /** Prometheus `GET /metrics` on its own port (Triton's 8002; 0 = ephemeral). */
   metricsPort: z.number().int().min(0).max(65535).default(8002),
   enableMetrics: z.boolean().default(true),
-  controlMode: z.enum(['none', 'explicit', 'poll']).default('none'),
+  controlMode: z.enum(['none', 'explicit', 'poll', 'registry']).default('none'),
   loadModels: z.array(z.string()).default([]),
   pollSeconds: z.number().positive().default(15),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -40,6 +40,23 @@ export const ServerOptionsSchema = z.object({
   strictReadiness: z.boolean().default(true),
   /** After the drain, how long in-flight requests may take; then queued ones get a retryable 503. */
   exitTimeoutSeconds: z.number().nonnegative().default(30),
+  /**
+   * The model registry: a directory (embedded SQLite + artifacts) or a postgres:// URL. Enables
+   * the registry admin API; registry control mode defaults it to `<repository>.registry`.
+   */
+  registry: z.string().min(1).optional(),
+  /** Artifact directory (required with PostgreSQL; default `<registry>/artifacts`). */
+  registryArtifacts: z.string().min(1).optional(),
+  /** Registry control mode: how often the store's revision is polled (PostgreSQL also notifies). */
+  registryPollSeconds: z.number().positive().default(1),
+  /** Registry control mode: the alias a call without a version goes to. */
+  registryDefaultAlias: z.string().default('production'),
+  /** Aliases that only move to a validated version (or with force). */
+  registryProtectedAliases: z.array(z.string()).default(['production']),
+  /** Hosts (`host` or `host:port`, `*.domain`) the admin API may fetch sources from. */
+  registryFetchAllow: z.array(z.string()).default([]),
+  /** Also plain http:// to those hosts (tests, private mirrors). */
+  registryFetchAllowHttp: z.boolean().default(false),
 });
 
 export type ServerOptions = z.infer<typeof ServerOptionsSchema>;

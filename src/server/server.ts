@@ -18,6 +18,7 @@ import { AdminApi } from '../router/admin.js';
 import { Router } from '../router/router.js';
 import { createScheduler } from '../scheduler/create-scheduler.js';
 import { type ServerOptions, type ServerOptionsInput, ServerOptionsSchema } from './options.js';
+import { claimServingDir, openServerRegistry, type ServerRegistry } from './registry.js';
 import { shutdown } from './shutdown.js';
 
 const VERSION = '0.1.0';
@@ -45,6 +46,8 @@ export interface RunningServer {
   readonly admin: AdminApi;
   readonly tracing: Tracing;
   readonly logger: Logger;
+  /** The model registry (service, and the sync in registry control mode), when configured. */
+  readonly registry: ServerRegistry | undefined;
   /** Readiness turns false, the drain period passes, in-flight requests finish, models unload. */
   stop(options?: StopOptions): Promise<void>;
 }
@@ -79,6 +82,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     ? new Metrics({ stats, versions: () => versionRows(repository), serverReady: (): boolean => router.ready() })
     : undefined;
 
+  if (o.controlMode === 'registry') claimServingDir(o.repository);
   const repository = new ModelRepository({
     root: o.repository,
     controlMode: o.controlMode,
@@ -113,8 +117,10 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     },
   });
 
+  const registry: ServerRegistry | undefined = await openServerRegistry(o, repository, logger, clock);
   const router = new Router({
     repository,
+    aliases: registry?.sync,
     stats,
     metrics,
     logger,
@@ -132,7 +138,16 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
   // The ports open before any model loads: liveness answers at once, readiness once the startup
   // models are READY (orchestrators would otherwise restart a server that is still loading).
   const limits = { maxBodyBytes: o.maxBodyBytes, maxJsonBytes: o.maxJsonBytes, maxBytesElements: o.maxBytesElements };
-  const http = o.enableHttp ? createHttpServer(services, { ...limits, logger, tracing }) : undefined;
+  const http = o.enableHttp
+    ? createHttpServer(services, {
+        ...limits,
+        logger,
+        tracing,
+        registry: registry?.service,
+        registryServing: registry?.sync && (() => registry.sync?.status()),
+        versionAliases: registry?.sync !== undefined,
+      })
+    : undefined;
   const grpc = o.enableGrpc
     ? createGrpcServer(services, {
         logger,
@@ -149,10 +164,12 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     grpcPort = grpc ? await grpc.listen(o.grpcPort, o.host) : undefined;
     metricsServer = metrics ? await startMetricsServer(metrics, o.metricsPort, o.host) : undefined;
     await repository.start();
+    await registry?.sync?.start();
   } catch (err) {
     // A port in use (or a failed start) must not leave listeners or model workers behind.
     await Promise.allSettled([http?.close(), grpc?.close(), metricsServer?.close()]);
     metrics?.close();
+    await registry?.close();
     await repository.stop();
     await backends.close();
     throw err;
@@ -171,10 +188,13 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
   const stop = (options: StopOptions = {}) => {
     stopping ??= (async () => {
       phase = 'stopping';
+      // The alias table stays as it is through the drain; only the registry polling stops.
+      await registry?.sync?.stop();
       const drainMs = (options.drainSeconds ?? o.drainSeconds) * 1000;
       const { timedOut } = await shutdown({ http, grpc, repository, logger }, drainMs, o.exitTimeoutSeconds * 1000);
       // Past the timeout a worker may still be inside a native call: the process exit ends it.
       if (!timedOut) await backends.close();
+      await registry?.close();
       // Metrics stay scrapeable through the drain; traces still buffered are flushed last.
       await metricsServer?.close();
       metrics?.close();
@@ -184,7 +204,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     })();
     return stopping;
   };
-  return { httpPort, grpcPort, metricsPort, router, admin, tracing, logger, stop };
+  return { httpPort, grpcPort, metricsPort, router, admin, tracing, logger, registry, stop };
 }
 
 /** Scheduler drop reasons → metric label values. */

@@ -2,6 +2,7 @@
 import { toHttpError } from './errors.js';
 import * as admin from './handlers-admin.js';
 import * as models from './handlers-models.js';
+import * as registry from './handlers-registry.js';
 import { tracedInfer } from './infer-traced.js';
 import { matchRoute, type RouteName } from './routes.js';
 import type { Handler, HandlerDeps, HttpRequestData, HttpResult } from './types.js';
@@ -24,6 +25,15 @@ const HANDLERS: Record<RouteName, Handler> = {
   shmStatus: admin.shmStatus,
   shmRegister: admin.shmRegister,
   shmUnregister: admin.shmUnregister,
+  registryStatus: registry.registryStatus,
+  registryModels: registry.registryModels,
+  registryModel: registry.registryModel,
+  registryVersion: registry.registryVersion,
+  registryPromote: registry.registryPromote,
+  registryAlias: registry.registryAlias,
+  registryHistory: registry.registryHistory,
+  registryAudit: registry.registryAudit,
+  registryVerify: registry.registryVerify,
 };
 
 /** Routes and runs one request; never throws: failures become `{"error": …}` results. */
@@ -33,7 +43,7 @@ export async function dispatch(
   onInternal?: (err: unknown) => void,
 ): Promise<HttpResult> {
   try {
-    const match = req.match ?? matchRoute(req.method, req.url);
+    const match = req.match ?? matchRoute(req.method, req.url, deps.versionAliases === true);
     return await HANDLERS[match.name](deps, match, req);
   } catch (err) {
     const e = toHttpError(err, onInternal);

@@ -24,12 +24,21 @@ export type RouteName =
   | 'logging'
   | 'shmStatus'
   | 'shmRegister'
-  | 'shmUnregister';
+  | 'shmUnregister'
+  | 'registryStatus'
+  | 'registryModels'
+  | 'registryModel'
+  | 'registryVersion'
+  | 'registryPromote'
+  | 'registryAlias'
+  | 'registryHistory'
+  | 'registryAudit'
+  | 'registryVerify';
 
 /** A matched route: its name and decoded path parameters. */
 export interface RouteMatch {
   name: RouteName;
-  params: { model?: string; version?: string; region?: string; repo?: string };
+  params: { model?: string; version?: string; region?: string; repo?: string; alias?: string };
 }
 
 interface Route {
@@ -41,6 +50,8 @@ interface Route {
 const GET = ['GET'];
 const POST = ['POST'];
 const BOTH = ['GET', 'POST'];
+const GET_PATCH = ['GET', 'PATCH'];
+const PUT_DELETE = ['PUT', 'DELETE'];
 
 // `[/versions/:version]` expands into both forms. Order matters: /v2/models/stats (all
 // statistics) must win over metadata of a model called "stats", as in Triton.
@@ -63,6 +74,16 @@ const TABLE: Array<[RouteName, readonly string[], string]> = [
   ['namedRepository', POST, '/v2/repository/:repo/index'],
   ['namedRepository', POST, '/v2/repository/:repo/models/:model/load'],
   ['namedRepository', POST, '/v2/repository/:repo/models/:model/unload'],
+  // infergate's model registry (docs/registry-openapi.yaml); versions may be aliases here too.
+  ['registryStatus', GET, '/v2/registry'],
+  ['registryModels', BOTH, '/v2/registry/models'],
+  ['registryModel', GET, '/v2/registry/models/:model'],
+  ['registryVersion', GET_PATCH, '/v2/registry/models/:model/versions/:version'],
+  ['registryPromote', POST, '/v2/registry/models/:model/versions/:version/promote'],
+  ['registryAlias', PUT_DELETE, '/v2/registry/models/:model/aliases/:alias'],
+  ['registryHistory', GET, '/v2/registry/models/:model/history'],
+  ['registryAudit', GET, '/v2/registry/audit'],
+  ['registryVerify', POST, '/v2/registry/verify'],
   ...shmRoutes('systemsharedmemory'),
   ...shmRoutes('cudasharedmemory'),
 ];
@@ -85,14 +106,18 @@ const ROUTES: Route[] = TABLE.flatMap(([name, methods, pattern]) =>
   expand(pattern).map((p) => ({ name, methods, segments: p.split('/').slice(1) })),
 );
 
-/** Matches a method and raw URL (query ignored); throws 404/405 InferErrors like Triton. */
-export function matchRoute(method: string, url: string): RouteMatch {
+/**
+ * Matches a method and raw URL (query ignored); throws 404/405 InferErrors like Triton. With
+ * `aliases` (registry control mode) a version segment may also be an alias name; without, only
+ * digits match, as in Triton.
+ */
+export function matchRoute(method: string, url: string, aliases = false): RouteMatch {
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
   const parts = path.split('/').slice(1);
   let wrongMethod = false;
   for (const route of ROUTES) {
-    const params = matchSegments(route.segments, parts);
+    const params = matchSegments(route.segments, parts, aliases ? VERSION_OR_ALIAS : DIGITS);
     if (params === undefined) continue;
     if (route.methods.includes(method)) return { name: route.name, params };
     wrongMethod = true;
@@ -100,15 +125,19 @@ export function matchRoute(method: string, url: string): RouteMatch {
   throw wrongMethod ? methodNotAllowed() : routeNotFound();
 }
 
-function matchSegments(pattern: string[], parts: string[]): RouteMatch['params'] | undefined {
+const DIGITS = /^[0-9]+$/;
+const VERSION_OR_ALIAS = /^(?:[0-9]+|[A-Za-z][A-Za-z0-9_-]{0,63})$/;
+
+function matchSegments(pattern: string[], parts: string[], version: RegExp): RouteMatch['params'] | undefined {
   if (pattern.length !== parts.length) return undefined;
   const params: Record<string, string> = {};
   for (let i = 0; i < pattern.length; i++) {
     const p = pattern[i] as string;
     const part = parts[i] as string;
     if (p.startsWith(':')) {
-      // Triton's router: names are any non-empty segment, versions are [0-9]+.
-      if (part === '' || (p === ':version' && !/^[0-9]+$/.test(part))) return undefined;
+      // Triton's router: names are any non-empty segment, versions are [0-9]+ (or, with
+      // registry aliases, an alias name: letters first; the router translates it).
+      if (part === '' || (p === ':version' && !version.test(part))) return undefined;
       params[p.slice(1)] = decodeSegment(part);
     } else if (p !== part) return undefined;
   }

@@ -9,6 +9,7 @@ import { InferError, withHeaders } from '../../core/index.js';
 import { nodeServerTimeouts } from '../../observability/listener-timeouts.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Tracing } from '../../observability/tracing.js';
+import type { RegistryAdmin } from '../../registry/api.js';
 import type { Services } from '../../router/types.js';
 import { readSplitBody, type SplitBody, splitPoint } from './body-split.js';
 import { jsonTooLarge, readBody } from './compression.js';
@@ -53,6 +54,12 @@ export interface HttpServerOptions {
   onError?: (err: unknown) => void;
   /** Request tracing and the trace settings endpoints (absent: static settings, nothing traced). */
   tracing?: Tracing;
+  /** The model registry's admin API (absent: its routes answer 501 naming the flag). */
+  registry?: RegistryAdmin;
+  /** What serving resolved from the registry, shown by GET /v2/registry. */
+  registryServing?: () => unknown;
+  /** Accept alias names where a version goes in a path (registry control mode). */
+  versionAliases?: boolean;
 }
 
 /** A created server: listen, close, and the fastify instance for inject() in tests. */
@@ -88,6 +95,9 @@ export function createHttpServer(services: Services, options: HttpServerOptions 
       maxJsonResponseElements: options.maxJsonResponseElements ?? 1024 * 1024,
     },
     tracing: options.tracing,
+    registry: options.registry,
+    registryServing: options.registryServing,
+    versionAliases: options.versionAliases === true,
   };
   // Header, request and idle timeouts with the sweep interval that enforces them on time
   // (observability/listener-timeouts.ts). `http` is what fastify hands to http.createServer, the only
@@ -118,7 +128,7 @@ export function createHttpServer(services: Services, options: HttpServerOptions 
   app.addContentTypeParser('*', (request, payload, done) => {
     const h = request.headers;
     try {
-      request.igRoute = matchRoute(request.method, request.raw.url ?? request.url);
+      request.igRoute = matchRoute(request.method, request.raw.url ?? request.url, deps.versionAliases);
     } catch (err) {
       // No route takes this body (404/405): answer without reading a byte of it. The unread body
       // cannot be skipped on a keep-alive connection, so the answer closes it.

@@ -2,6 +2,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RequestSpan, Tracing } from '../../observability/tracing.js';
 import type { ResponseWritten } from '../../core/index.js';
+import type { RegistryAdmin } from '../../registry/api.js';
 import type { AdminService, InferenceService } from '../../router/types.js';
 import type { InferDecodeLimits } from './infer-codec-request.js';
 import type { RouteMatch } from './routes.js';
@@ -44,6 +45,12 @@ export interface HandlerDeps {
   limits: InferDecodeLimits;
   /** Tracing and the trace settings endpoints; absent = static trace settings, nothing traced. */
   tracing?: Tracing;
+  /** The model registry's admin API; absent when no registry is configured (its routes answer 501). */
+  registry?: RegistryAdmin;
+  /** What serving resolved from the registry (registry control mode), for GET /v2/registry. */
+  registryServing?: () => unknown;
+  /** Version segments may be alias names (registry control mode). */
+  versionAliases?: boolean;
 }
 
 /** An endpoint handler; throws InferError for client-facing failures. */

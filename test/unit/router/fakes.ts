@@ -49,6 +49,7 @@ export function repoOf(versions: VersionHandle[]): ModelRepositoryApi {
   return {
     start: async () => {},
     stop: async () => {},
+    sync: async () => {},
     abandonQueued: () => {},
     readyVersions: (model) => {
       known(model);
