@@ -6,10 +6,10 @@
 //   node scripts/services/mlflow.mjs   (starts one and prints its URL; Ctrl-C stops it)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './postgres.mjs';
 
 // mlflow 3.18.0 does not install from the index this machine sees (its pin mlflow-tracing==3.18.0
 // is not served); these versions are the ones known to install and work together.
@@ -53,17 +53,6 @@ function run(cmd, args, what) {
 
 function tail(text, lines = 15) {
   return text.trim().split('\n').slice(-lines).join('\n');
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function sleepSync(ms) {

@@ -19,7 +19,8 @@ export function postgresBin() {
   return versions.length ? join(base, versions.at(-1), 'bin') : undefined;
 }
 
-function freePort() {
+/** A loopback port free right now (the services bind it a moment later). */
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);

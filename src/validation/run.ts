@@ -6,7 +6,7 @@
  * Router) without a listener. Each row is one request; candidate and baseline alternate row by
  * row (and which goes first), so machine noise lands on both alike.
  */
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
@@ -14,15 +14,11 @@ import { performance } from 'node:perf_hooks';
 import { OrtBackend } from '../backend/ort/backend.js';
 import { BackendRegistry } from '../backend/registry.js';
 import {
-  arrayCtor,
   callContext,
   type DataType,
   InferError,
   invalidArg,
-  isBigIntType,
-  isBytesData,
   type ModelVersionSpec,
-  type NumericArray,
   systemClock,
   type Tensor,
   type TensorSpec,
@@ -30,13 +26,14 @@ import {
 import { layoutModel } from '../manager/layout.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { StatsRegistry } from '../observability/stats-registry.js';
-import { jsonlSet, npzSet, readNpy } from '../optimizer/data.js';
 import type { ArtifactStore } from '../registry/artifacts.js';
 import type { Measurements } from '../registry/gate.js';
 import type { VersionRecord } from '../registry/types.js';
 import { ModelRepository } from '../repository/repository.js';
 import { Router } from '../router/router.js';
 import { createScheduler } from '../scheduler/create-scheduler.js';
+import { convertRow, type DataRows, mustExist, readData } from './data.js';
+import { type Answer, agrees, answerOf, latencies } from './score.js';
 
 export interface ValidateInput {
   artifacts: ArtifactStore;
@@ -58,13 +55,6 @@ export interface ValidateInput {
   logger?: Logger;
 }
 
-/** The data file's rows (values in C order, whatever the file's dtype) and labels. */
-interface DataRows {
-  rowShape: number[];
-  rows: ArrayLike<number>[];
-  labels?: number[];
-}
-
 /** One served model of the A/B run and what was measured of it. */
 interface Side {
   model: 'candidate' | 'baseline';
@@ -79,16 +69,8 @@ interface Side {
   classified: number;
 }
 
-/** A model's answer to one row: its first output's values, and its class when it is a classifier. */
-interface Answer {
-  values: Float64Array;
-  cls?: number;
-}
-
 const DEFAULT_MAX_ROWS = 1000;
 const DEFAULT_WARMUP_ROWS = 10;
-/** Input datatypes a float64 row can be converted to exactly or by rounding to float. */
-const FLOAT_INPUTS: ReadonlySet<DataType> = new Set(['FP32', 'FP64']);
 const UNSUPPORTED_INPUTS: ReadonlySet<DataType> = new Set(['BYTES', 'FP16', 'BF16']);
 
 export async function measureVersion(
@@ -201,66 +183,6 @@ function pickInput(spec: ModelVersionSpec, required: string | undefined, hint: s
   return chosen;
 }
 
-/**
- * Reads the rows (and labels) with the optimizer's readers; any failure names the file. An .npz
- * picks its array by the `target` input's name, .jsonl rows take its dims.
- */
-function readData(input: ValidateInput, target?: TensorSpec): DataRows {
-  const path = input.data;
-  const ext = extname(path).toLowerCase();
-  let data: DataRows;
-  try {
-    if (ext === '.npy') {
-      const x = readNpy(path);
-      if (x.shape.length === 0) throw new Error('holds a scalar, not rows');
-      const rowShape = x.shape.slice(1);
-      const len = rowShape.reduce((a, b) => a * b, 1);
-      const rows = Array.from({ length: x.shape[0]! }, (_, i) => x.data.subarray(i * len, (i + 1) * len));
-      data = { rowShape, rows };
-    } else if (ext === '.npz' && target) data = npzSet(target.name, path);
-    else if ((ext === '.jsonl' || ext === '.ndjson' || ext === '.json') && target) {
-      if (target.dims.some((d) => d < 0))
-        throw new Error(`input '${target.name}' has dynamic dims [${target.dims}]: use .npy or .npz data`);
-      data = jsonlSet(target.name, path, target.dims);
-    } else throw new Error('is not .npy, .npz or .jsonl');
-  } catch (err) {
-    throw unreadable(path, 'validation data', err);
-  }
-  if (input.labels !== undefined) {
-    try {
-      data.labels = Array.from(readNpy(input.labels).data);
-    } catch (err) {
-      throw unreadable(input.labels, 'labels', err);
-    }
-  }
-  if (data.labels) checkLabels(data.labels, data.rows.length, input.labels ?? path);
-  if (data.rows.length === 0) throw invalidArg(`validation data '${path}' has no rows`);
-  return data;
-}
-
-function checkLabels(labels: readonly number[], rows: number, path: string): void {
-  if (labels.length !== rows)
-    throw invalidArg(`labels '${path}' hold ${labels.length} labels for ${rows} validation rows`);
-  const bad = labels.findIndex((l) => !Number.isInteger(l));
-  if (bad >= 0) throw invalidArg(`labels '${path}': label ${bad} is ${labels[bad]}, not an integer class index`);
-}
-
-/** A reader's failure as IG_ERR_INVALID_ARG naming the file and the reason, never a stack. */
-function unreadable(path: string, what: string, err: unknown): InferError {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  const message = err instanceof Error ? err.message : String(err);
-  let reason = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory' : message;
-  if (reason.startsWith(`${path}: `)) reason = reason.slice(path.length + 2);
-  return invalidArg(`cannot read ${what} '${path}': ${reason}`, err);
-}
-
-async function mustExist(path: string, what: string): Promise<void> {
-  const st = await stat(path).catch((err: unknown) => {
-    throw unreadable(path, what, err);
-  });
-  if (!st.isFile()) throw invalidArg(`cannot read ${what} '${path}': not a file`);
-}
-
 function positiveInt(n: number, name: string, min: number): number {
   if (!Number.isInteger(n) || n < min) throw invalidArg(`${name} must be an integer ≥ ${min}, not ${n}`);
   return n;
@@ -335,87 +257,6 @@ async function callRow(run: Run, side: Side, i: number, timed: boolean): Promise
   const out = response.outputs.find((o) => o.name === side.output) ?? response.outputs[0];
   if (!out) throw new InferError('IG_ERR_INTERNAL', `${side.label} answered row ${i} without outputs`);
   return answerOf(out, side.label);
-}
-
-/** A float64 row as the input's datatype; integer inputs refuse fractions and out-of-range values. */
-function convertRow(row: ArrayLike<number>, dt: DataType, where: () => string): NumericArray {
-  const Ctor = arrayCtor(dt as Exclude<DataType, 'BYTES'>);
-  const out = new Ctor(row.length);
-  if (FLOAT_INPUTS.has(dt)) {
-    (out as Float32Array | Float64Array).set(row);
-    return out;
-  }
-  for (let k = 0; k < row.length; k++) {
-    const v = row[k]!;
-    const ok = Number.isInteger(v) && (dt !== 'BOOL' || v === 0 || v === 1) && (dt !== 'UINT64' || v >= 0);
-    if (ok && isBigIntType(dt)) (out as BigInt64Array)[k] = BigInt(v);
-    else if (ok) (out as Int32Array)[k] = v;
-    // The typed array wraps silently: reading the element back catches what did not fit.
-    if (!ok || out[k] !== (isBigIntType(dt) ? BigInt(v) : v))
-      throw invalidArg(`${where()}: value ${v} at element ${k} does not fit ${dt}`);
-  }
-  return out;
-}
-
-/** The first output as numbers; a class when it holds one score vector or one integer label. */
-function answerOf(t: Tensor, label: string): Answer {
-  if (isBytesData(t.data)) throw invalidArg(`${label}'s output '${t.name}' is BYTES: validation compares numbers`);
-  const values = toFloat64(t.datatype, t.data);
-  const last = t.shape.at(-1) ?? 1;
-  const isFloat = t.datatype.startsWith('FP') || t.datatype === 'BF16';
-  if (isFloat && last > 1 && values.length === last) return { values, cls: argmax(values) };
-  if (!isFloat && values.length === 1) return { values, cls: values[0]! };
-  return { values };
-}
-
-function toFloat64(dt: DataType, data: NumericArray): Float64Array {
-  const out = new Float64Array(data.length);
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i]!;
-    out[i] = dt === 'FP16' ? halfToFloat(Number(v)) : dt === 'BF16' ? bf16ToFloat(Number(v)) : Number(v);
-  }
-  return out;
-}
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
-  if (exp === 31) return frac ? Number.NaN : sign * Number.POSITIVE_INFINITY;
-  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
-}
-
-const bf16View = new DataView(new ArrayBuffer(4));
-function bf16ToFloat(bits: number): number {
-  bf16View.setUint32(0, bits << 16);
-  return bf16View.getFloat32(0);
-}
-
-function argmax(a: Float64Array): number {
-  let best = 0;
-  for (let i = 1; i < a.length; i++) if (a[i]! > a[best]!) best = i;
-  return best;
-}
-
-/** Same class for classifiers; else every element within 1e-3 relative (absolute below 1). */
-function agrees(a: Answer, b: Answer): boolean {
-  if (a.cls !== undefined && b.cls !== undefined) return a.cls === b.cls;
-  if (a.values.length !== b.values.length) return false;
-  for (let i = 0; i < a.values.length; i++) {
-    const x = a.values[i]!;
-    const y = b.values[i]!;
-    if (!(Math.abs(x - y) <= 1e-3 * Math.max(1, Math.abs(y)))) return false;
-  }
-  return true;
-}
-
-/** Nearest-rank p50/p99 in ms, under `prefix` ('' or 'baseline_'). */
-function latencies(ms: readonly number[], prefix: '' | 'baseline_'): Partial<Measurements> {
-  const sorted = [...ms].sort((a, b) => a - b);
-  const rank = (p: number) => sorted[Math.max(1, Math.ceil((p / 100) * sorted.length)) - 1]!;
-  if (sorted.length === 0) return {};
-  return { [`${prefix}latency_p50_ms`]: rank(50), [`${prefix}latency_p99_ms`]: rank(99) };
 }
 
 function contextOf(input: ValidateInput, rows: number, candidate: Side, baseline?: Side): Record<string, string> {

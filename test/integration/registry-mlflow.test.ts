@@ -1,26 +1,31 @@
 // Import from a real MLflow 3.17.2 tracking server (started once per run by scripts/run-tests.mjs,
 // or by this file alone): MLflow's own Python client logs and registers ONNX models, resolveMlflow
 // + pushVersion import them into a SQLite registry over MLflow's REST API, and the real server
-// serves what was imported, answering what onnxruntime in MLflow's venv computed.
+// serves what was imported, answering what onnxruntime in MLflow's venv computed. The last test
+// goes through the CLI (`registry import`, `registry show`) and a server in registry control mode.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { HttpClient } from '../../src/client/http-client.js';
-import { InferError, systemClock } from '../../src/core/index.js';
+import { InferError, systemClock, type Tensor } from '../../src/core/index.js';
 import { layoutModel } from '../../src/manager/layout.js';
 import { ArtifactStore } from '../../src/registry/artifacts.js';
 import { pushVersion } from '../../src/registry/push.js';
 import { resolveMlflow } from '../../src/registry/sources/mlflow.js';
 import { openSqliteStore } from '../../src/registry/sqlite.js';
-import type { RegistryStore, VersionRecord } from '../../src/registry/types.js';
+import type { AliasRecord, RegistryStore, VersionRecord } from '../../src/registry/types.js';
 import { startServer } from '../../src/server/server.js';
 import { testMlflow } from '../services/mlflow.js';
+
+const BIN = resolve('bin/infergate.js');
+const cli = (...args: string[]) =>
+  promisify(execFile)(process.execPath, [BIN, ...args], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
 
 const ROWS = [
   [0.1, 0.2, 0.3, 0.4],
@@ -71,6 +76,18 @@ after(async () => {
   await store?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
+
+/** Checks a `probs` output against what onnxruntime in the MLflow venv computed for `version`. */
+function assertProbs(outputs: Tensor[], version: string): void {
+  const probs = outputs.find((o) => o.name === 'probs');
+  assert.ok(probs, 'probs output');
+  assert.deepEqual(probs.shape, [ROWS.length, 3]);
+  const want = logged.versions[version]?.probs.flat() ?? [];
+  const got = Array.from(probs.data as Float32Array);
+  assert.equal(got.length, want.length);
+  for (const [i, g] of got.entries())
+    assert.ok(Math.abs(g - (want[i] ?? Number.NaN)) <= 1e-5, `v${version}[${i}]: ${g} vs ${want[i]}`);
+}
 
 function shas(v: VersionRecord): Record<string, string> {
   return Object.fromEntries(v.files.map((f) => [f.path, f.sha256]));
@@ -166,14 +183,7 @@ test('serves the imported versions; outputs match onnxruntime in the MLflow venv
       const res = await http.infer(`${name}-v${v.version}`, [
         { name: 'x', datatype: 'FP32', shape: [ROWS.length, 4], data: Float32Array.from(ROWS.flat()) },
       ]);
-      const probs = res.outputs.find((o) => o.name === 'probs');
-      assert.ok(probs, 'probs output');
-      assert.deepEqual(probs.shape, [ROWS.length, 3]);
-      const want = logged.versions[String(v.version)]?.probs.flat() ?? [];
-      const got = Array.from(probs.data as Float32Array);
-      assert.equal(got.length, want.length);
-      for (const [i, g] of got.entries())
-        assert.ok(Math.abs(g - (want[i] ?? Number.NaN)) <= 1e-5, `v${v.version}[${i}]: ${g} vs ${want[i]}`);
+      assertProbs(res.outputs, String(v.version));
     }
   } finally {
     await http.close();
@@ -218,4 +228,66 @@ test('a server that is down: IG_ERR_STORE_UNAVAILABLE naming the host, quickly',
     new RegExp(`127\\.0\\.0\\.1:${port}`),
   );
   assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+});
+
+test('end to end: `registry import` and `registry show` on the CLI, served in registry control mode', {
+  skip,
+}, async () => {
+  const registry = await mkdtemp(join(dir, 'cli-registry-'));
+  const imported = await cli(
+    'registry',
+    'import',
+    `mlflow://${host}/${name}@champion`,
+    '--registry',
+    registry,
+    '--alias',
+    'staging',
+    '--json',
+  );
+  const record = JSON.parse(imported.stdout) as VersionRecord & { alias?: AliasRecord };
+  assert.equal(record.model, name);
+  assert.equal(record.version, 1);
+  assert.equal(record.sourceUri, `mlflow://${host}/${name}/1`);
+  assert.equal(record.lineage.mlflow?.runId, logged.versions['1']?.run_id);
+  assert.equal(record.alias?.alias, 'staging');
+  assert.equal(record.alias?.version, 1);
+
+  const shown = JSON.parse((await cli('registry', 'show', name, '--registry', registry, '--json')).stdout) as {
+    versions: VersionRecord[];
+    aliases: AliasRecord[];
+  };
+  assert.deepEqual(
+    shown.versions.map((v) => v.version),
+    [1],
+  );
+  assert.deepEqual(shas(shown.versions[0] as VersionRecord), expectedShas('1'));
+  assert.deepEqual(
+    shown.aliases.map((a) => [a.alias, a.version]),
+    [['staging', 1]],
+  );
+
+  const server = await startServer({
+    repository: await mkdtemp(join(dir, 'serving-')),
+    controlMode: 'registry',
+    registry,
+    registryPollSeconds: 0.2,
+    httpPort: 0,
+    grpcPort: 0,
+    metricsPort: 0,
+    logLevel: 'silent',
+    drainSeconds: 0,
+  });
+  const http = new HttpClient(`http://127.0.0.1:${server.httpPort}`);
+  try {
+    const res = await http.infer(
+      name,
+      [{ name: 'x', datatype: 'FP32', shape: [ROWS.length, 4], data: Float32Array.from(ROWS.flat()) }],
+      { version: 'staging' },
+    );
+    assert.equal(res.version, '1', 'the answer names the concrete version, not the alias');
+    assertProbs(res.outputs, '1');
+  } finally {
+    await http.close();
+    await server.stop();
+  }
 });

@@ -21,7 +21,7 @@ import {
 import { onnxSignature } from './signature.js';
 
 interface PushFlags {
-  version?: string;
+  asVersion?: string;
   tag: string[];
   metric: string[];
   parent?: string;
@@ -66,13 +66,16 @@ export function registerPush(registry: Command): void {
 }
 
 function withSourceFlags(cmd: Command): Command {
-  return cmd
-    .option('--version <n>', 'version number to register (default: the next one)')
-    .option('--tag <key=value>', 'tag the version (repeatable)', collect, [])
-    .option('--metric <key=number>', 'record a metric such as accuracy (repeatable)', collect, [])
-    .option('--parent <name:version>', 'the registered version this one derives from (lineage)')
-    .option('--transform <what>', 'how it was derived from its parent (lineage), e.g. int8-static')
-    .option('--alias <alias>', 'then point this alias at the new version (protected aliases need validation)');
+  return (
+    cmd
+      // Not --version: the program's own --version would answer it.
+      .option('--as-version <n>', 'version number to register (default: the next one)')
+      .option('--tag <key=value>', 'tag the version (repeatable)', collect, [])
+      .option('--metric <key=number>', 'record a metric such as accuracy (repeatable)', collect, [])
+      .option('--parent <name:version>', 'the registered version this one derives from (lineage)')
+      .option('--transform <what>', 'how it was derived from its parent (lineage), e.g. int8-static')
+      .option('--alias <alias>', 'then point this alias at the new version (protected aliases need validation)')
+  );
 }
 
 async function pushAndReport(
@@ -91,7 +94,7 @@ async function pushAndReport(
       source,
       {
         model: name,
-        version: flags.version === undefined ? undefined : checkVersionNumber(flags.version),
+        version: flags.asVersion === undefined ? undefined : checkVersionNumber(flags.asVersion),
         tags: pairs(flags.tag, 'tag'),
         metrics: numbers(flags.metric, 'metric'),
         lineage: lineageOf(flags),

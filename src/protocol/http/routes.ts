@@ -88,6 +88,9 @@ const TABLE: Array<[RouteName, readonly string[], string]> = [
   ...shmRoutes('cudasharedmemory'),
 ];
 
+/** The route table as written (name, methods, pattern): for docs/registry-openapi.yaml's consistency test. */
+export const ROUTE_PATTERNS: ReadonlyArray<readonly [RouteName, readonly string[], string]> = TABLE;
+
 function shmRoutes(kind: string): Array<[RouteName, readonly string[], string]> {
   return [
     ['shmStatus', GET, `/v2/${kind}[/region/:region]/status`],
