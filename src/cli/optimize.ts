@@ -106,6 +106,10 @@ interface DistillOpts extends OutputOpts {
 }
 
 interface AutoOpts extends OutputOpts {
+  register?: string;
+  registry?: string;
+  registryArtifacts?: string;
+  parent?: string;
   target: Target;
   accuracyBudget: string;
   calibSamples: string;
@@ -346,7 +350,11 @@ function registerAuto(opt: Command): void {
       '--mixed-max-float <n>',
       'most nodes the mixed-precision int8 variant keeps float (most sensitive first; 0 = no such variant)',
       '3',
-    );
+    )
+    .option('--register <name>', 'also register the chosen variant as a new version of this registry model')
+    .option('--registry <dir|url>', 'with --register: the registry (default: $INFERGATE_REGISTRY)')
+    .option('--registry-artifacts <dir>', 'with --register and PostgreSQL: the artifact directory')
+    .option('--parent <name:version>', 'with --register: the parent version (default: the one whose file is <model>)');
   addOutputOptions(cmd).action(async (model: string, o: AutoOpts) => runAuto(model, o));
 }
 
@@ -744,6 +752,26 @@ async function runAuto(path: string, o: AutoOpts): Promise<void> {
   });
   console.log(`wrote ${res.written} (${(statSync(res.written).size / 1024).toFixed(0)} KiB)`);
   if (res.reportPath) console.log(`report: ${res.reportPath} and ${htmlPathFor(res.reportPath)}`);
+  if (o.register) {
+    const { registerVariant } = await import('./optimize-register.js');
+    await registerVariant({
+      name: o.register,
+      registry: o.registry,
+      registryArtifacts: o.registryArtifacts,
+      parent: o.parent,
+      written: res.written,
+      versionDir: Boolean(o.modelDir),
+      originalPath: src.path,
+      metrics: verdictMetrics(result.selection.verdicts.find((v) => v.name === c.name)),
+      transform: spec.transform,
+      parameters: spec.parameters,
+    });
+  }
+}
+
+/** What `--register` records of the chosen variant's measurements. */
+function verdictMetrics(v: { speedup: number; loss: number; gzipBytes: number } | undefined): Record<string, number> {
+  return v ? { speedup: v.speedup, accuracy_loss: v.loss, gzip_bytes: v.gzipBytes } : {};
 }
 
 // Measure, write, and print: the common tail of every command that makes a variant.

@@ -31,7 +31,7 @@ export function withRegistryOptions(cmd: Command): Command {
     .option('--json', 'print JSON instead of tables');
 }
 
-interface Globals {
+export interface Globals {
   registry?: string;
   registryArtifacts?: string;
   actor?: string;
@@ -39,12 +39,22 @@ interface Globals {
 }
 
 /** Opens the registry for one command, runs it, closes it; prints errors as one line. */
-export async function runWithRegistry(
+export function runWithRegistry(
   cmd: Command,
   fn: (r: RegistryCli) => Promise<void>,
   sourceOptions: { fromVersion?: number; sha256?: string } = {},
 ): Promise<void> {
-  const g = cmd.optsWithGlobals() as Globals;
+  const name = cmd.parent?.name() === 'registry' ? `registry ${cmd.name()}` : cmd.name();
+  return runWithRegistryAt(cmd.optsWithGlobals() as Globals, name, fn, sourceOptions);
+}
+
+/** The same for a command outside `registry` (e.g. `optimize auto --register`). */
+export async function runWithRegistryAt(
+  g: Globals,
+  command: string,
+  fn: (r: RegistryCli) => Promise<void>,
+  sourceOptions: { fromVersion?: number; sha256?: string } = {},
+): Promise<void> {
   let store: RegistryStore | undefined;
   try {
     const registry = g.registry ?? process.env.INFERGATE_REGISTRY;
@@ -64,9 +74,7 @@ export async function runWithRegistry(
     const actor = g.actor ?? process.env.INFERGATE_ACTOR ?? `cli:${login()}`;
     await fn({ service, store, actor, json: g.json === true });
   } catch (err) {
-    console.error(
-      `infergate ${cmd.parent?.name() === 'registry' ? `registry ${cmd.name()}` : cmd.name()}: ${messageOf(err)}`,
-    );
+    console.error(`infergate ${command}: ${messageOf(err)}`);
     process.exitCode = 1;
   } finally {
     await store?.close().catch(() => undefined);

@@ -3,7 +3,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { systemClock } from '../../../src/core/index.js';
 import { loadModel, saveModel } from '../../../src/optimizer/io.js';
+import { ArtifactStore } from '../../../src/registry/artifacts.js';
+import { RegistryService } from '../../../src/registry/service.js';
+import { createSourceResolver, operatorFetch } from '../../../src/registry/sources/index.js';
+import { openSqliteStore } from '../../../src/registry/sqlite.js';
 import { npzBytes } from '../../fixtures-gen/npz-write.js';
 import { cli } from './run-cli.js';
 import { buildMlp, rng } from './models.js';
@@ -148,5 +153,51 @@ describe('optimize prune / distill / auto CLI', () => {
     assert.ok(existsSync(join(dir, 'a.onnx')));
     const report = JSON.parse(readFileSync(join(dir, 'a.report.json'), 'utf8'));
     assert.ok(report.variants.length >= 6, 'every variant tried is in the report');
+  });
+
+  it('auto --register puts the chosen variant in the registry with its measurements and parent', async () => {
+    const registry = join(dir, 'registry');
+    const store = await openSqliteStore(join(registry, 'registry.db'), systemClock);
+    const service = new RegistryService({
+      store,
+      artifacts: new ArtifactStore(join(registry, 'artifacts')),
+      resolveSource: createSourceResolver({ allowLocal: true, fetch: operatorFetch }),
+    });
+    try {
+      await service.push(src, { model: 'mlp' }, 'test');
+      const autoDir = join(dir, 'auto-versions');
+      const out = await cli(
+        'auto',
+        src,
+        '--data',
+        data,
+        '--model-dir',
+        autoDir,
+        '--accuracy-budget',
+        '100%',
+        '--calib-samples',
+        '32',
+        '--rounds',
+        '1',
+        '--batches',
+        '1',
+        '--register',
+        'mlp',
+        '--registry',
+        registry,
+      );
+      assert.match(out, /registered mlp version 2 \(parent: version 1\)/);
+      const v2 = await service.showVersion('mlp', 2);
+      assert.deepEqual(v2.lineage.parent, { model: 'mlp', version: 1 });
+      assert.ok(v2.lineage.transform, 'the transform is recorded');
+      assert.ok(v2.metrics.speedup! > 0 && v2.metrics.gzip_bytes! > 0, JSON.stringify(v2.metrics));
+      assert.ok(
+        v2.files.some((f) => f.path === 'report.json'),
+        'the optimizer report travels with the version',
+      );
+      assert.equal(v2.signature?.inputs.length, 1);
+    } finally {
+      await store.close();
+    }
   });
 });
