@@ -57,12 +57,13 @@ export type Dialect = 'sqlite' | 'postgres';
 type Db = Kysely<RegistryTables>;
 type Tx = Transaction<RegistryTables>;
 
-interface Migration {
+/** One schema step; `version` is the schema version after it. */
+export interface Migration {
   version: number;
   up(tx: Tx): Promise<void>;
 }
 
-const MIGRATIONS: Migration[] = [
+export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     async up(tx) {
@@ -134,18 +135,32 @@ export class SchemaTooNewError extends Error {
   override name = 'SchemaTooNewError';
 }
 
-/** Creates or upgrades the schema; refuses a newer one. Returns the version found and the version now. */
-export async function migrate(db: Db, dialect: Dialect): Promise<{ from: number; to: number }> {
-  await db.schema
-    .createTable('meta')
-    .ifNotExists()
-    .addColumn('key', 'text', (c) => c.primaryKey())
-    .addColumn('value', 'text', (c) => c.notNull())
-    .execute();
+/**
+ * Creates or upgrades the schema; refuses a newer one. Returns the version found and the version
+ * now. `migrations` is the code's list (tests pass a longer one to exercise an upgrade).
+ */
+export async function migrate(
+  db: Db,
+  dialect: Dialect,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<{ from: number; to: number }> {
+  const target = migrations.at(-1)?.version ?? 0;
+  const createMeta = (q: Db | Tx) =>
+    q.schema
+      .createTable('meta')
+      .ifNotExists()
+      .addColumn('key', 'text', (c) => c.primaryKey())
+      .addColumn('value', 'text', (c) => c.notNull())
+      .execute();
+  // SQLite serializes DDL by itself; two PostgreSQL replicas creating the same table at once
+  // collide in the catalog, so there the table is created under the lock.
+  if (dialect === 'sqlite') await createMeta(db);
   return db.transaction().execute(async (tx) => {
     // One migrator at a time across processes; the loser then sees the upgraded version.
-    if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(7460192311)`.execute(tx);
-    else
+    if (dialect === 'postgres') {
+      await sql`select pg_advisory_xact_lock(7460192311)`.execute(tx);
+      await createMeta(tx);
+    } else
       await tx
         .insertInto('meta')
         .values({ key: 'schema_lock', value: '' })
@@ -153,17 +168,17 @@ export async function migrate(db: Db, dialect: Dialect): Promise<{ from: number;
         .execute();
     const row = await tx.selectFrom('meta').select('value').where('key', '=', 'schema_version').executeTakeFirst();
     const from = row ? Number(row.value) : 0;
-    if (from > SCHEMA_VERSION)
+    if (from > target)
       throw new SchemaTooNewError(
-        `the registry database has schema version ${from}, newer than this infergate understands (${SCHEMA_VERSION}); upgrade infergate`,
+        `the registry database has schema version ${from}, newer than this infergate understands (${target}); upgrade infergate`,
       );
-    for (const m of MIGRATIONS) if (m.version > from) await m.up(tx);
-    if (from !== SCHEMA_VERSION)
+    for (const m of migrations) if (m.version > from) await m.up(tx);
+    if (from !== target)
       await tx
         .insertInto('meta')
-        .values({ key: 'schema_version', value: String(SCHEMA_VERSION) })
-        .onConflict((oc) => oc.column('key').doUpdateSet({ value: String(SCHEMA_VERSION) }))
+        .values({ key: 'schema_version', value: String(target) })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ value: String(target) }))
         .execute();
-    return { from, to: SCHEMA_VERSION };
+    return { from, to: target };
   });
 }

@@ -137,7 +137,7 @@ test('an identical copy: hand-computed accuracy, agreement 1, positive latencies
   assert.ok(context.cpu);
 
   // Latency ratios between two equal tiny models are noise; the other defaults apply.
-  const checks = gateChecks(m, { maxP99Ratio: null });
+  const checks = gateChecks(m, { maxP50Ratio: null });
   assert.deepEqual(
     checks.map((c) => [c.name, c.passed]),
     [
@@ -149,7 +149,7 @@ test('an identical copy: hand-computed accuracy, agreement 1, positive latencies
   assert.equal(record.passed, true);
   assert.equal(record.measurements.agreement, 1);
 
-  const strict = gateChecks(m, { minAccuracy: 0.9, maxP99Ratio: null });
+  const strict = gateChecks(m, { minAccuracy: 0.9, maxP50Ratio: null });
   const failed = validationRecord(m, strict, { at: new Date().toISOString(), by: 'test', context });
   assert.equal(failed.passed, false);
   assert.deepEqual(
@@ -170,7 +170,7 @@ test('a different model: agreement below 1, its own accuracy, the gate names agr
   const hits = LABELS.filter((label, i) => swap[i % 3] === label).length;
   assert.equal(m.accuracy, hits / ROWS);
   assert.equal(m.baseline_accuracy, 16 / 20);
-  const checks = gateChecks(m, { maxP99Ratio: null });
+  const checks = gateChecks(m, { maxP50Ratio: null });
   const record = validationRecord(m, checks, { at: new Date().toISOString(), by: 'test' });
   assert.equal(record.passed, false);
   assert.ok(record.checks.some((c) => c.name === 'agreement' && !c.passed));

@@ -1,9 +1,11 @@
 // The RegistryStore contract on a real PostgreSQL (started once per test run by
 // scripts/run-tests.mjs; this file gets a database of its own).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import pg from 'pg';
 import { openPostgresStore } from '../../src/registry/postgres.js';
 import { fixedClock, registryStoreContract } from '../contract/registry-store.contract.js';
-import { freshDatabase } from '../services/postgres.js';
+import { freshDatabase, MISSING_POSTGRES } from '../services/postgres.js';
 
 registryStoreContract('PostgreSQL', async () => {
   const db = await freshDatabase();
@@ -28,4 +30,17 @@ registryStoreContract('PostgreSQL', async () => {
       await db.drop();
     },
   };
+});
+
+test('replicas starting at once on an empty database create the schema once', async (t) => {
+  const db = await freshDatabase();
+  if (!db) return t.skip(MISSING_POSTGRES);
+  try {
+    const clock = fixedClock();
+    const stores = await Promise.all([1, 2, 3, 4].map(() => openPostgresStore(db.url, clock)));
+    assert.deepEqual(await Promise.all(stores.map((s) => s.revision())), [0, 0, 0, 0]);
+    await Promise.all(stores.map((s) => s.close()));
+  } finally {
+    await db.drop();
+  }
 });
