@@ -9,10 +9,19 @@
  */
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { type Clock, InferError } from '../core/index.js';
-import { type AuditBody, auditHash, verifyChain } from './audit-chain.js';
+import { verifyChain } from './audit-chain.js';
 import { checkAliasName, checkFilePath, checkModelName, quoteName } from './names.js';
-import { aliasRecord, auditEntry, auditRow, modelRecord, versionRecord, versionRow, versionSummary } from './rows.js';
+import { aliasRecord, auditEntry, modelRecord, versionRecord, versionRow, versionSummary } from './rows.js';
 import type { Dialect, RegistryTables } from './schema.js';
+import {
+  AuditAppender,
+  checkExpected,
+  findAlias,
+  findVersion,
+  merge,
+  mustFindVersion,
+  readHead,
+} from './sql-queries.js';
 import { storeError } from './store-errors.js';
 import type {
   Actor,
@@ -31,7 +40,6 @@ import type {
 
 type Db = Kysely<RegistryTables>;
 type Tx = Transaction<RegistryTables>;
-type Head = { seq: number; hash: string };
 
 export interface SqlStoreOptions {
   db: Db;
@@ -331,81 +339,4 @@ export class SqlRegistryStore implements RegistryStore {
       });
     return this.guard(this.o.exclusive ? this.o.exclusive(run) : run());
   }
-}
-
-/** Collects a transaction's audit rows, chaining each to the one before. */
-class AuditAppender {
-  readonly rows: RegistryTables['audit'][] = [];
-
-  constructor(
-    public head: Head,
-    readonly at: string,
-  ) {}
-
-  append(entry: Omit<AuditBody, 'seq' | 'at'>): void {
-    const body: AuditBody = { ...entry, seq: this.head.seq + 1, at: this.at };
-    // Normalize through JSON so the hash covers exactly what is stored and read back.
-    const stored = JSON.parse(JSON.stringify(body)) as AuditBody;
-    const hash = auditHash(this.head.hash, stored);
-    this.rows.push(auditRow(stored, this.head.hash, hash));
-    this.head = { seq: body.seq, hash };
-  }
-}
-
-async function readHead(db: Db | Tx): Promise<Head> {
-  const row = await db.selectFrom('meta').select('value').where('key', '=', 'audit_head').executeTakeFirstOrThrow();
-  return JSON.parse(row.value) as Head;
-}
-
-async function findVersion(db: Db | Tx, model: string, version: number): Promise<VersionRecord | undefined> {
-  const row = await db
-    .selectFrom('versions')
-    .selectAll()
-    .where('model', '=', model)
-    .where('version', '=', version)
-    .executeTakeFirst();
-  return row && versionRecord(row);
-}
-
-async function mustFindVersion(db: Db | Tx, model: string, version: number): Promise<VersionRecord> {
-  const found = await findVersion(db, model, version);
-  if (found) return found;
-  const known = await db.selectFrom('models').select('name').where('name', '=', model).executeTakeFirst();
-  throw new InferError(
-    'IG_ERR_NOT_FOUND',
-    known ? `model ${quoteName(model)} has no version ${version}` : `model ${quoteName(model)} is not in the registry`,
-  );
-}
-
-async function findAlias(db: Db | Tx, model: string, alias: string): Promise<AliasRecord | undefined> {
-  const row = await db
-    .selectFrom('aliases')
-    .selectAll()
-    .where('model', '=', model)
-    .where('alias', '=', alias)
-    .executeTakeFirst();
-  return row && aliasRecord(row);
-}
-
-/** The compare in compare-and-set: the loser learns the current target. */
-function checkExpected(model: string, alias: string, current: AliasRecord | undefined, expected?: number | null) {
-  if (expected === undefined) return;
-  const now = current?.version ?? null;
-  if (now === expected) return;
-  const where = `alias ${quoteName(alias)} of model ${quoteName(model)}`;
-  throw new InferError(
-    'IG_ERR_CONFLICT',
-    now === null
-      ? `${where} does not exist (expected it to name version ${expected})`
-      : `${where} names version ${now}, not ${expected === null ? 'nothing' : expected}: it was moved meanwhile`,
-  );
-}
-
-function merge<T>(base: Record<string, T>, patch?: Record<string, T | null>): Record<string, T> {
-  const out = { ...base };
-  for (const [k, v] of Object.entries(patch ?? {})) {
-    if (v === null) delete out[k];
-    else out[k] = v;
-  }
-  return out;
 }

@@ -3,6 +3,7 @@
  * is a classifier), whether two answers agree, and latency percentiles.
  */
 import { type DataType, invalidArg, isBytesData, type NumericArray, type Tensor } from '../core/index.js';
+import { halfToFloat } from '../optimizer/tensor-data.js';
 import type { Measurements } from '../registry/gate.js';
 
 /** A model's answer to one row: its first output's values, and its class when it is a classifier. */
@@ -29,15 +30,6 @@ function toFloat64(dt: DataType, data: NumericArray): Float64Array {
     out[i] = dt === 'FP16' ? halfToFloat(Number(v)) : dt === 'BF16' ? bf16ToFloat(Number(v)) : Number(v);
   }
   return out;
-}
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
-  if (exp === 31) return frac ? Number.NaN : sign * Number.POSITIVE_INFINITY;
-  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
 }
 
 const bf16View = new DataView(new ArrayBuffer(4));
