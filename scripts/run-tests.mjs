@@ -7,6 +7,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMlflow } from './services/mlflow.mjs';
 import { postgresBin, startPostgres } from './services/postgres.mjs';
+import { redisBin, startRedis } from './services/redis.mjs';
 
 function walk(dir) {
   const out = [];
@@ -34,6 +35,18 @@ if (postgresBin() || process.env.CI === 'true') {
   postgres = await startPostgres();
   env.INFERGATE_TEST_PG_URL = postgres.url;
 }
+// Redis (the shared rate limiter's store) the same way: one server, each test its own key prefix.
+let redis;
+if (redisBin() || process.env.CI === 'true') {
+  try {
+    redis = await startRedis();
+  } catch (err) {
+    postgres?.stop();
+    console.error(err.message);
+    process.exit(1);
+  }
+  env.INFERGATE_TEST_REDIS_URL = redis.url;
+}
 // MLflow (a Python server in its own venv, seconds to start, minutes to install) only for runs
 // that select an MLflow test.
 let mlflow;
@@ -45,6 +58,7 @@ if (files.some((f) => f.includes('mlflow'))) {
   } catch (err) {
     if (process.env.CI === 'true') {
       postgres?.stop();
+      redis?.stop();
       console.error(`MLflow tracking server could not be started (python3 with venv and pip needed): ${err.message}`);
       process.exit(1);
     }
@@ -54,6 +68,7 @@ if (files.some((f) => f.includes('mlflow'))) {
 }
 const stopServices = () => {
   postgres?.stop();
+  redis?.stop();
   mlflow?.stop();
 };
 process.on('SIGINT', () => {

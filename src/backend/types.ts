@@ -1,4 +1,4 @@
-import type { ModelIO, ModelVersionSpec, Tensor } from '../core/index.js';
+import type { ModelBytes, ModelIO, ModelVersionSpec, Tensor } from '../core/index.js';
 
 /** Time spent in each execution stage, nanoseconds (for the statistics extension). */
 export interface ExecTiming {
@@ -94,8 +94,11 @@ export interface Backend {
   readonly name: string;
   /** Triton platform names a config's `platform` field may use for it, e.g. ['onnxruntime_onnx']; may be empty. */
   readonly platforms: readonly string[];
-  /** Reads the tensor signature of a model file without keeping it loaded (runs off the event loop). */
-  inspect(path: string): Promise<ModelIO>;
+  /**
+   * Reads the tensor signature of a model file without keeping it loaded (runs off the event loop);
+   * with `source`, from those bytes (as `load` does with `spec.source`), never from the path.
+   */
+  inspect(path: string, source?: ModelBytes): Promise<ModelIO>;
   /** Loads `spec.instances` instances, runs warm-up on each, resolves when all are ready. */
   load(spec: ModelVersionSpec, options?: LoadOptions): Promise<LoadedModel>;
   /** Releases shared resources (idle workers). */

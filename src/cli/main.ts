@@ -1,9 +1,11 @@
 import { Command } from 'commander';
+import { registerAuthCommand } from './auth.js';
 import { registerBenchCommand } from './bench.js';
 import { registerInferCommand } from './infer.js';
 import { registerModelsCommand } from './models.js';
 import { registerRegistryCommand } from './registry/index.js';
 import { registerServeCommand } from './serve.js';
+import { registerSupplyCommands } from './sign.js';
 
 /** Builds the `infergate` command tree; `argv` decides which heavy commands load their code. */
 export async function buildProgram(argv: string[] = []): Promise<Command> {
@@ -16,6 +18,8 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
   await registerOptimize(program, argv[2]);
   registerBenchCommand(program);
   registerRegistryCommand(program);
+  registerAuthCommand(program);
+  registerSupplyCommands(program);
   return program;
 }
 

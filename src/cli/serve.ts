@@ -24,6 +24,13 @@ function num(name: string) {
   };
 }
 
+function rateArg(v: string): { rate: number; burst: number } {
+  const m = /^([0-9]+(?:\.[0-9]+)?)(?::([0-9]+))?$/.exec(v);
+  const rate = Number(m?.[1]);
+  if (!m || !(rate > 0)) throw new InvalidArgumentError('--rate-limit must be RATE or RATE:BURST, e.g. 100:200');
+  return { rate, burst: m[2] ? Number(m[2]) : Math.max(1, Math.ceil(2 * rate)) };
+}
+
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
@@ -124,6 +131,37 @@ export function registerServeCommand(program: Command): void {
       int('--exit-timeout-secs'),
       30,
     )
+    .option('--require-signed', 'load a version only if its signed manifest verifies against a --trusted-key')
+    .option(
+      '--trusted-key <file>',
+      'Ed25519 public key (PEM) whose model manifests are trusted (repeatable)',
+      collect,
+      [],
+    )
+    .option('--model-key-file <file>', 'base64 AES-256 key of encrypted models (default: $INFERGATE_MODEL_KEY)')
+    .addOption(
+      new Option(
+        '--auth <mode>',
+        'off: open inference, control surface for loopback only; required: credentials everywhere',
+      ).choices(['off', 'required']),
+    )
+    .option(
+      '--auth-config <file>',
+      'auth config (YAML/JSON): API keys, JWT/JWKS, mTLS identities, tenants, rate limits (docs/security.md)',
+    )
+    .option('--api-keys <file>', 'API key file made with `infergate auth key create`')
+    .option('--audit-log <file>', 'hash-chained JSON-lines audit trail of admin actions and refused calls')
+    .option('--allow-load-files', "let Triton's load API carry model files ('file:' parameters; admin only)")
+    .option(
+      '--rate-limit <rate[:burst]>',
+      'inference requests per second per principal, and burst (default burst: 2 × rate)',
+      rateArg,
+    )
+    .option('--rate-limit-redis <url>', 'share rate limits between replicas through this Redis')
+    .option('--tls-cert <file>', 'TLS certificate (PEM) for HTTP and gRPC; reloaded when the file changes')
+    .option('--tls-key <file>', 'TLS private key (PEM)')
+    .option('--tls-ca <file>', 'CA of client certificates (mTLS)')
+    .option('--tls-require-client-cert', 'refuse TLS clients without a certificate from --tls-ca')
     .action(async (repository: string, opts: Record<string, unknown>) => {
       // Loaded here, not at the top: `infergate --help` and client commands stay fast.
       const { startServer } = await import('../server/server.js');
@@ -157,6 +195,20 @@ export function registerServeCommand(program: Command): void {
           : ['production'],
         registryFetchAllow: opts.registryFetchAllow as string[],
         registryFetchAllowHttp: opts.registryFetchAllowHttp === true,
+        requireSigned: opts.requireSigned === true,
+        trustedKeys: opts.trustedKey as string[],
+        modelKeyFile: opts.modelKeyFile as string | undefined,
+        auth: opts.auth as 'off' | 'required' | undefined,
+        authConfig: opts.authConfig as string | undefined,
+        apiKeys: opts.apiKeys as string | undefined,
+        auditLog: opts.auditLog as string | undefined,
+        allowLoadFiles: opts.allowLoadFiles === true,
+        rateLimit: opts.rateLimit as { rate: number; burst: number } | undefined,
+        rateLimitRedis: opts.rateLimitRedis as string | undefined,
+        tlsCert: opts.tlsCert as string | undefined,
+        tlsKey: opts.tlsKey as string | undefined,
+        tlsCa: opts.tlsCa as string | undefined,
+        tlsRequireClientCert: opts.tlsRequireClientCert === true,
       }).catch((err: Error & { code?: string; port?: number }) => {
         const why = err.code === 'EADDRINUSE' ? `port ${err.port} is already in use` : err.message;
         console.error(`infergate serve: cannot start: ${why}`);

@@ -6,13 +6,22 @@
  */
 import type { RequestTrace } from './request.js';
 
-/** Who is calling. Only the anonymous principal exists until authentication lands. */
+/** What a principal may do: infer; read metadata, config and statistics; administer (auth/). */
+export type Scope = 'infer' | 'read' | 'admin';
+
+/** Who is calling: built by the transport from credentials (auth/), never from the request body. */
 export interface Principal {
-  /** Stable identifier for logs, limits and audit (a key id, a JWT subject, …). */
+  /** Stable identifier for logs, limits and audit: `key:<prefix>`, `jwt:<sub>`, `mtls:<CN>`, `anonymous`. */
   readonly id: string;
-  readonly kind: 'anonymous';
-  /** What the principal may do (e.g. 'infer', 'admin'); anonymous has none yet. */
-  readonly scopes: readonly string[];
+  readonly kind: 'anonymous' | 'api-key' | 'jwt' | 'mtls';
+  /** What the principal may do. */
+  readonly scopes: readonly Scope[];
+  /** The tenant it belongs to: it sees only that tenant's models (auth config). */
+  readonly tenant?: string;
+  /** Model name globs it may see (absent: every model its tenant may). */
+  readonly models?: readonly string[];
+  /** Requests per second and burst for this principal, when its credential says (else the default). */
+  readonly rateLimit?: { readonly rate: number; readonly burst: number };
 }
 
 /**
@@ -29,8 +38,12 @@ export function requestIdHeader(id: string): Record<string, string> {
   return /^[\x21-\x7e]{1,128}$/.test(id) ? { [REQUEST_ID_HEADER]: id } : {};
 }
 
-/** The principal of every call while no authentication is configured. */
-export const ANONYMOUS: Principal = Object.freeze({ id: 'anonymous', kind: 'anonymous', scopes: Object.freeze([]) });
+/** A caller without credentials: nothing is allowed until the gatekeeper (auth/) says otherwise. */
+export const ANONYMOUS: Principal = Object.freeze({
+  id: 'anonymous',
+  kind: 'anonymous',
+  scopes: Object.freeze([]) as readonly Scope[],
+});
 
 /** The wire a call arrived on. */
 export type Protocol = 'http' | 'grpc';

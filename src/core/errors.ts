@@ -20,6 +20,7 @@ export const GrpcStatus = {
   UNIMPLEMENTED: 12,
   INTERNAL: 13,
   UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
 } as const;
 
 interface ErrorDef {
@@ -74,6 +75,12 @@ export const ERRORS = {
   IG_ERR_STORE_UNAVAILABLE: { http: 503, grpc: GrpcStatus.UNAVAILABLE },
   /** Registry: a source URL refused by the fetch policy (scheme, private address, redirect, size). */
   IG_ERR_FORBIDDEN_SOURCE: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED },
+  /** No valid credentials (one identical message whatever was wrong; the reason goes to the log). */
+  IG_ERR_UNAUTHENTICATED: { http: 401, grpc: GrpcStatus.UNAUTHENTICATED },
+  /** Authenticated, but the principal lacks the scope (the message names the scope). */
+  IG_ERR_FORBIDDEN: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED },
+  /** The principal's rate limit is spent; `Retry-After` says when to come back. */
+  IG_ERR_RATE_LIMITED: { http: 429, grpc: GrpcStatus.RESOURCE_EXHAUSTED },
   /** Anything unexpected; the message is generic, the cause is logged. */
   IG_ERR_INTERNAL: { http: 500, grpc: GrpcStatus.INTERNAL },
 } as const satisfies Record<string, ErrorDef>;

@@ -82,6 +82,24 @@ export interface LatencyObjectiveSpec {
   windowRequests: number;
 }
 
+/**
+ * A model file read once into memory by the supply policy (supply/policy.ts): the backend loads
+ * these bytes, never the path, so the bytes that were verified are the bytes that run (S11).
+ */
+export interface ModelBytes {
+  /** The file as read and hashed; shared and read-only (every instance and restart loads this copy). */
+  readonly bytes: Uint8Array;
+  /** sha256 (hex) of `bytes`, checked again where they are handed to the runtime. */
+  readonly sha256: string;
+  /**
+   * Set when `bytes` are an encrypted envelope (IGENC1): the key that opens them, as an opaque
+   * handle (a node:crypto secret KeyObject, which never prints its bytes); decrypted where the model runs.
+   */
+  readonly key?: object;
+  /** Set when the model has (checked) external data: the directory its locations are relative to. */
+  readonly externalDataDir?: string;
+}
+
 /** Everything a backend needs to load one model version. Plain data, built by the repository. */
 export interface ModelVersionSpec {
   model: string;
@@ -100,6 +118,8 @@ export interface ModelVersionSpec {
   batching?: DynamicBatchingSpec;
   /** Present when the config has a latency_objective section. */
   latencyObjective?: LatencyObjectiveSpec;
+  /** Present when the supply policy read the model: load these bytes instead of `path`. */
+  source?: ModelBytes;
 }
 
 /** Tensor signature read from a model file; shape includes every dim, -1 for symbolic ones. */

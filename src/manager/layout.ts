@@ -17,8 +17,9 @@ import { formatOf, parseModelConfig } from '../config/index.js';
 import { ModelConfigSchema } from '../gen/model_config_pb.js';
 import type { ArtifactStore } from '../registry/artifacts.js';
 import type { VersionRecord } from '../registry/types.js';
+import { REGISTRY_STAMP } from '../supply/policy.js';
 
-const STAMP = '.registry-files';
+const STAMP = REGISTRY_STAMP;
 const CONFIG_NAMES = ['config.pbtxt', 'config.yaml', 'config.yml', 'config.json'];
 
 /** What a version directory must hold; equal stamps mean equal contents. */

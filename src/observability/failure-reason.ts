@@ -16,8 +16,12 @@ export function failureReasonOf(code: string): FailureReason {
 }
 
 /** Reason label of infergate_unrouted_requests_total for a request that never reached a version. */
-export function unroutedReasonOf(code: string): 'model_not_found' | 'model_not_ready' | 'unavailable' | 'other' {
+export function unroutedReasonOf(
+  code: string,
+): 'model_not_found' | 'model_not_ready' | 'unavailable' | 'forbidden' | 'rate_limited' | 'other' {
   if (code === 'IG_ERR_MODEL_NOT_FOUND') return 'model_not_found';
+  if (code === 'IG_ERR_FORBIDDEN' || code === 'IG_ERR_UNAUTHENTICATED') return 'forbidden';
+  if (code === 'IG_ERR_RATE_LIMITED') return 'rate_limited';
   if (code === 'IG_ERR_MODEL_NOT_READY') return 'model_not_ready';
   if (code === 'IG_ERR_UNAVAILABLE') return 'unavailable';
   return 'other';

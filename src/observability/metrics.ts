@@ -14,7 +14,17 @@ import type { StatsRegistry } from './stats-registry.js';
 import { CpuUtilization, EventLoopDelay, hostMemory } from './system-readings.js';
 
 /** Reasons of infergate_unrouted_requests_total (requests that never reached a model version). */
-export const UNROUTED_REASONS = ['model_not_found', 'model_not_ready', 'unavailable', 'other'] as const;
+export const UNROUTED_REASONS = [
+  'model_not_found',
+  'model_not_ready',
+  'unavailable',
+  'forbidden',
+  'rate_limited',
+  'other',
+] as const;
+
+/** Kinds of infergate_auth_denied_total. */
+export const DENIAL_KINDS = ['authentication', 'authorization'] as const;
 export type UnroutedReason = (typeof UNROUTED_REASONS)[number];
 
 /** Where the metrics read what the stats registry does not hold. */
@@ -24,6 +34,8 @@ export interface MetricsSources {
   versions?: () => Array<{ model: string; version: string; ready: boolean }>;
   /** Server readiness (infergate_server_ready). */
   serverReady?: () => boolean;
+  /** A shared rate limiter answering from its per-replica fallback (infergate_rate_limiter_degraded). */
+  limiterDegraded?: () => boolean;
 }
 
 /** Options of {@link Metrics}. */
@@ -42,6 +54,7 @@ const MV = ['model', 'version'] as const;
 export class Metrics {
   readonly registry = new Registry();
   private readonly unrouted = new Float64Array(UNROUTED_REASONS.length);
+  private readonly denied = new Float64Array(DENIAL_KINDS.length);
   private readonly loadSeconds = new Map<string, Buckets>();
   private readonly cpu = new CpuUtilization();
   private readonly loop = new EventLoopDelay();
@@ -64,6 +77,12 @@ export class Metrics {
   countUnrouted(reason: UnroutedReason): void {
     const i = UNROUTED_REASONS.indexOf(reason);
     this.unrouted[i] = (this.unrouted[i] as number) + 1;
+  }
+
+  /** Counts a refused authentication or authorization (the audit trail has the details). */
+  countDenied(kind: (typeof DENIAL_KINDS)[number]): void {
+    const i = DENIAL_KINDS.indexOf(kind);
+    this.denied[i] = (this.denied[i] as number) + 1;
   }
 
   /** Records a finished load: per-model histogram (the per-version gauge lives in VersionStats). */
@@ -323,6 +342,21 @@ export class Metrics {
           UNROUTED_REASONS.forEach(
             (reason, i) => void out.push({ labels: { reason }, value: this.unrouted[i] as number }),
           ),
+      ],
+      [
+        'infergate_auth_denied_total',
+        'Refused authentications (no or bad credentials) and authorizations (scope, model visibility)',
+        'counter',
+        ['kind'],
+        (out) =>
+          DENIAL_KINDS.forEach((kind, i) => void out.push({ labels: { kind }, value: this.denied[i] as number })),
+      ],
+      [
+        'infergate_rate_limiter_degraded',
+        '1 while the shared (Redis) rate limiter is unreachable and each replica limits on its own',
+        'gauge',
+        [],
+        (out) => void out.push({ labels: {}, value: this.sources.limiterDegraded?.() ? 1 : 0 }),
       ],
       [
         'infergate_executing_requests',

@@ -256,6 +256,10 @@ export class SqlRegistryStore implements RegistryStore {
     });
   }
 
+  appendAudit(entry: Pick<AuditEntry, 'actor' | 'action' | 'model' | 'after' | 'reason'>): Promise<void> {
+    return this.mutate(async (_tx, log) => log.append(entry));
+  }
+
   verifyAudit(): Promise<AuditVerdict> {
     return this.read(async (db) => {
       const head = await readHead(db);

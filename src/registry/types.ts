@@ -150,7 +150,10 @@ export type AuditAction =
   | 'version.update'
   | 'version.validate'
   | 'alias.set'
-  | 'alias.delete';
+  | 'alias.delete'
+  /** Security trail (audit/): a refused authentication or authorization, an administrative action. */
+  | 'security.denied'
+  | 'security.admin';
 
 /** One append-only audit row; `hash` chains it to the previous row (`audit-chain.ts`). */
 export interface AuditEntry {
@@ -235,6 +238,8 @@ export interface RegistryStore {
   /** Removes an alias; `expected` as in AliasChange. Audited. */
   deleteAlias(model: string, alias: string, expected: number | undefined, actor: Actor, reason?: string): Promise<void>;
   audit(query?: AuditQuery): Promise<AuditEntry[]>;
+  /** Appends an audit row that is not a registry mutation (the security trail, audit/); `model` may be ''. */
+  appendAudit(entry: Pick<AuditEntry, 'actor' | 'action' | 'model' | 'after' | 'reason'>): Promise<void>;
   /** Re-computes the hash chain; names every row that was edited, inserted or deleted. */
   verifyAudit(): Promise<AuditVerdict>;
   /** Aliases, pinned versions and the versions they name, at one revision. */

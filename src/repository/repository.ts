@@ -272,7 +272,7 @@ export class ModelRepository implements ModelRepositoryApi {
     try {
       const raw = opts.source?.config ?? (await readModelConfig(modelDir, model));
       available = await listVersions(modelDir);
-      prepared = await prepareModel(this.opts.backends, model, modelDir, raw, available);
+      prepared = await prepareModel(this.opts.backends, model, modelDir, raw, available, this.opts.modelSource);
     } catch (caught) {
       const err = caught instanceof PrepareFailure ? caught.error : caught;
       const versions = caught instanceof PrepareFailure ? caught.desired : [];

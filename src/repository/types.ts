@@ -1,7 +1,7 @@
 import type { BackendLookup, InstanceEvent } from '../backend/types.js';
 import type { Clock } from '../core/clock.js';
 import type { InferError } from '../core/errors.js';
-import type { ModelState, ModelVersionSpec } from '../core/model.js';
+import type { ModelBytes, ModelState, ModelVersionSpec } from '../core/model.js';
 import type { Scheduler, SchedulerFactory } from '../scheduler/types.js';
 
 /**
@@ -37,6 +37,32 @@ export interface ModelRepositoryOptions {
   onEvent?: (e: RepositoryEvent) => void;
   /** Passed to `backend.load` for instance crash/restart events. */
   onInstanceEvent?: (e: InstanceEvent) => void;
+  /** The supply-chain policy (supply/policy.ts): consulted before a model file is inspected or loaded. */
+  modelSource?: ModelSource;
+}
+
+/** One version's model file, as the supply policy is asked about it (plain data). */
+export interface ModelFileRef {
+  model: string;
+  version: number;
+  /** The backend that will load it (`onnxruntime`, …). */
+  backend: string;
+  /** Absolute path of `<model>/<version>`, where a signed manifest lives. */
+  versionDir: string;
+  /** Absolute path of the model file inside it. */
+  path: string;
+  /** The config's `parameters` (e.g. `require_signed`, `model_encrypted`). */
+  parameters: Readonly<Record<string, string>>;
+}
+
+/**
+ * Decides how a version's model file may be loaded. `open` verifies what the policy requires and
+ * returns the bytes the backend must load (read once: no gap between check and use), or
+ * undefined to load from the path; it rejects with IG_ERR_MODEL_LOAD naming the problem, which
+ * refuses that version only.
+ */
+export interface ModelSource {
+  open(file: ModelFileRef): Promise<ModelBytes | undefined>;
 }
 
 /** One row of the repository index (same shape as router's IndexEntry). Version/state absent when never loaded. */

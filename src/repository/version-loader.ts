@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Backend, BackendLookup, LoadedModel, LoadOptions } from '../backend/types.js';
 import {
   applyBaseDefaults,
@@ -11,10 +12,11 @@ import {
   toVersionSpec,
   validateSignature,
 } from '../config/index.js';
-import type { ModelIO, ModelVersionSpec } from '../core/model.js';
+import type { ModelBytes, ModelIO, ModelVersionSpec } from '../core/model.js';
 import type { ModelConfig } from '../gen/model_config_pb.js';
 import type { Scheduler, SchedulerFactory } from '../scheduler/types.js';
 import { resolveModelFile } from './discovery.js';
+import type { ModelSource } from './types.js';
 
 /** A model's config, normalized once per (re)load and shared by the versions it loads. */
 export interface PreparedModel {
@@ -30,6 +32,10 @@ export interface PreparedModel {
   warnings: string[];
   /** Signatures already read while preparing, by version. */
   io: Map<number, ModelIO>;
+  /** The supply policy (absent: files load from their paths, unchecked). */
+  source?: ModelSource;
+  /** Model bytes the policy returned while preparing, by version: loaded as they are, never re-read. */
+  opened: Map<number, ModelBytes | undefined>;
 }
 
 /** One loaded version: what serves it and what must be released when it goes. */
@@ -52,19 +58,43 @@ export class PrepareFailure extends Error {
   }
 }
 
+/** The version's model file; with a supply policy, `<file>.enc` (encrypted at rest) when `<file>` is absent. */
+async function findModelFile(modelDir: string, version: number, file: string, source: ModelSource | undefined) {
+  const path = await resolveModelFile(modelDir, version, file);
+  return path ?? (source ? await resolveModelFile(modelDir, version, `${file}.enc`) : undefined);
+}
+
+/** Asks the supply policy for the bytes to load (undefined: load from the path). */
+function openModel(source: ModelSource | undefined, cfg: ModelConfig, modelDir: string, version: number, path: string) {
+  if (source === undefined) return Promise.resolve(undefined);
+  const parameters: Record<string, string> = {};
+  for (const [k, p] of Object.entries(cfg.parameters)) parameters[k] = p.stringValue;
+  const versionDir = join(modelDir, String(version));
+  return source.open({ model: cfg.name, version, backend: cfg.backend, versionDir, path, parameters });
+}
+
 /** Reads the highest selected version's signature that can be read (a broken new one falls back to older). */
-async function inspectLatest(backend: Backend, base: ModelConfig, modelDir: string, desired: number[]) {
+async function inspectLatest(
+  backend: Backend,
+  base: ModelConfig,
+  modelDir: string,
+  desired: number[],
+  source: ModelSource | undefined,
+) {
   const io = new Map<number, ModelIO>();
+  const opened = new Map<number, ModelBytes | undefined>();
   let firstError: unknown;
   for (const v of desired) {
-    const path = await resolveModelFile(modelDir, v, base.defaultModelFilename);
+    const path = await findModelFile(modelDir, v, base.defaultModelFilename, source);
     if (!path) {
       firstError ??= loadError(base.name, `model file '${base.name}/${v}/${base.defaultModelFilename}' not found`);
       continue;
     }
     try {
-      io.set(v, await backend.inspect(path));
-      return { io, latest: io.get(v)! };
+      const bytes = await openModel(source, base, modelDir, v, path);
+      io.set(v, await backend.inspect(path, bytes));
+      opened.set(v, bytes);
+      return { io, opened, latest: io.get(v)! };
     } catch (err) {
       firstError ??= err;
     }
@@ -83,6 +113,7 @@ export async function prepareModel(
   modelDir: string,
   raw: RawConfig,
   available: number[],
+  source?: ModelSource,
 ): Promise<PreparedModel> {
   const base = applyBaseDefaults(raw.config, model, backends.list());
   const backend = backends.byName(base.backend);
@@ -90,11 +121,13 @@ export async function prepareModel(
   if (desired.length === 0)
     throw loadError(model, 'at least one version must be available under the version policy of the model');
   let io: Map<number, ModelIO>;
+  let opened: Map<number, ModelBytes | undefined>;
   let config: ModelConfig;
   let labels: Map<string, string[]>;
   try {
-    const inspected = await inspectLatest(backend, base, modelDir, desired);
+    const inspected = await inspectLatest(backend, base, modelDir, desired, source);
     io = inspected.io;
+    opened = inspected.opened;
     config = normalizeConfig(base, model, inspected.latest, backends.list());
     labels = await readLabels(config, modelDir);
   } catch (err) {
@@ -110,6 +143,8 @@ export async function prepareModel(
     desired,
     warnings: configWarnings(config),
     io,
+    source,
+    opened,
   };
 }
 
@@ -120,13 +155,19 @@ export async function loadVersion(
   version: number,
   options?: LoadOptions,
 ): Promise<Live> {
-  const { model, modelDir, config, backend } = prepared;
+  const { model, modelDir, config, backend, source } = prepared;
   const file = config.defaultModelFilename;
-  const path = await resolveModelFile(modelDir, version, file);
+  const path = await findModelFile(modelDir, version, file, source);
   if (!path) throw loadError(model, `model file '${model}/${version}/${file}' not found`);
-  const io = prepared.io.get(version) ?? (await backend.inspect(path));
+  // Bytes opened while preparing are used once, then dropped here (the spec holds them while loaded).
+  const bytes = prepared.opened.has(version)
+    ? prepared.opened.get(version)
+    : await openModel(source, config, modelDir, version, path);
+  prepared.opened.delete(version);
+  const io = prepared.io.get(version) ?? (await backend.inspect(path, bytes));
   validateSignature(config, io);
   const spec = toVersionSpec(config, { version, path, modelDir, labels: prepared.labels });
+  if (bytes !== undefined) spec.source = bytes;
   const loaded = await backend.load(spec, options);
   try {
     return { spec, configJson: prepared.configJson, loaded, scheduler: schedulerFactory(spec, loaded) };

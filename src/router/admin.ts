@@ -2,7 +2,7 @@
  * The control plane behind AdminService: repository index/load/unload, statistics, log and trace
  * settings. Thin: each call is the repository's, the statistics registry's or a settings object's.
  */
-import type { ModelStatistics } from '../core/index.js';
+import { InferError, type ModelStatistics } from '../core/index.js';
 import type { LogControl } from '../observability/log-settings.js';
 import type { StatsRegistry } from '../observability/stats-registry.js';
 import type { TraceControl, TraceSettingsView } from '../observability/trace-control.js';
@@ -14,6 +14,11 @@ export interface AdminOptions {
   stats: StatsRegistry;
   logControl: LogControl;
   traceControl: TraceControl;
+  /**
+   * Triton's load API may carry model files (`file:` parameters). Off by default: it lets a caller
+   * hand the server code to run (the ShellTorch class); the route is admin-only either way.
+   */
+  allowLoadFiles?: boolean;
 }
 
 export class AdminApi implements AdminService {
@@ -24,6 +29,11 @@ export class AdminApi implements AdminService {
   }
 
   async loadModel(model: string, params: LoadParams): Promise<void> {
+    if (params.files && Object.keys(params.files).length > 0 && this.o.allowLoadFiles !== true)
+      throw new InferError(
+        'IG_ERR_FORBIDDEN',
+        "model files in load requests ('file:' parameters) are disabled; start the server with --allow-load-files",
+      );
     await this.o.repository.load(model, params);
   }
 

@@ -2,6 +2,7 @@
  * The single front door of the data plane: health, metadata, and inference through the request
  * pipeline. The pipeline, in order (outermost first), and why:
  *   observe   — first, so every call ends exactly once as `answered` or `failed`, whatever throws
+ *   admit     — the principal may infer on this model (else 404, as if absent) and has rate budget
  *   resolve   — the version policy picks the target; everything after works on a known version
  *   deadline  — a call already late is refused before any work (validation, queueing) is spent
  *   validate  — the request against the target's signature, before anything is queued
@@ -23,6 +24,7 @@ import { LatestReadyPolicy, type VersionPolicy } from './policy.js';
 import { deadline } from './stages/deadline.js';
 import { observe } from './stages/observe.js';
 import { resolve } from './stages/resolve.js';
+import { type AdmitOptions, admit } from './stages/admit.js';
 import { schedule } from './stages/schedule.js';
 import { validate } from './stages/validate.js';
 import type { InferenceService, ModelMetadata, ServerMetadata } from './types.js';
@@ -42,6 +44,8 @@ export interface RouterOptions {
   policy?: VersionPolicy;
   /** Registry aliases callers may name as versions (router/alias-policy.ts); absent: numbers only. */
   aliases?: VersionAliases;
+  /** Who may infer on what, and how often (stages/admit.ts); absent: no admission checks (tests). */
+  admission?: AdmitOptions;
   /** True between the end of startup and the start of shutdown: readiness needs it. */
   serving: () => boolean;
   /**
@@ -69,7 +73,13 @@ export class Router implements InferenceService {
     const base = o.policy ?? new LatestReadyPolicy(o.repository);
     const policy = o.aliases ? new AliasPolicy(o.aliases, base) : base;
     this.dispatch = compose(
-      [observe(this.hooks, clock), resolve(policy, this.hooks), deadline(clock), validate],
+      [
+        observe(this.hooks, clock),
+        ...(o.admission ? [admit(o.admission)] : []),
+        resolve(policy, this.hooks),
+        deadline(clock),
+        validate,
+      ],
       schedule(this.hooks, clock),
     );
   }

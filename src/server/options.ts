@@ -57,7 +57,42 @@ export const ServerOptionsSchema = z.object({
   registryFetchAllow: z.array(z.string()).default([]),
   /** Also plain http:// to those hosts (tests, private mirrors). */
   registryFetchAllowHttp: z.boolean().default(false),
+  /** Every onnxruntime version must carry a manifest signed by a trusted key (supply/, S11). */
+  requireSigned: z.boolean().optional(),
+  /** PEM files of the Ed25519 public keys whose manifests are trusted. */
+  trustedKeys: z.array(z.string().min(1)).optional(),
+  /** File holding the base64 AES-256 key of encrypted models (else INFERGATE_MODEL_KEY). */
+  modelKeyFile: z.string().min(1).optional(),
 });
 
-export type ServerOptions = z.infer<typeof ServerOptionsSchema>;
-export type ServerOptionsInput = z.input<typeof ServerOptionsSchema>;
+/** Security options (auth/, audit/, protocol/common/tls.ts); see docs/security.md. */
+export const SecurityOptionsSchema = z.object({
+  /** off: local use (control surface for loopback callers only); required: credentials everywhere. Overrides the config file's mode. */
+  auth: z.enum(['off', 'required']).optional(),
+  /** The auth config file (YAML/JSON: API keys, JWT, mTLS identities, tenants, rate limits, audit). */
+  authConfig: z.string().min(1).optional(),
+  /** The API key file (`infergate auth key create`). */
+  apiKeys: z.string().min(1).optional(),
+  /** Hash-chained JSON-lines audit trail (else the registry's audit table, else the log). */
+  auditLog: z.string().min(1).optional(),
+  /** Triton's load API may carry model files (`file:` parameters): admin only, off by default. */
+  allowLoadFiles: z.boolean().default(false),
+  /** Requests per second and burst per principal for inference (absent: only principals with their own limit). */
+  rateLimit: z.object({ rate: z.number().positive(), burst: z.number().int().positive() }).optional(),
+  /** Share rate-limit buckets between replicas through this Redis (redis://…). */
+  rateLimitRedis: z.string().min(1).optional(),
+  /** TLS for HTTP and gRPC: certificate and key files, reloaded when they change. */
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
+  /** CA for client certificates; with tlsRequireClientCert, mTLS. */
+  tlsCa: z.string().min(1).optional(),
+  tlsRequireClientCert: z.boolean().default(false),
+});
+
+export type ServerOptions = z.infer<typeof ServerOptionsSchema> & z.infer<typeof SecurityOptionsSchema>;
+export type ServerOptionsInput = z.input<typeof ServerOptionsSchema> & z.input<typeof SecurityOptionsSchema>;
+
+/** Parses every server option group. */
+export function parseServerOptions(input: ServerOptionsInput): ServerOptions {
+  return { ...ServerOptionsSchema.parse(input), ...SecurityOptionsSchema.parse(input) };
+}

@@ -17,7 +17,10 @@ import type { ModelRepositoryApi, RepositoryEvent } from '../repository/types.js
 import { AdminApi } from '../router/admin.js';
 import { Router } from '../router/router.js';
 import { createScheduler } from '../scheduler/create-scheduler.js';
-import { type ServerOptions, type ServerOptionsInput, ServerOptionsSchema } from './options.js';
+import { openSupplyPolicy } from '../supply/policy.js';
+import { type ServerOptions, type ServerOptionsInput, parseServerOptions } from './options.js';
+import { openServerAuth, type ServerAuth } from './auth.js';
+import { openServerTls } from './tls.js';
 import { claimServingDir, openServerRegistry, type ServerRegistry } from './registry.js';
 import { shutdown } from './shutdown.js';
 
@@ -70,7 +73,7 @@ export interface ServerDeps {
 
 /** Composition root: options → logger → backend → repository → router → protocol servers. */
 export async function startServer(input: ServerOptionsInput, deps: ServerDeps = {}): Promise<RunningServer> {
-  const o: ServerOptions = ServerOptionsSchema.parse(input);
+  const o: ServerOptions = parseServerOptions(input);
   const logger = deps.logger ?? createLogger({ level: o.logLevel, format: o.logFormat });
   const clock = deps.clock ?? systemClock;
   const stats = new StatsRegistry();
@@ -79,7 +82,12 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
   let phase: 'starting' | 'serving' | 'stopping' = 'starting';
   // The readers run only at scrape time, after the repository and router below exist.
   const metrics: Metrics | undefined = o.enableMetrics
-    ? new Metrics({ stats, versions: () => versionRows(repository), serverReady: (): boolean => router.ready() })
+    ? new Metrics({
+        stats,
+        versions: () => versionRows(repository),
+        serverReady: (): boolean => router.ready(),
+        limiterDegraded: () => auth.limiter.degraded(),
+      })
     : undefined;
 
   if (o.controlMode === 'registry') claimServingDir(o.repository);
@@ -110,6 +118,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
       if (e.type === 'ready' && e.version !== undefined) recordLoad(stats, metrics, e.model, e.version, e.ms ?? 0);
       logRepositoryEvent(logger, stats, e);
     },
+    modelSource: await openSupplyPolicy(o),
     onInstanceEvent: (e: InstanceEvent) => {
       countInstanceEvent(stats, e);
       const instance = instanceLabel(e.instance);
@@ -118,9 +127,16 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
   });
 
   const registry: ServerRegistry | undefined = await openServerRegistry(o, repository, logger, clock);
+  const auth: ServerAuth = openServerAuth(o, { logger, metrics, registryStore: registry?.service.store });
+  const tls = openServerTls(o, logger);
   const router = new Router({
     repository,
     aliases: registry?.sync,
+    admission: {
+      gatekeeper: auth.gatekeeper,
+      limiter: auth.limiter,
+      defaultLimit: auth.defaultLimit,
+    },
     stats,
     metrics,
     logger,
@@ -131,7 +147,13 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     serving: () => phase === 'serving',
     strictReadiness: o.strictReadiness,
   });
-  const admin = new AdminApi({ repository, stats, logControl: new LogControl(logger), traceControl: tracing.control });
+  const admin = new AdminApi({
+    repository,
+    stats,
+    logControl: new LogControl(logger),
+    traceControl: tracing.control,
+    allowLoadFiles: o.allowLoadFiles,
+  });
   const services = { inference: router, admin };
 
   const started = clock.now();
@@ -146,6 +168,9 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
         registry: registry?.service,
         registryServing: registry?.sync && (() => registry.sync?.status()),
         versionAliases: registry?.sync !== undefined,
+        auth: auth.gatekeeper,
+        onAdmin: (e) => auth.audit.record({ action: 'security.admin', ...e }),
+        https: tls?.https,
       })
     : undefined;
   const grpc = o.enableGrpc
@@ -154,6 +179,9 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
         tracing,
         maxMessageBytes: o.maxBodyBytes,
         maxBytesElements: o.maxBytesElements,
+        auth: auth.gatekeeper,
+        onAdmin: (e) => auth.audit.record({ action: 'security.admin', ...e }),
+        credentials: tls?.grpc,
       })
     : undefined;
   let httpPort: number | undefined;
@@ -163,6 +191,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     httpPort = http ? await http.listen(o.httpPort, o.host) : undefined;
     grpcPort = grpc ? await grpc.listen(o.grpcPort, o.host) : undefined;
     metricsServer = metrics ? await startMetricsServer(metrics, o.metricsPort, o.host) : undefined;
+    tls?.watch(http?.fastify.server);
     await repository.start();
     await registry?.sync?.start();
   } catch (err) {
@@ -170,11 +199,15 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     await Promise.allSettled([http?.close(), grpc?.close(), metricsServer?.close()]);
     metrics?.close();
     await registry?.close();
+    await auth.close();
+    tls?.close();
     await repository.stop();
     await backends.close();
     throw err;
   }
   phase = 'serving';
+  logger.info(auth.summary);
+  if (tls) logger.info(tls.summary);
   const metricsPort = metricsServer?.port;
   const ready = router.ready();
   logger.info(
@@ -194,6 +227,8 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
       const { timedOut } = await shutdown({ http, grpc, repository, logger }, drainMs, o.exitTimeoutSeconds * 1000);
       // Past the timeout a worker may still be inside a native call: the process exit ends it.
       if (!timedOut) await backends.close();
+      tls?.close();
+      await auth.close();
       await registry?.close();
       // Metrics stay scrapeable through the drain; traces still buffered are flushed last.
       await metricsServer?.close();

@@ -110,7 +110,7 @@ describe('registry control mode', () => {
     const last = history.body.history.at(-1);
     assert.equal(last.after.version, 4);
     assert.match(last.reason, /forced past the gate: .*not been validated.*hotfix/);
-    assert.equal(last.actor, 'admin-api:anonymous');
+    assert.equal(last.actor, 'admin-api:local', 'no auth configured: the loopback caller');
   });
 
   test('compare-and-set: the loser gets 409 with the current target', async () => {

@@ -2,7 +2,7 @@
  * The onnxruntime backend: every session lives in a worker thread (one per instance), so the
  * event loop never loads or runs a model (architecture rule 6).
  */
-import { InferError, type ModelIO, type ModelVersionSpec } from '../../core/index.js';
+import { InferError, type ModelBytes, type ModelIO, type ModelVersionSpec } from '../../core/index.js';
 import type { Backend, InstanceEvent, LoadedModel, LoadOptions } from '../types.js';
 import { ortExecutionSettings } from './execution-settings.js';
 import { workerHooks } from './hooks.js';
@@ -60,16 +60,16 @@ export class OrtBackend implements Backend {
     return this.#workers;
   }
 
-  /** Reads a model's signature in a short-lived worker. */
-  inspect(path: string): Promise<ModelIO> {
+  /** Reads a model's signature in a short-lived worker (from `source`'s bytes when given). */
+  inspect(path: string, source?: ModelBytes): Promise<ModelIO> {
     if (this.#closed) return Promise.reject(new InferError('IG_ERR_UNAVAILABLE', 'backend is closed'));
-    const p = this.#inspect(path);
+    const p = this.#inspect(path, source);
     this.#inspecting.add(p);
     void p.catch(() => {}).finally(() => this.#inspecting.delete(p));
     return p;
   }
 
-  #inspect(path: string): Promise<ModelIO> {
+  #inspect(path: string, source: ModelBytes | undefined): Promise<ModelIO> {
     return new Promise<ModelIO>((resolve, reject) => {
       const fail = (reason: string) =>
         reject(
@@ -77,7 +77,7 @@ export class OrtBackend implements Backend {
             cause: new Error(`${path}: ${reason}`),
           }),
         );
-      const w = startWorker({ mode: 'inspect', path });
+      const w = startWorker(source ? { mode: 'inspect', path, source } : { mode: 'inspect', path });
       this.#workers++;
       let done = false;
       w.on('message', (m: FromWorker) => {
@@ -113,6 +113,8 @@ export class OrtBackend implements Backend {
     };
     const hooks = workerHooks(spec.model);
     if (hooks !== undefined) data.hooks = hooks;
+    // Shared with every instance and restart of this version: workers load these bytes, not the path.
+    if (spec.source !== undefined) data.source = spec.source;
     const ctx = {
       restartDelaysMs: this.#restartDelaysMs,
       emit,

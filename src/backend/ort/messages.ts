@@ -2,7 +2,7 @@
  * The messages exchanged between an instance (event-loop thread) and its worker thread.
  * Plain data only; tensor buffers travel in the transfer list, never copied by structured clone.
  */
-import type { DataType, ErrorCode, ModelIO, NumericArray, WarmupSample } from '../../core/index.js';
+import type { DataType, ErrorCode, ModelBytes, ModelIO, NumericArray, WarmupSample } from '../../core/index.js';
 import type { ExecTiming } from '../types.js';
 
 /**
@@ -77,12 +77,15 @@ export interface InstanceWorkerData {
   /** Empty = generate one sample from the session's own input metadata. */
   warmup: WarmupPlan[];
   hooks?: WorkerHooks;
+  /** The model as bytes (spec.source): loaded from these, never from `path` (see worker-model.ts). */
+  source?: ModelBytes;
 }
 
 /** workerData of a short-lived signature-reading worker. */
 export interface InspectWorkerData {
   mode: 'inspect';
   path: string;
+  source?: ModelBytes;
 }
 
 export type WorkerData = InstanceWorkerData | InspectWorkerData;

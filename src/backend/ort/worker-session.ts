@@ -25,10 +25,16 @@ export function checkModelFile(path: string): number {
   return size;
 }
 
-/** Creates an ORT session; errors become LoadFailure with a path-free reason. */
-async function create(path: string, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+/** Creates an ORT session from a path or from bytes; errors become LoadFailure with a path-free reason. */
+async function create(
+  model: string | Uint8Array,
+  options: ort.InferenceSession.SessionOptions,
+): Promise<ort.InferenceSession> {
   try {
-    return await ort.InferenceSession.create(path, options);
+    // Two calls, not one: the overloads take a path or a buffer, not the union.
+    return typeof model === 'string'
+      ? await ort.InferenceSession.create(model, options)
+      : await ort.InferenceSession.create(model, options);
   } catch (err) {
     throw new LoadFailure(`onnxruntime could not load the model: ${cleanReason(messageOf(err))}`);
   }
@@ -41,26 +47,37 @@ export interface CreatedSession {
   fileBytes: number;
 }
 
+// onnxruntime resolves external data of a model loaded from bytes only inside this folder.
+const EXTERNAL_DATA_FOLDER = 'session.model_external_initializers_file_folder_path';
+
 /**
  * Creates the session with the requested execution providers; providers this build lacks, or that
  * fail to initialise, are dropped for 'cpu' with a warning (returned, for an instance event).
+ * `model` is a path, or the bytes to load (`externalDataDir`: where their external data is).
  */
-export async function createSession(path: string, o: OrtSessionOptions): Promise<CreatedSession> {
-  const fileBytes = checkModelFile(path);
+export async function createSession(
+  model: string | Uint8Array,
+  o: OrtSessionOptions,
+  externalDataDir?: string,
+): Promise<CreatedSession> {
+  const fileBytes = typeof model === 'string' ? checkModelFile(model) : model.byteLength;
+  if (fileBytes === 0) throw new LoadFailure('model file is empty');
   const warnings: string[] = [];
   const supported = new Set(ort.listSupportedBackends().map((b) => b.name));
   const usable = o.executionProviders.filter((ep) => supported.has(ep));
   const missing = o.executionProviders.filter((ep) => !supported.has(ep));
   if (missing.length > 0) warnings.push(`execution providers not available in this build: ${missing.join(', ')}`);
   if (usable.length === 0) usable.push('cpu');
-  const base = { ...o, extra: o.extra as Record<string, unknown> };
+  const extra: Record<string, unknown> = { ...o.extra };
+  if (externalDataDir !== undefined) extra[EXTERNAL_DATA_FOLDER] = externalDataDir;
+  const base = { ...o, extra };
   if (usable.length === 1 && usable[0] === 'cpu')
-    return { session: await create(path, { ...base, executionProviders: usable }), warnings, fileBytes };
+    return { session: await create(model, { ...base, executionProviders: usable }), warnings, fileBytes };
   try {
-    return { session: await create(path, { ...base, executionProviders: usable }), warnings, fileBytes };
+    return { session: await create(model, { ...base, executionProviders: usable }), warnings, fileBytes };
   } catch (err) {
     warnings.push(`execution providers ${usable.join(', ')} failed (${messageOf(err)}); falling back to cpu`);
-    return { session: await create(path, { ...base, executionProviders: ['cpu'] }), warnings, fileBytes };
+    return { session: await create(model, { ...base, executionProviders: ['cpu'] }), warnings, fileBytes };
   }
 }
 

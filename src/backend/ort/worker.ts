@@ -21,6 +21,7 @@ import type {
 import { cleanReason, messageOf } from './reasons.js';
 import { isPacked, transferList } from './wire.js';
 import { residentBytes, sessionMemoryBytes } from './worker-memory.js';
+import { ModelBytesFailure, modelForOrt } from './worker-model.js';
 import { createSession, LoadFailure, signatureOf } from './worker-session.js';
 import { joinRows, ortToWire, wireToOrt } from './worker-tensors.js';
 import { runWarmup } from './worker-warmup.js';
@@ -34,7 +35,7 @@ function post(m: FromWorker, transfer: ArrayBuffer[] = []): void {
 }
 
 function reasonOf(err: unknown): string {
-  return err instanceof LoadFailure ? err.message : cleanReason(messageOf(err));
+  return err instanceof LoadFailure || err instanceof ModelBytesFailure ? err.message : cleanReason(messageOf(err));
 }
 
 /** Blocks this thread (a stand-in for a slow model in tests). */
@@ -114,7 +115,11 @@ async function runInstance(d: InstanceWorkerData): Promise<void> {
   const started = performance.now();
   lowerPriority(d.niceness);
   try {
-    const created = await createSession(d.path, d.options);
+    const created = await createSession(
+      d.source ? modelForOrt(d.source) : d.path,
+      d.options,
+      d.source?.externalDataDir,
+    );
     const rssAfterCreate = residentBytes();
     await runWarmup(created.session, d.warmup);
     const memoryBytes = sessionMemoryBytes(created.fileBytes, rssAfterCreate, residentBytes());
@@ -128,16 +133,21 @@ async function runInstance(d: InstanceWorkerData): Promise<void> {
 
 async function runInspect(d: InspectWorkerData): Promise<void> {
   try {
-    const { session } = await createSession(d.path, {
-      intraOpNumThreads: 1,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'disabled',
-      executionMode: 'sequential',
-      enableCpuMemArena: false,
-      enableMemPattern: false,
-      executionProviders: ['cpu'],
-      extra: { 'session.intra_op.allow_spinning': '0', 'session.inter_op.allow_spinning': '0' },
-    });
+    const model = d.source ? modelForOrt(d.source) : d.path;
+    const { session } = await createSession(
+      model,
+      {
+        intraOpNumThreads: 1,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'disabled',
+        executionMode: 'sequential',
+        enableCpuMemArena: false,
+        enableMemPattern: false,
+        executionProviders: ['cpu'],
+        extra: { 'session.intra_op.allow_spinning': '0', 'session.inter_op.allow_spinning': '0' },
+      },
+      d.source?.externalDataDir,
+    );
     const io = signatureOf(session);
     // Release before answering: the answer makes the main thread terminate this worker, and a
     // termination that lands inside a native onnxruntime call aborts the whole process.

@@ -2,6 +2,7 @@
  * The full inference.GRPCInferenceService implementation, assembled from the per-area handler
  * files; each rpc is a thin mapping onto the InferenceService front door.
  */
+import type { Gatekeeper } from '../../auth/types.js';
 import type { Tracing } from '../../observability/tracing.js';
 import type { Services } from '../../router/types.js';
 import { inferPath } from './infer-call.js';
@@ -16,6 +17,7 @@ import type { InferenceImpl } from './types.js';
 /** Every rpc of the inference service over the services; inference traced when `tracing` is given. */
 export function inferenceHandlers(
   services: Services,
+  auth: Pick<Gatekeeper, 'visible'>,
   stream: StreamOptions,
   tracing?: Tracing,
   limits?: GrpcDecodeLimits,
@@ -23,9 +25,9 @@ export function inferenceHandlers(
   const { inference, admin } = services;
   const infer = inferPath(inference, limits, tracing);
   return {
-    ...modelHandlers(inference, admin, infer),
+    ...modelHandlers(inference, admin, infer, auth),
     modelStreamInfer: streamInferHandler(infer, stream),
-    ...repositoryHandlers(admin),
+    ...repositoryHandlers(admin, auth),
     ...sharedMemoryHandlers(),
     ...settingsHandlers(admin),
   };

@@ -4,7 +4,7 @@
  * continuing the caller's `traceparent` wraps the same path (no separate traced copy).
  */
 import type { Metadata } from '@grpc/grpc-js';
-import { callContext, InferError, type InferRequest, type ResponseWritten } from '../../core/index.js';
+import { callContext, InferError, type InferRequest, type Principal, type ResponseWritten } from '../../core/index.js';
 import type { ModelInferRequest, ModelInferResponse } from '../../gen/grpc_service_pb.js';
 import type { RequestSpan, Tracing } from '../../observability/tracing.js';
 import type { InferenceService } from '../../router/types.js';
@@ -19,6 +19,8 @@ export interface GrpcCall {
   readonly deadline: number;
   readonly metadata: Metadata;
   readonly written?: ResponseWritten;
+  /** Who is calling (protocol/grpc/auth.ts decided it when the call or stream opened). */
+  readonly principal: Principal;
 }
 
 /** One call's answer, and the decoded request (the stream reads its parameters). */
@@ -55,6 +57,7 @@ async function run(
   const ctx = callContext({
     protocol: 'grpc',
     id: request.id,
+    principal: call.principal,
     deadline: call.deadline,
     signal: call.signal,
     trace: span,

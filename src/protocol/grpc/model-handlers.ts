@@ -3,6 +3,7 @@
  * Each is a thin mapping onto InferenceService; errors propagate as InferErrors.
  */
 import { fromJson, type JsonValue } from '@bufbuild/protobuf';
+import type { Gatekeeper } from '../../auth/types.js';
 import type { AdminService, InferenceService } from '../../router/types.js';
 import { ModelConfigSchema } from '../../gen/model_config_pb.js';
 import type { InferPath } from './infer-call.js';
@@ -31,7 +32,12 @@ function tensorMetadata(t: { name: string; datatype: string; shape: number[] }) 
 }
 
 /** Unary rpcs that only read the services (plus ModelInfer, through the shared inference path). */
-export function modelHandlers(service: InferenceService, admin: AdminService, infer: InferPath): ModelRpcs {
+export function modelHandlers(
+  service: InferenceService,
+  admin: AdminService,
+  infer: InferPath,
+  auth: Pick<Gatekeeper, 'visible'>,
+): ModelRpcs {
   return {
     serverLive: () => ({ live: service.live() }),
     serverReady: () => ({ ready: service.ready() }),
@@ -53,7 +59,10 @@ export function modelHandlers(service: InferenceService, admin: AdminService, in
       // Unknown keys are tolerated: the service may add fields our proto does not carry.
       return { config: fromJson(ModelConfigSchema, json, { ignoreUnknownFields: true }) };
     },
-    modelStatistics: (req) => encodeStatistics(admin.modelStatistics(opt(req.name), opt(req.version))),
+    modelStatistics: (req, ctx) =>
+      encodeStatistics(
+        admin.modelStatistics(opt(req.name), opt(req.version)).filter((s) => auth.visible(ctx.principal, s.name)),
+      ),
     modelInfer: async (req, call) => (await infer(req, call)).response,
   };
 }

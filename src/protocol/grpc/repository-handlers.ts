@@ -5,6 +5,7 @@
  */
 import { InferError, invalidArg } from '../../core/index.js';
 import type { ModelRepositoryParameter } from '../../gen/grpc_service_pb.js';
+import type { Gatekeeper } from '../../auth/types.js';
 import type { AdminService, LoadParams } from '../../router/types.js';
 import type { InferenceImpl } from './types.js';
 
@@ -45,11 +46,12 @@ export function unloadDependents(map: Record<string, ModelRepositoryParameter>):
 }
 
 /** RepositoryIndex / RepositoryModelLoad / RepositoryModelUnload. */
-export function repositoryHandlers(admin: AdminService): RepositoryRpcs {
+export function repositoryHandlers(admin: AdminService, auth: Pick<Gatekeeper, 'visible'>): RepositoryRpcs {
   return {
-    repositoryIndex: (req) => {
+    repositoryIndex: (req, ctx) => {
       rejectRepositoryName(req.repositoryName);
-      const models = admin.repositoryIndex(req.ready).map((e) => ({
+      const rows = admin.repositoryIndex(req.ready).filter((e) => auth.visible(ctx.principal, e.name));
+      const models = rows.map((e) => ({
         name: e.name,
         version: e.version ?? '',
         state: e.state ?? '',

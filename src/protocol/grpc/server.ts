@@ -2,7 +2,7 @@
  * The gRPC entry point: a grpc-js Server carrying inference.GRPCInferenceService and
  * grpc.health.v1.Health, with Triton's message limits and bounded HTTP/2 resources.
  */
-import { type ChannelOptions, Server, ServerCredentials } from '@grpc/grpc-js';
+import { type ChannelOptions, Server, ServerCredentials, status } from '@grpc/grpc-js';
 import {
   GRPCInferenceService,
   ModelInferRequestSchema,
@@ -12,6 +12,10 @@ import {
 import { Health } from '../../gen/health_pb.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Tracing } from '../../observability/tracing.js';
+import { DefaultGatekeeper } from '../../auth/gatekeeper.js';
+import type { Gatekeeper } from '../../auth/types.js';
+import { callGuard, methodModel, methodScope, peerAddress } from './auth.js';
+import type { AdminCallEvent } from '../http/server.js';
 import type { Services } from '../../router/types.js';
 import type { UnexpectedErrorHook } from './errors.js';
 import { DEFAULT_MAX_BYTES_ELEMENTS } from '../common/index.js';
@@ -19,7 +23,13 @@ import { inferenceHandlers } from './handlers.js';
 import { healthHandlers } from './health.js';
 import { encodeModelInferResponse, encodeModelStreamInferResponse } from './fast-encode.js';
 import { inferRequestOverLimits } from './infer-guard.js';
-import { bindService, type FastEncoders, serviceDefinition, type WireGuards } from './service-definition.js';
+import {
+  bindService,
+  type CallFinished,
+  type FastEncoders,
+  serviceDefinition,
+  type WireGuards,
+} from './service-definition.js';
 
 export interface GrpcServerOptions {
   /**
@@ -50,6 +60,10 @@ export interface GrpcServerOptions {
   tracing?: Tracing;
   /** BYTES elements one input may carry (default tensor-wire.ts DEFAULT_MAX_BYTES_ELEMENTS). */
   maxBytesElements?: number;
+  /** Who may call what (auth/); absent: the auth-off behaviour (control surface for loopback peers only). */
+  auth?: Gatekeeper;
+  /** Each finished administrative rpc, for the audit trail. */
+  onAdmin?: (e: AdminCallEvent) => void;
 }
 
 export interface GrpcServer {
@@ -80,6 +94,20 @@ function channelOptions(o: GrpcServerOptions): ChannelOptions {
   return opts;
 }
 
+/** Reports finished administrative rpcs (status by its gRPC name). */
+function adminReporter(onAdmin: (e: AdminCallEvent) => void): CallFinished {
+  return (method, principal, call, code) => {
+    if (methodScope(method) !== 'admin') return;
+    onAdmin({
+      actor: principal.id,
+      route: `grpc ${method.name}`,
+      model: methodModel(method, call.request),
+      remoteAddress: peerAddress(call.getPeer()),
+      outcome: status[code] ?? String(code),
+    });
+  };
+}
+
 /** Creates the gRPC server over the inference and admin services; nothing is bound until listen(). */
 export function createGrpcServer(services: Services, options: GrpcServerOptions = {}): GrpcServer {
   const server = new Server(channelOptions(options));
@@ -88,8 +116,11 @@ export function createGrpcServer(services: Services, options: GrpcServerOptions 
     options.onUnexpectedError ??
     (logger && ((err, rpc) => logger.error({ err, rpc }, 'unexpected error in gRPC handler')));
   const maxBytesElements = options.maxBytesElements ?? DEFAULT_MAX_BYTES_ELEMENTS;
+  const gatekeeper = options.auth ?? new DefaultGatekeeper({ mode: 'off' });
+  const guard = callGuard(gatekeeper);
   const impl = inferenceHandlers(
     services,
+    gatekeeper,
     { maxInFlight: options.maxStreamInFlight ?? 128, onUnexpectedError: hook },
     options.tracing,
     { maxBytesElements },
@@ -99,9 +130,9 @@ export function createGrpcServer(services: Services, options: GrpcServerOptions 
   ]);
   server.addService(
     serviceDefinition(GRPCInferenceService, HOT_PATH_ENCODERS, guards),
-    bindService(GRPCInferenceService, impl, hook),
+    bindService(GRPCInferenceService, impl, hook, guard, options.onAdmin && adminReporter(options.onAdmin)),
   );
-  server.addService(serviceDefinition(Health), bindService(Health, healthHandlers(services.inference), hook));
+  server.addService(serviceDefinition(Health), bindService(Health, healthHandlers(services.inference), hook, guard));
   const grace = options.shutdownGraceMs ?? 5_000;
 
   return {

@@ -24,7 +24,8 @@ import type {
   UntypedHandleCall,
   UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import type { ResponseWritten } from '../../core/index.js';
+import { ANONYMOUS, type Principal, type ResponseWritten } from '../../core/index.js';
+import type { CallGuard } from './auth.js';
 import { type CallSignal, deadlineMs, watchCall } from './call-signal.js';
 import { WriteNotice } from './write-notice.js';
 import { classify, MalformedMessage, malformedError, toServiceError, type UnexpectedErrorHook } from './errors.js';
@@ -38,6 +39,8 @@ export interface UnaryContext {
   readonly metadata: Metadata;
   /** Runs registered functions once the response message has been handed to the stream. */
   readonly written: ResponseWritten;
+  /** Who is calling (decided by the guard before the implementation ran). */
+  readonly principal: Principal;
 }
 
 export type UnaryImpl<I extends DescMessage, O extends DescMessage> = (
@@ -48,6 +51,7 @@ export type UnaryImpl<I extends DescMessage, O extends DescMessage> = (
 /** Bidi implementations drive the stream themselves; a malformed frame arrives as MalformedMessage. */
 export type BidiImpl<I extends DescMessage, O extends DescMessage> = (
   call: ServerDuplexStream<MessageShape<I> | MalformedMessage, MessageShape<O>>,
+  principal: Principal,
 ) => void;
 
 /** The implementation object for a generated service: one function per method, by localName. */
@@ -133,7 +137,10 @@ export function serviceDefinition(
 class LazyContext implements UnaryContext {
   private watch: CallSignal | undefined;
   private notice: WriteNotice | undefined;
-  constructor(private readonly call: ServerUnaryCall<unknown, unknown>) {}
+  constructor(
+    private readonly call: ServerUnaryCall<unknown, unknown>,
+    readonly principal: Principal,
+  ) {}
   get written(): ResponseWritten {
     this.notice ??= new WriteNotice();
     return this.notice;
@@ -162,39 +169,105 @@ function unaryHandler(
   method: DescMethod,
   fn: UnaryImpl<DescMessage, DescMessage>,
   onUnexpected: UnexpectedErrorHook | undefined,
+  guard: CallGuard,
+  finished?: CallFinished,
 ): UntypedHandleCall {
   return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-    const fail = (err: unknown) => callback(toServiceError(classify(err, method.name, onUnexpected)), null);
+    let principal: Principal | Promise<Principal> = ANONYMOUS;
+    const fail = (err: unknown) => {
+      const e = toServiceError(classify(err, method.name, onUnexpected));
+      if (finished && !(principal instanceof Promise)) finished(method, principal, call, e.code ?? 2);
+      callback(e, null);
+    };
     if (call.request instanceof MalformedMessage) return fail(malformedError(call.request));
-    const ctx = new LazyContext(call);
-    const done = (out: MessageInitShape<DescMessage>) => {
-      ctx.release();
-      try {
-        callback(null, create(method.output, out));
-      } catch (err) {
-        fail(err);
-      }
-      ctx.wrote();
-    };
-    const failed = (err: unknown) => {
-      ctx.release();
-      fail(err);
-    };
     try {
-      const result = fn(call.request as MessageShape<DescMessage>, ctx);
-      if (result instanceof Promise) result.then(done, failed);
-      else done(result);
+      principal = guard(method, call, call.request);
     } catch (err) {
-      failed(err);
+      return fail(err);
     }
+    const run = (p: Principal) => {
+      principal = p;
+      runUnary(method, fn, call, callback, p, fail, finished);
+    };
+    if (principal instanceof Promise) principal.then(run, fail);
+    else run(principal);
   };
 }
+
+/** The implementation, once the guard let the call in. */
+function runUnary(
+  method: DescMethod,
+  fn: UnaryImpl<DescMessage, DescMessage>,
+  call: ServerUnaryCall<unknown, unknown>,
+  callback: sendUnaryData<unknown>,
+  principal: Principal,
+  fail: (err: unknown) => void,
+  finished?: CallFinished,
+): void {
+  const ctx = new LazyContext(call, principal);
+  const done = (out: MessageInitShape<DescMessage>) => {
+    ctx.release();
+    try {
+      callback(null, create(method.output, out));
+      finished?.(method, principal, call, 0);
+    } catch (err) {
+      fail(err);
+    }
+    ctx.wrote();
+  };
+  const failed = (err: unknown) => {
+    ctx.release();
+    fail(err);
+  };
+  try {
+    const result = fn(call.request as MessageShape<DescMessage>, ctx);
+    if (result instanceof Promise) result.then(done, failed);
+    else done(result);
+  } catch (err) {
+    failed(err);
+  }
+}
+
+/** A bidi stream is authenticated once, when it opens; a refusal ends it with the status. */
+function bidiHandler(
+  method: DescMethod,
+  fn: BidiImpl<DescMessage, DescMessage>,
+  onUnexpected: UnexpectedErrorHook | undefined,
+  guard: CallGuard,
+): UntypedHandleCall {
+  const handler = (
+    call: ServerDuplexStream<MessageShape<DescMessage> | MalformedMessage, MessageShape<DescMessage>>,
+  ) => {
+    const refuse = (err: unknown) => call.emit('error', toServiceError(classify(err, method.name, onUnexpected)));
+    try {
+      const p = guard(method, call);
+      if (p instanceof Promise) p.then((principal) => fn(call, principal), refuse);
+      else fn(call, p);
+    } catch (err) {
+      refuse(err);
+    }
+  };
+  return handler as UntypedHandleCall;
+}
+
+/** Told when a unary call ends: its principal and status code (0 = OK); for the audit trail. */
+export type CallFinished = (
+  method: DescMethod,
+  principal: Principal,
+  call: ServerUnaryCall<unknown, unknown>,
+  code: number,
+) => void;
+
+/** No guard: every call is anonymous (tests of other modules). */
+const NO_GUARD: CallGuard = () => ANONYMOUS;
 
 /** grpc-js handlers for every method of a service; streaming kinds other than bidi are refused. */
 export function bindService<M extends GenServiceMethods>(
   service: GenService<M>,
   impl: ServiceImpl<M>,
   onUnexpected?: UnexpectedErrorHook,
+  guard: CallGuard = NO_GUARD,
+  finished?: CallFinished,
 ): UntypedServiceImplementation {
   const handlers: UntypedServiceImplementation = {};
   const fns = impl as Record<string, unknown>;
@@ -202,8 +275,9 @@ export function bindService<M extends GenServiceMethods>(
     const fn = fns[m.localName];
     if (typeof fn !== 'function') throw new Error(`no implementation for ${m.parent.typeName}.${m.name}`);
     if (m.methodKind === 'unary')
-      handlers[m.localName] = unaryHandler(m, fn as UnaryImpl<DescMessage, DescMessage>, onUnexpected);
-    else if (m.methodKind === 'bidi_streaming') handlers[m.localName] = fn as UntypedHandleCall;
+      handlers[m.localName] = unaryHandler(m, fn as UnaryImpl<DescMessage, DescMessage>, onUnexpected, guard, finished);
+    else if (m.methodKind === 'bidi_streaming')
+      handlers[m.localName] = bidiHandler(m, fn as BidiImpl<DescMessage, DescMessage>, onUnexpected, guard);
     else throw new Error(`${m.methodKind} rpc ${m.name} is not supported by bindService`);
   }
   return handlers;

@@ -5,6 +5,7 @@
  * `error_message` (plus its id) and the stream stays open, as Triton does.
  */
 import { create } from '@bufbuild/protobuf';
+import type { Principal } from '../../core/index.js';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import {
   type ModelInferRequest,
@@ -37,6 +38,7 @@ class StreamSession {
     private readonly call: Call,
     private readonly infer: InferPath,
     private readonly opts: StreamOptions,
+    private readonly principal: Principal,
   ) {
     this.watch = watchCall(call);
   }
@@ -74,7 +76,13 @@ class StreamSession {
     if (msg instanceof MalformedMessage) return errorResponse(malformedError(msg).message);
     try {
       const signal = this.watch.signal;
-      const call = { signal, deadline: deadlineMs(this.call), metadata: this.call.metadata, written };
+      const call = {
+        signal,
+        deadline: deadlineMs(this.call),
+        metadata: this.call.metadata,
+        written,
+        principal: this.principal,
+      };
       const { request, response } = await this.infer(msg, call);
       if (request.parameters['triton_enable_empty_final_response'] === true)
         response.parameters['triton_final_response'] = toInferParameter(true);
@@ -119,5 +127,5 @@ function errorResponse(message: string, req?: ModelInferRequest): ModelStreamInf
 
 /** The ModelStreamInfer handler over the shared inference path. */
 export function streamInferHandler(infer: InferPath, opts: StreamOptions): InferenceImpl['modelStreamInfer'] {
-  return (call) => new StreamSession(call, infer, opts).start();
+  return (call, principal) => new StreamSession(call, infer, opts, principal).start();
 }

@@ -15,7 +15,8 @@ const body = (deps: HandlerDeps, req: HttpRequestData) => parseJsonObjectBody(re
 export const repositoryIndex: Handler = (deps, _m, req) => {
   const { ready } = body(deps, req);
   if (ready !== undefined && typeof ready !== 'boolean') throw invalidArg("'ready' must be a boolean");
-  return jsonResult(stringifyJson(deps.admin.repositoryIndex(ready === true)));
+  const rows = deps.admin.repositoryIndex(ready === true).filter((r) => deps.auth.visible(req.principal, r.name));
+  return jsonResult(stringifyJson(rows));
 };
 
 /** POST /v2/repository/models/{m}/load: optional `config` and `file:<v>/<name>` (base64) parameters. */
@@ -59,8 +60,10 @@ export const traceSetting: Handler = (deps, { params }, req) => {
 };
 
 /** GET /v2/models[/{m}[/versions/{v}]]/stats: `{"model_stats": [...]}` with bigint ns as integers. */
-export const stats: Handler = (deps, { params }) =>
-  jsonResult(stringifyJson({ model_stats: deps.admin.modelStatistics(params.model, params.version) }));
+export const stats: Handler = (deps, { params }, req) => {
+  const all = deps.admin.modelStatistics(params.model, params.version);
+  return jsonResult(stringifyJson({ model_stats: all.filter((s) => deps.auth.visible(req.principal, s.name)) }));
+};
 
 /** Shared-memory status: no regions. */
 export const shmStatus: Handler = () => jsonResult('[]');

@@ -20,9 +20,9 @@ function registryOf(deps: HandlerDeps): RegistryAdmin {
   return deps.registry;
 }
 
-/** Who the audit log records. The principal is anonymous until authentication lands (#14). */
-function actorOf(_req: HttpRequestData): string {
-  return 'admin-api:anonymous';
+/** Who the audit log records: the authenticated principal (`key:…`, `jwt:…`, `local` without auth). */
+function actorOf(req: HttpRequestData): string {
+  return `admin-api:${req.principal.id}`;
 }
 
 const body = (deps: HandlerDeps, req: HttpRequestData): Doc => parseJsonObjectBody(req.body, deps.limits.maxJsonDepth);
@@ -81,16 +81,23 @@ export const registryStatus: Handler = (deps) => {
 /** GET /v2/registry/models: every model; POST: push a version from `source`. */
 export const registryModels: Handler = async (deps, _m, req) => {
   const registry = registryOf(deps);
-  if (req.method === 'GET') return json({ models: await registry.listModels() });
+  if (req.method === 'GET') {
+    const models = await registry.listModels();
+    return json({ models: models.filter((m) => deps.auth.visible(req.principal, m.name)) });
+  }
   const doc = body(deps, req);
   const source = optString(doc, 'source');
+  const target = optString(doc, 'model');
+  const scoped = req.principal.tenant !== undefined || req.principal.models !== undefined;
+  if (target === undefined && scoped) throw invalidArg("'model' is required: name the model to register under");
+  if (target !== undefined) deps.auth.authorize(req.principal, 'admin', target);
   if (!source) throw invalidArg("'source' is required: an https:// URL or mlflow://HOST:PORT/NAME[@alias|/version]");
   const lineage = doc.lineage;
   if (lineage !== undefined && !isPlainObject(lineage)) throw invalidArg("'lineage' must be a JSON object");
   const record = await registry.push(
     source,
     {
-      model: optString(doc, 'model'),
+      model: target,
       version: optInt(doc, 'version'),
       tags: optMap(doc, 'tags', 'string'),
       metrics: optMap(doc, 'metrics', 'number'),
@@ -183,12 +190,14 @@ export const registryAudit: Handler = async (deps, _m, req) => {
     if (!Number.isSafeInteger(n) || n < 0) throw invalidArg(`'${key}' must be a non-negative integer`);
     return n;
   };
+  const model = q.get('model') ?? undefined;
+  if (model !== undefined) deps.auth.authorize(req.principal, 'admin', model);
   const entries = await registryOf(deps).audit({
-    model: q.get('model') ?? undefined,
+    model,
     after: int('after'),
     limit: int('limit'),
   });
-  return json({ audit: entries });
+  return json({ audit: entries.filter((e) => deps.auth.visible(req.principal, e.model)) });
 };
 
 /** POST /v2/registry/verify: re-checks the audit log's hash chain. */

@@ -30,6 +30,7 @@ export const infer: Handler = async (deps, { params }, req) => {
   const ctx = callContext({
     protocol: 'http',
     id: decoded.request.id,
+    principal: req.principal,
     deadline: deadlineFromHeader(req.headers[TIMEOUT_HEADER], req.receivedAt),
     signal: req.signal,
     trace: req.trace,

@@ -5,7 +5,10 @@
  */
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { InferError, withHeaders } from '../../core/index.js';
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import type { Gatekeeper } from '../../auth/types.js';
+import { ANONYMOUS, InferError, type Principal, withHeaders } from '../../core/index.js';
 import { nodeServerTimeouts } from '../../observability/listener-timeouts.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Tracing } from '../../observability/tracing.js';
@@ -19,6 +22,8 @@ import { dispatch } from './dispatch.js';
 import { answerClientError, frameworkError } from './client-errors.js';
 import { checkMediaType } from './media-type.js';
 import { PipelineLimiter } from './pipelining.js';
+import { DefaultGatekeeper } from '../../auth/gatekeeper.js';
+import { routeScope } from './route-scopes.js';
 import { matchRoute, type RouteMatch } from './routes.js';
 import { toHttpError } from './errors.js';
 import type { HandlerDeps, HttpRequestData, HttpResult } from './types.js';
@@ -60,6 +65,24 @@ export interface HttpServerOptions {
   registryServing?: () => unknown;
   /** Accept alias names where a version goes in a path (registry control mode). */
   versionAliases?: boolean;
+  /**
+   * Who may call what (auth/). Absent: every caller may infer and read, and only loopback callers
+   * reach the control surface (the auth-off behaviour, as in tests of other modules).
+   */
+  auth?: Gatekeeper;
+  /** Each finished call of an `admin`-scope route, for the audit trail. */
+  onAdmin?: (e: AdminCallEvent) => void;
+  /** TLS (protocol/common/tls.ts httpsOptions): serve HTTPS instead of HTTP. */
+  https?: HttpsServerOptions;
+}
+
+/** A finished administrative call. */
+export interface AdminCallEvent {
+  actor: string;
+  route: string;
+  model?: string;
+  remoteAddress?: string;
+  outcome: string;
 }
 
 /** A created server: listen, close, and the fastify instance for inject() in tests. */
@@ -77,6 +100,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The route, matched once when the body parser needed it (routes.ts), reused by dispatch. */
     igRoute?: RouteMatch;
+    /** Who is calling, decided before the body is read (auth/). */
+    igPrincipal?: Principal;
   }
 }
 
@@ -98,6 +123,7 @@ export function createHttpServer(services: Services, options: HttpServerOptions 
     registry: options.registry,
     registryServing: options.registryServing,
     versionAliases: options.versionAliases === true,
+    auth: options.auth ?? localOnly,
   };
   // Header, request and idle timeouts with the sweep interval that enforces them on time
   // (observability/listener-timeouts.ts). `http` is what fastify hands to http.createServer, the only
@@ -105,6 +131,7 @@ export function createHttpServer(services: Services, options: HttpServerOptions 
   // keepAliveTimeout itself from its own options, so those repeat the same values.
   const timeouts = nodeServerTimeouts(options);
   const app = Fastify({
+    ...(options.https ? { https: options.https } : {}),
     logger: false,
     bodyLimit: maxBodyBytes,
     requestTimeout: timeouts.requestTimeout,
@@ -125,10 +152,39 @@ export function createHttpServer(services: Services, options: HttpServerOptions 
   let draining = false;
   app.removeAllContentTypeParsers();
   app.decorateRequest('igRoute', undefined);
+  app.decorateRequest('igPrincipal', undefined);
+  // Credentials are checked from the headers, before a byte of the body is read: a refused
+  // caller costs no body buffering (and, with a body pending, its connection is closed).
+  app.addHook('onRequest', async (request, reply) => {
+    let route: RouteMatch;
+    try {
+      route = matchRoute(request.method, request.raw.url ?? request.url, deps.versionAliases);
+    } catch {
+      return; // 404/405: answered by the body reader or the handler, as before
+    }
+    request.igRoute = route;
+    const scope = routeScope(route.name, request.method);
+    if (scope === 'open') return;
+    try {
+      const socket = request.raw.socket as TLSSocket;
+      const principal = await deps.auth.authenticate({
+        headers: request.headers,
+        remoteAddress: socket.remoteAddress,
+        peerCertificate: socket.authorized ? peerCertificate(socket) : undefined,
+      });
+      // Inference is authorized by the router (one place for every protocol).
+      if (scope !== 'infer') deps.auth.authorize(principal, scope, route.params.model);
+      request.igPrincipal = principal;
+    } catch (err) {
+      const h = request.headers;
+      const body = h['transfer-encoding'] !== undefined || (h['content-length'] ?? '0') !== '0';
+      return send(reply, errorResult(body ? closingConnection(err) : err, undefined));
+    }
+  });
   app.addContentTypeParser('*', (request, payload, done) => {
     const h = request.headers;
     try {
-      request.igRoute = matchRoute(request.method, request.raw.url ?? request.url, deps.versionAliases);
+      request.igRoute ??= matchRoute(request.method, request.raw.url ?? request.url, deps.versionAliases);
     } catch (err) {
       // No route takes this body (404/405): answer without reading a byte of it. The unread body
       // cannot be skipped on a keep-alive connection, so the answer closes it.
@@ -176,6 +232,15 @@ export function createHttpServer(services: Services, options: HttpServerOptions 
     } finally {
       pipeline.release(socket);
     }
+    const route = request.igRoute;
+    if (options.onAdmin && route && routeScope(route.name, request.method) === 'admin')
+      options.onAdmin({
+        actor: request.igPrincipal?.id ?? 'anonymous',
+        route: `${request.method} ${(request.raw.url ?? '').split('?')[0]?.slice(0, 256)}`,
+        model: route.params.model,
+        remoteAddress: socket.remoteAddress,
+        outcome: String(result.status),
+      });
     // Draining: end keep-alive connections as their last response goes out, so clients reconnect
     // elsewhere without a reset and close() returns.
     if (draining || closing) reply.header('connection', 'close');
@@ -199,6 +264,14 @@ export function createHttpServer(services: Services, options: HttpServerOptions 
   };
 }
 
+/** The auth-off gatekeeper when none is given: open inference and reads, control surface on loopback. */
+const localOnly = new DefaultGatekeeper({ mode: 'off' });
+
+function peerCertificate(socket: TLSSocket) {
+  const c = socket.getPeerCertificate?.();
+  return c && Object.keys(c).length > 0 ? c : undefined;
+}
+
 function toRequestData(request: FastifyRequest, reply: FastifyReply): HttpRequestData {
   const controller = new AbortController();
   const res = reply.raw;
@@ -212,6 +285,7 @@ function toRequestData(request: FastifyRequest, reply: FastifyReply): HttpReques
     headers: request.headers,
     ...requestBody(request.body),
     match: request.igRoute,
+    principal: request.igPrincipal ?? ANONYMOUS,
     signal: controller.signal,
     receivedAt: Date.now(),
     // 'close' follows the last write (or a disconnect): `answered` hooks run after the bytes left.

@@ -1,7 +1,8 @@
 /** Plain data shapes passed between the fastify adapter and the endpoint handlers. */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RequestSpan, Tracing } from '../../observability/tracing.js';
-import type { ResponseWritten } from '../../core/index.js';
+import type { Gatekeeper } from '../../auth/types.js';
+import type { Principal, ResponseWritten } from '../../core/index.js';
 import type { RegistryAdmin } from '../../registry/api.js';
 import type { AdminService, InferenceService } from '../../router/types.js';
 import type { InferDecodeLimits } from './infer-codec-request.js';
@@ -21,6 +22,8 @@ export interface HttpRequestData {
   binary?: Uint8Array;
   /** The route when the server already matched it (for the body reader); else dispatch matches. */
   match?: RouteMatch;
+  /** Who is calling (authenticated before the body was read); ANONYMOUS on open routes. */
+  principal: Principal;
   /** Aborted when the client goes away before the response was sent. */
   signal: AbortSignal;
   /** Date.now() when the request's body was read: the base of its relative timeout. */
@@ -51,6 +54,8 @@ export interface HandlerDeps {
   registryServing?: () => unknown;
   /** Version segments may be alias names (registry control mode). */
   versionAliases?: boolean;
+  /** Authentication and authorization (auth/). */
+  auth: Gatekeeper;
 }
 
 /** An endpoint handler; throws InferError for client-facing failures. */

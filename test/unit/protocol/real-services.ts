@@ -289,6 +289,7 @@ export async function startRealServices(
     serving: () => serving,
   });
   const admin = new AdminApi({
+    allowLoadFiles: true,
     repository,
     stats,
     logControl: new LogControl(logger),
