@@ -19,6 +19,7 @@
  *   rate_limits:
  *     default: { rate: 100, burst: 200 }
  *     redis: redis://127.0.0.1:6379   # shared by replicas; per-replica buckets while it is down
+ *     redis_file: /run/secrets/redis-url   # or: the URL (with its password) read from a file
  *   audit_log: /var/log/infergate/audit.jsonl
  */
 import { readFileSync } from 'node:fs';
@@ -58,7 +59,11 @@ export const AuthConfigSchema = z
     mtls: z.record(z.string(), principal).optional(),
     tenants: z.record(z.string(), z.object({ models: z.array(z.string().min(1)) }).strict()).optional(),
     rate_limits: z
-      .object({ default: limit.optional(), redis: z.string().min(1).optional() })
+      .object({
+        default: limit.optional(),
+        redis: z.string().min(1).optional(),
+        redis_file: z.string().min(1).optional(),
+      })
       .strict()
       .optional(),
     audit_log: z.string().min(1).optional(),
@@ -83,8 +88,13 @@ export function loadAuthConfig(path: string): AuthConfig {
   const base = dirname(resolve(path));
   const at = (p: string | undefined) => (p === undefined ? undefined : resolve(base, p));
   const c = r.data;
+  const redisFile = at(c.rate_limits?.redis_file);
   return {
     ...c,
+    rate_limits: c.rate_limits && {
+      ...c.rate_limits,
+      redis: c.rate_limits.redis ?? (redisFile === undefined ? undefined : readFileSync(redisFile, 'utf8').trim()),
+    },
     api_keys: at(c.api_keys),
     audit_log: at(c.audit_log),
     jwt: c.jwt && { ...c.jwt, keys: c.jwt.keys?.map((k) => ({ ...k, file: at(k.file) as string })) },

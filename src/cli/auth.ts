@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { ApiKeyStore, checkScopes } from '../auth/api-keys.js';
 import { verifyAuditFile } from '../audit/file-log.js';
 import { InferError } from '../core/index.js';
-import { printJson, runWithRegistryAt, table } from './registry/context.js';
+import { printJson, printVerdict, runWithRegistryAt, table } from './registry/context.js';
 
 function fail(command: string, err: unknown): void {
   console.error(`infergate ${command}: ${err instanceof Error ? err.message : String(err)}`);
@@ -121,20 +121,7 @@ export function registerAuthCommand(program: Command): void {
     .option('--registry <dir|url>', 'the registry whose audit table holds the trail')
     .option('--json', 'print JSON')
     .action(async (o: { file?: string; registry?: string; json?: boolean }) => {
-      const report = (v: {
-        ok: boolean;
-        rows: number;
-        head: string;
-        problems: Array<{ seq: number; problem: string }>;
-      }) => {
-        if (o.json) printJson(v);
-        else if (v.ok) console.log(`audit trail intact: ${v.rows} rows, head ${v.head}`);
-        else {
-          console.log(`audit trail TAMPERED: ${v.problems.length} problem(s) in ${v.rows} rows`);
-          for (const p of v.problems) console.log(`  row ${p.seq}: ${p.problem}`);
-        }
-        if (!v.ok) process.exitCode = 1;
-      };
+      const report = (v: Parameters<typeof printVerdict>[0]) => printVerdict(v, o.json === true, 'audit trail');
       if (o.file) return report(await verifyAuditFile(o.file));
       await runWithRegistryAt({ registry: o.registry }, 'audit verify', async (r) => report(await r.service.verify()));
     });

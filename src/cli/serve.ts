@@ -162,6 +162,7 @@ export function registerServeCommand(program: Command): void {
     .option('--tls-key <file>', 'TLS private key (PEM)')
     .option('--tls-ca <file>', 'CA of client certificates (mTLS)')
     .option('--tls-require-client-cert', 'refuse TLS clients without a certificate from --tls-ca')
+    .option('--payload-log-dir <dir>', 'log sampled request payloads of models that ask for it (payload_log_sample)')
     .action(async (repository: string, opts: Record<string, unknown>) => {
       // Loaded here, not at the top: `infergate --help` and client commands stay fast.
       const { startServer } = await import('../server/server.js');
@@ -209,6 +210,7 @@ export function registerServeCommand(program: Command): void {
         tlsKey: opts.tlsKey as string | undefined,
         tlsCa: opts.tlsCa as string | undefined,
         tlsRequireClientCert: opts.tlsRequireClientCert === true,
+        payloadLogDir: opts.payloadLogDir as string | undefined,
       }).catch((err: Error & { code?: string; port?: number }) => {
         const why = err.code === 'EADDRINUSE' ? `port ${err.port} is already in use` : err.message;
         console.error(`infergate serve: cannot start: ${why}`);

@@ -1,6 +1,7 @@
 import { create, type DescMessage, fromBinary, type MessageShape, toBinary } from '@bufbuild/protobuf';
 import {
   type Client,
+  type ChannelCredentials,
   credentials,
   makeGenericClientConstructor,
   Metadata,
@@ -95,9 +96,19 @@ export class GrpcClient {
   private readonly client: Client;
   private readonly channel: ReturnType<Client['getChannel']>;
 
-  constructor(address: string) {
-    this.client = new Ctor(address, credentials.createInsecure(), CHANNEL_OPTIONS);
+  private readonly metadata: Record<string, string>;
+
+  /** `metadata` goes with every call (credentials); `credentials` for TLS (default: plaintext). */
+  constructor(address: string, options: { metadata?: Record<string, string>; credentials?: ChannelCredentials } = {}) {
+    this.client = new Ctor(address, options.credentials ?? credentials.createInsecure(), CHANNEL_OPTIONS);
     this.channel = this.client.getChannel();
+    this.metadata = options.metadata ?? {};
+  }
+
+  private md(extra: Record<string, string> | undefined): Metadata {
+    const md = new Metadata();
+    for (const [k, v] of Object.entries({ ...this.metadata, ...extra })) md.set(k, v);
+    return md;
   }
 
   /** Calls any unary rpc by its method name with a message built by the caller. */
@@ -108,9 +119,7 @@ export class GrpcClient {
   ): Promise<T> {
     const m = UNARY.get(method as string);
     if (m === undefined) return Promise.reject(new Error(`${String(method)} is not a unary rpc`));
-    const md = new Metadata();
-    if (options.metadata) for (const [k, v] of Object.entries(options.metadata)) md.set(k, v);
-    return this.unary(m, req, md, options.deadline ?? Infinity) as Promise<T>;
+    return this.unary(m, req, this.md(options.metadata), options.deadline ?? Infinity) as Promise<T>;
   }
 
   /**
@@ -156,8 +165,7 @@ export class GrpcClient {
 
   /** Runs one inference request. */
   async infer(model: string, inputs: Tensor[], o: InferCallOptions = {}) {
-    const md = new Metadata();
-    if (o.metadata) for (const [k, v] of Object.entries(o.metadata)) md.set(k, v);
+    const md = this.md(o.metadata);
     const res = (await this.unary(
       MODEL_INFER,
       encodeInferRequest(model, inputs, o),
@@ -177,8 +185,7 @@ export class GrpcClient {
     o: { metadata?: Record<string, string> } = {},
   ): Promise<Array<InferResult | string>> {
     type Duplex = { write(m: unknown): void; end(): void; on(e: string, f: (x: never) => void): void };
-    const md = new Metadata();
-    for (const [k, v] of Object.entries(o.metadata ?? {})) md.set(k, v);
+    const md = this.md(o.metadata);
     const open = (this.client as unknown as Record<string, (m: Metadata) => Duplex>)['modelStreamInfer']!;
     const stream = open.call(this.client, md);
     const answers: Array<InferResult | string> = [];

@@ -57,9 +57,28 @@ export class HttpClient {
   private readonly agent: Agent;
   private readonly base: string;
 
-  constructor(base: string, options: { connections?: number } = {}) {
+  private readonly headers: Record<string, string>;
+
+  /**
+   * `headers` go with every request (credentials: `x-api-key`, `authorization`); `tls` trusts a
+   * private CA and presents a client certificate (mTLS) for an https:// base.
+   */
+  constructor(
+    base: string,
+    options: {
+      connections?: number;
+      headers?: Record<string, string>;
+      tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+    } = {},
+  ) {
     this.base = base.replace(/\/+$/, '');
-    this.agent = new Agent({ connections: options.connections ?? 16, keepAliveTimeout: 30_000, pipelining: 1 });
+    this.headers = options.headers ?? {};
+    this.agent = new Agent({
+      connections: options.connections ?? 16,
+      keepAliveTimeout: 30_000,
+      pipelining: 1,
+      ...(options.tls ? { connect: options.tls } : {}),
+    });
   }
 
   /** GET/POST a JSON endpoint; returns the parsed body (undefined for empty) or throws ServerError. */
@@ -68,7 +87,7 @@ export class HttpClient {
       method,
       dispatcher: this.agent,
       body: body === undefined ? undefined : JSON.stringify(body),
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: body === undefined ? this.headers : { ...this.headers, 'content-type': 'application/json' },
     });
     const text = await res.body.text();
     if (res.statusCode !== 200) throw new ServerError(res.statusCode, errorText(text));
@@ -77,7 +96,7 @@ export class HttpClient {
 
   /** Status code of a health/ready endpoint. */
   async status(path: string): Promise<number> {
-    const res = await request(`${this.base}${path}`, { dispatcher: this.agent });
+    const res = await request(`${this.base}${path}`, { dispatcher: this.agent, headers: this.headers });
     await res.body.dump();
     return res.statusCode;
   }
@@ -111,6 +130,7 @@ export class HttpClient {
       dispatcher: this.agent,
       signal: o.signal,
       headers: {
+        ...this.headers,
         'content-type': binary ? 'application/octet-stream' : 'application/json',
         ...(binary ? { 'inference-header-content-length': String(json.byteLength) } : {}),
         ...(o.timeoutMs !== undefined ? { 'infergate-timeout-ms': String(o.timeoutMs) } : {}),

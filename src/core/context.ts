@@ -38,6 +38,21 @@ export function requestIdHeader(id: string): Record<string, string> {
   return /^[\x21-\x7e]{1,128}$/.test(id) ? { [REQUEST_ID_HEADER]: id } : {};
 }
 
+/**
+ * The header (HTTP) and metadata key (gRPC) naming the data subject a call concerns: the key for
+ * payload logs and their erasure (privacy/).
+ */
+export const SUBJECT_HEADER = 'infergate-subject-id';
+
+/**
+ * The subject id in a header value, or none unless it is exactly one short printable token
+ * (anything else is ignored, never echoed: it is client text bound for files and audit rows).
+ */
+export function subjectId(value: unknown): string | undefined {
+  const v = Array.isArray(value) && value.length === 1 ? value[0] : value;
+  return typeof v === 'string' && /^[\x21-\x7e]{1,128}$/.test(v) ? v : undefined;
+}
+
 /** A caller without credentials: nothing is allowed until the gatekeeper (auth/) says otherwise. */
 export const ANONYMOUS: Principal = Object.freeze({
   id: 'anonymous',
@@ -75,6 +90,8 @@ export interface CallContext {
   readonly trace?: RequestTrace;
   /** Present when the transport reports the write; without it `answered` runs as the call returns. */
   readonly written?: ResponseWritten;
+  /** The data subject the call concerns (SUBJECT_HEADER), when the client named a valid one. */
+  readonly subject?: string;
 }
 
 /** What a transport supplies; the rest is defaulted. */
@@ -87,6 +104,8 @@ export interface CallContextInit {
   signal?: AbortSignal;
   trace?: RequestTrace;
   written?: ResponseWritten;
+  /** Already checked with subjectId(). */
+  subject?: string;
 }
 
 // Generated ids: a per-process random prefix and a counter (cheap on the hot path, unique enough
@@ -106,5 +125,6 @@ export function callContext(init: CallContextInit): CallContext {
     signal: init.signal,
     trace: init.trace,
     written: init.written,
+    subject: init.subject,
   };
 }

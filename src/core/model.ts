@@ -127,3 +127,17 @@ export interface ModelIO {
   inputs: Array<{ name: string; datatype: DataType | undefined; shape: number[] }>;
   outputs: Array<{ name: string; datatype: DataType | undefined; shape: number[] }>;
 }
+
+/** One version's model file, as the repository asks the supply policy about it (plain data). */
+export interface ModelFileRef {
+  model: string;
+  version: number;
+  /** The backend that will load it (`onnxruntime`, …). */
+  backend: string;
+  /** Absolute path of `<model>/<version>`, where a signed manifest lives. */
+  versionDir: string;
+  /** Absolute path of the model file inside it. */
+  path: string;
+  /** The config's `parameters` (e.g. `require_signed`, `model_encrypted`). */
+  parameters: Readonly<Record<string, string>>;
+}

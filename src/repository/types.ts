@@ -1,7 +1,9 @@
 import type { BackendLookup, InstanceEvent } from '../backend/types.js';
 import type { Clock } from '../core/clock.js';
 import type { InferError } from '../core/errors.js';
-import type { ModelBytes, ModelState, ModelVersionSpec } from '../core/model.js';
+import type { ModelBytes, ModelFileRef, ModelState, ModelVersionSpec } from '../core/model.js';
+
+export type { ModelFileRef };
 import type { Scheduler, SchedulerFactory } from '../scheduler/types.js';
 
 /**
@@ -39,20 +41,6 @@ export interface ModelRepositoryOptions {
   onInstanceEvent?: (e: InstanceEvent) => void;
   /** The supply-chain policy (supply/policy.ts): consulted before a model file is inspected or loaded. */
   modelSource?: ModelSource;
-}
-
-/** One version's model file, as the supply policy is asked about it (plain data). */
-export interface ModelFileRef {
-  model: string;
-  version: number;
-  /** The backend that will load it (`onnxruntime`, …). */
-  backend: string;
-  /** Absolute path of `<model>/<version>`, where a signed manifest lives. */
-  versionDir: string;
-  /** Absolute path of the model file inside it. */
-  path: string;
-  /** The config's `parameters` (e.g. `require_signed`, `model_encrypted`). */
-  parameters: Readonly<Record<string, string>>;
 }
 
 /**

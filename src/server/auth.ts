@@ -3,6 +3,7 @@
  * tenants), the rate limiter (per replica, or shared through Redis), and the audit trail (a
  * hash-chained file, the registry's audit table, or the log), from flags and the auth config file.
  */
+import { readFileSync } from 'node:fs';
 import { ApiKeyStore } from '../auth/api-keys.js';
 import { type AuthConfig, loadAuthConfig } from '../auth/config.js';
 import { DefaultGatekeeper, type DeniedEvent, type PrincipalSpec } from '../auth/gatekeeper.js';
@@ -85,7 +86,7 @@ export function openServerAuth(
     onDenied,
   });
   const local = new TokenBuckets();
-  const redis = o.rateLimitRedis ?? config.rate_limits?.redis;
+  const redis = o.rateLimitRedis ?? config.rate_limits?.redis ?? secretFromEnv('INFERGATE_RATE_LIMIT_REDIS');
   const limiter: RateLimiter = redis
     ? new RedisRateLimiter({
         url: redis,
@@ -113,6 +114,13 @@ export function openServerAuth(
       await limiter.close();
     },
   };
+}
+
+/** `NAME` from the environment, or the content of the file `NAME_FILE` names (container secrets). */
+export function secretFromEnv(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const file = env[`${name}_FILE`];
+  if (file) return readFileSync(file, 'utf8').trim();
+  return env[name] || undefined;
 }
 
 function principalSpec(p: NonNullable<AuthConfig['mtls']>[string]): PrincipalSpec {

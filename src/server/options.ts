@@ -87,6 +87,10 @@ export const SecurityOptionsSchema = z.object({
   /** CA for client certificates; with tlsRequireClientCert, mTLS. */
   tlsCa: z.string().min(1).optional(),
   tlsRequireClientCert: z.boolean().default(false),
+  /** Payload logging (privacy/): without it nothing is logged, whatever a model's config asks. */
+  payloadLogDir: z.string().min(1).optional(),
+  /** Records waiting to be written before sampled calls are dropped (and counted) instead. */
+  payloadLogMaxBacklog: z.number().int().positive().default(1024),
 });
 
 export type ServerOptions = z.infer<typeof ServerOptionsSchema> & z.infer<typeof SecurityOptionsSchema>;

@@ -18,6 +18,8 @@ import { AdminApi } from '../router/admin.js';
 import { Router } from '../router/router.js';
 import { createScheduler } from '../scheduler/create-scheduler.js';
 import { openSupplyPolicy } from '../supply/policy.js';
+import type { PayloadLog } from '../privacy/payload-log.js';
+import { openPrivacy } from '../privacy/open.js';
 import { type ServerOptions, type ServerOptionsInput, parseServerOptions } from './options.js';
 import { openServerAuth, type ServerAuth } from './auth.js';
 import { openServerTls } from './tls.js';
@@ -51,6 +53,8 @@ export interface RunningServer {
   readonly logger: Logger;
   /** The model registry (service, and the sync in registry control mode), when configured. */
   readonly registry: ServerRegistry | undefined;
+  /** Payload logging (privacy/), when --payload-log-dir is set. */
+  readonly payloadLog: PayloadLog | undefined;
   /** Readiness turns false, the drain period passes, in-flight requests finish, models unload. */
   stop(options?: StopOptions): Promise<void>;
 }
@@ -155,6 +159,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     allowLoadFiles: o.allowLoadFiles,
   });
   const services = { inference: router, admin };
+  const privacy = openPrivacy(o, { hooks: router.hooks, models: repository, audit: auth.audit, logger });
 
   const started = clock.now();
   // The ports open before any model loads: liveness answers at once, readiness once the startup
@@ -171,6 +176,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
         auth: auth.gatekeeper,
         onAdmin: (e) => auth.audit.record({ action: 'security.admin', ...e }),
         https: tls?.https,
+        privacy: privacy.payloadLog,
       })
     : undefined;
   const grpc = o.enableGrpc
@@ -208,6 +214,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
   phase = 'serving';
   logger.info(auth.summary);
   if (tls) logger.info(tls.summary);
+  privacy.start();
   const metricsPort = metricsServer?.port;
   const ready = router.ready();
   logger.info(
@@ -228,6 +235,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
       // Past the timeout a worker may still be inside a native call: the process exit ends it.
       if (!timedOut) await backends.close();
       tls?.close();
+      await privacy.close();
       await auth.close();
       await registry?.close();
       // Metrics stay scrapeable through the drain; traces still buffered are flushed last.
@@ -239,7 +247,8 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     })();
     return stopping;
   };
-  return { httpPort, grpcPort, metricsPort, router, admin, tracing, logger, registry, stop };
+  const payloadLog = privacy.payloadLog;
+  return { httpPort, grpcPort, metricsPort, router, admin, tracing, logger, registry, payloadLog, stop };
 }
 
 /** Scheduler drop reasons → metric label values. */

@@ -67,12 +67,16 @@ export function parseModelKey(text: string, from: string): KeyObject {
   return createSecretKey(raw);
 }
 
-/** The model key from a file (preferred) or the environment; undefined when neither is set. */
+/**
+ * The model key from a file (preferred), `INFERGATE_MODEL_KEY_FILE` (a path: the secrets-as-files
+ * convention of container platforms) or `INFERGATE_MODEL_KEY`; undefined when none is set.
+ */
 export async function loadModelKey(
   file?: string,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<KeyObject | undefined> {
-  if (file !== undefined) return parseModelKey(await readFile(file, 'utf8'), `model key file '${file}'`);
+  const path = file ?? (env[`${MODEL_KEY_ENV}_FILE`] || undefined);
+  if (path !== undefined) return parseModelKey(await readFile(path, 'utf8'), `model key file '${path}'`);
   const value = env[MODEL_KEY_ENV];
   return value === undefined || value === '' ? undefined : parseModelKey(value, MODEL_KEY_ENV);
 }

@@ -18,22 +18,15 @@ import type { KeyObject } from 'node:crypto';
 import { open, readFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { InferError } from '../core/errors.js';
-import type { ModelBytes } from '../core/model.js';
+import type { ModelBytes, ModelFileRef } from '../core/model.js';
 import { headerKeyId, isEncrypted, loadModelKey, modelKeyId } from './encrypt.js';
 import { checkExternalData } from './external-data.js';
 import { quoted, readHashed } from './files.js';
 import { readTrustedKeys } from './keys.js';
 import { verifyVersion } from './manifest.js';
 
-/** A version's model file as the repository describes it (same shape as repository's ModelFileRef). */
-export interface SupplyFileRef {
-  model: string;
-  version: number;
-  backend: string;
-  versionDir: string;
-  path: string;
-  parameters: Readonly<Record<string, string>>;
-}
+/** A version's model file as the repository describes it. */
+export type SupplyFileRef = ModelFileRef;
 
 /** What the S11 test seam is told: the version and the sha256 of the bytes that will be loaded. */
 export interface VerifiedFile {

@@ -133,3 +133,18 @@ export function numbers(list: string[], what: string): Record<string, number> {
 export function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
+
+/** Prints an audit verdict (registry audit log or security trail); exit code 1 when tampered. */
+export function printVerdict(
+  v: { ok: boolean; rows: number; head: string; problems: Array<{ seq: number; problem: string }> },
+  json: boolean,
+  what: string,
+): void {
+  if (json) printJson(v);
+  else if (v.ok) console.log(`${what} intact: ${v.rows} rows, head ${v.head}`);
+  else {
+    console.log(`${what} TAMPERED: ${v.problems.length} problem(s) in ${v.rows} rows`);
+    for (const p of v.problems) console.log(`  row ${p.seq}: ${p.problem}`);
+  }
+  if (!v.ok) process.exitCode = 1;
+}

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { InferError } from '../../core/index.js';
 import type { AuditEntry } from '../../registry/types.js';
-import { printJson, runWithRegistry, table, withRegistryOptions } from './context.js';
+import { printJson, printVerdict, runWithRegistry, table, withRegistryOptions } from './context.js';
 
 const brief = (v: unknown) => (v === undefined ? '-' : JSON.stringify(v));
 
@@ -77,15 +77,6 @@ export function registerHistory(registry: Command): void {
   withRegistryOptions(
     registry.command('verify').description('re-check the audit log hash chain; names edited, inserted or deleted rows'),
   ).action(async (_o, cmd: Command) =>
-    runWithRegistry(cmd, async (r) => {
-      const v = await r.service.verify();
-      if (r.json) printJson(v);
-      else if (v.ok) console.log(`audit log intact: ${v.rows} rows, head ${v.head}`);
-      else {
-        console.log(`audit log TAMPERED: ${v.problems.length} problem(s) in ${v.rows} rows`);
-        for (const p of v.problems) console.log(`  row ${p.seq}: ${p.problem}`);
-      }
-      if (!v.ok) process.exitCode = 1;
-    }),
+    runWithRegistry(cmd, async (r) => printVerdict(await r.service.verify(), r.json, 'audit log')),
   );
 }

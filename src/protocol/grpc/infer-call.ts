@@ -4,7 +4,15 @@
  * continuing the caller's `traceparent` wraps the same path (no separate traced copy).
  */
 import type { Metadata } from '@grpc/grpc-js';
-import { callContext, InferError, type InferRequest, type Principal, type ResponseWritten } from '../../core/index.js';
+import {
+  callContext,
+  InferError,
+  type InferRequest,
+  type Principal,
+  type ResponseWritten,
+  SUBJECT_HEADER,
+  subjectId,
+} from '../../core/index.js';
 import type { ModelInferRequest, ModelInferResponse } from '../../gen/grpc_service_pb.js';
 import type { RequestSpan, Tracing } from '../../observability/tracing.js';
 import type { InferenceService } from '../../router/types.js';
@@ -62,6 +70,7 @@ async function run(
     signal: call.signal,
     trace: span,
     written: call.written,
+    subject: subjectId(call.metadata.get(SUBJECT_HEADER)),
   });
   const result = await service.infer(request, ctx);
   const t0 = span ? performance.now() : 0;

@@ -2,6 +2,7 @@
 import { toHttpError } from './errors.js';
 import * as admin from './handlers-admin.js';
 import * as models from './handlers-models.js';
+import { privacyErase } from './handlers-privacy.js';
 import * as registry from './handlers-registry.js';
 import { tracedInfer } from './infer-traced.js';
 import { matchRoute, type RouteName } from './routes.js';
@@ -34,6 +35,7 @@ const HANDLERS: Record<RouteName, Handler> = {
   registryHistory: registry.registryHistory,
   registryAudit: registry.registryAudit,
   registryVerify: registry.registryVerify,
+  privacyErase,
 };
 
 /** Routes and runs one request; never throws: failures become `{"error": …}` results. */

@@ -1,5 +1,5 @@
 /** POST /v2/models/{m}[/versions/{v}]/infer: decode, call the service, encode, compress. */
-import { callContext, requestIdHeader } from '../../core/index.js';
+import { callContext, requestIdHeader, SUBJECT_HEADER, subjectId } from '../../core/index.js';
 import { chooseEncoding, compress, jsonTooLarge } from './compression.js';
 import { deadlineFromHeader, TIMEOUT_HEADER } from './deadline.js';
 import { HEADER_LENGTH, parseHeaderLength } from './binary.js';
@@ -35,6 +35,7 @@ export const infer: Handler = async (deps, { params }, req) => {
     signal: req.signal,
     trace: req.trace,
     written: req.written,
+    subject: subjectId(req.headers[SUBJECT_HEADER]),
   });
   const response = await deps.inference.infer(decoded.request, ctx);
   const encodeStart = req.trace ? performance.now() : 0;

@@ -33,6 +33,7 @@ const BY_ROUTE: Record<RouteName, Scope | 'open' | { GET: Scope; other: Scope }>
   registryHistory: 'read',
   registryAudit: 'admin',
   registryVerify: 'admin',
+  privacyErase: 'admin',
 };
 
 export function routeScope(name: RouteName, method: string): Scope | 'open' {

@@ -33,7 +33,8 @@ export type RouteName =
   | 'registryAlias'
   | 'registryHistory'
   | 'registryAudit'
-  | 'registryVerify';
+  | 'registryVerify'
+  | 'privacyErase';
 
 /** A matched route: its name and decoded path parameters. */
 export interface RouteMatch {
@@ -84,6 +85,8 @@ const TABLE: Array<[RouteName, readonly string[], string]> = [
   ['registryHistory', GET, '/v2/registry/models/:model/history'],
   ['registryAudit', GET, '/v2/registry/audit'],
   ['registryVerify', POST, '/v2/registry/verify'],
+  // Right to erasure: every payload-log record of a data subject (privacy/).
+  ['privacyErase', POST, '/v2/privacy/erase'],
   ...shmRoutes('systemsharedmemory'),
   ...shmRoutes('cudasharedmemory'),
 ];

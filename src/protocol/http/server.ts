@@ -26,7 +26,7 @@ import { DefaultGatekeeper } from '../../auth/gatekeeper.js';
 import { routeScope } from './route-scopes.js';
 import { matchRoute, type RouteMatch } from './routes.js';
 import { toHttpError } from './errors.js';
-import type { HandlerDeps, HttpRequestData, HttpResult } from './types.js';
+import type { HandlerDeps, HttpRequestData, HttpResult, PayloadEraser } from './types.js';
 
 /** Options of {@link createHttpServer}. */
 export interface HttpServerOptions {
@@ -74,6 +74,8 @@ export interface HttpServerOptions {
   onAdmin?: (e: AdminCallEvent) => void;
   /** TLS (protocol/common/tls.ts httpsOptions): serve HTTPS instead of HTTP. */
   https?: HttpsServerOptions;
+  /** POST /v2/privacy/erase (absent: it answers 501 naming the flag). */
+  privacy?: PayloadEraser;
 }
 
 /** A finished administrative call. */
@@ -124,6 +126,7 @@ export function createHttpServer(services: Services, options: HttpServerOptions 
     registryServing: options.registryServing,
     versionAliases: options.versionAliases === true,
     auth: options.auth ?? localOnly,
+    privacy: options.privacy,
   };
   // Header, request and idle timeouts with the sweep interval that enforces them on time
   // (observability/listener-timeouts.ts). `http` is what fastify hands to http.createServer, the only

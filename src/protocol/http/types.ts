@@ -56,6 +56,13 @@ export interface HandlerDeps {
   versionAliases?: boolean;
   /** Authentication and authorization (auth/). */
   auth: Gatekeeper;
+  /** Erasure of a subject's payload-log records (privacy/); absent when payload logging is off. */
+  privacy?: PayloadEraser;
+}
+
+/** Removes every logged record of `subject`, audited as done by `actor`; resolves to the count. */
+export interface PayloadEraser {
+  erase(subject: string, actor: string): Promise<number>;
 }
 
 /** An endpoint handler; throws InferError for client-facing failures. */

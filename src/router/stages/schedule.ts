@@ -14,7 +14,7 @@ export function schedule(hooks: Hooks, clock: Clock): Dispatch {
     const { inputs, batchSize } = need(x.validated, 'validated', 'schedule');
     const { request, ctx } = x;
     // Inputs are transferred to the worker on submit: a hook that reads them gets a copy taken now.
-    if (hooks.wantsTensors) x.inputsCopy = inputs.map(copyTensor);
+    if (hooks.wantsTensors && hooks.tensorsFor(x)) x.inputsCopy = inputs.map(copyTensor);
     const now = clock.now();
     x.submittedAt = now;
     const d = ctx.deadline;

@@ -24,6 +24,7 @@ const ALLOWED: Record<string, string[]> = {
   auth: ['core'],
   supply: ['core', 'gen'],
   audit: ['core', 'registry/audit-chain.ts', 'registry/types.ts'],
+  privacy: ['core', 'observability', 'audit/types.ts', 'router/hooks.ts', 'router/pipeline.ts'],
   registry: ['core'],
   manager: [
     'core',

@@ -2,12 +2,11 @@
 // CA that openssl builds in a temp dir. Refusals are shown to come from the server: the same client
 // settings succeed against a permissive control server.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
@@ -22,55 +21,10 @@ import {
   TlsReloader,
   toPeerCertificate,
 } from '../../../src/protocol/common/tls.js';
+import { makePki, SPIFFE } from '../../services/pki.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'ig-tls-'));
-const p = (name: string) => join(dir, name);
-const pem = (name: string) => readFileSync(p(name));
-const SPIFFE = 'spiffe://infergate.test/ns/prod/sa/batch';
-const CNF = [
-  '[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = placeholder',
-  '[v3_ca]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign',
-  '[server]\nbasicConstraints = CA:FALSE\nextendedKeyUsage = serverAuth\nsubjectAltName = IP:127.0.0.1,DNS:localhost',
-  '[client]\nbasicConstraints = CA:FALSE\nextendedKeyUsage = clientAuth',
-  `[client_spiffe]\nbasicConstraints = CA:FALSE\nextendedKeyUsage = clientAuth\nsubjectAltName = URI:${SPIFFE}`,
-  // For `openssl ca`, the one way openssl 3.0 sets explicit validity dates.
-  '[ca]\ndefault_ca = ca_default\n[ca_default]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial',
-  'default_md = sha256\npolicy = any\nunique_subject = no\n[any]\ncommonName = supplied\n',
-].join('\n');
-
-// One openssl command line (no argument holds a space).
-const ossl = (cmd: string) => execFileSync('openssl', cmd.split(' '), { cwd: dir, stdio: 'pipe' });
-const EC = '-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes';
-let serial = 10;
-function leaf(name: string, cn: string, ext: string, ca = 'ca', key = EC) {
-  ossl(`req -new -config cnf ${key} -keyout ${name}.key -subj /CN=${cn} -out ${name}.csr`);
-  ossl(
-    `x509 -req -in ${name}.csr -CA ${ca}.crt -CAkey ${ca}.key -set_serial ${serial++} -days 2 -extfile cnf -extensions ${ext} -out ${name}.crt`,
-  );
-}
-
-/** Built at load, synchronously, so every suite's hooks find the files. */
-function makePki() {
-  writeFileSync(p('cnf'), CNF);
-  writeFileSync(p('index.txt'), '');
-  writeFileSync(p('serial'), '01\n');
-  for (const ca of ['ca', 'foreign-ca']) {
-    ossl(`req -x509 -config cnf -extensions v3_ca ${EC} -keyout ${ca}.key -subj /CN=${ca} -days 2 -out ${ca}.crt`);
-  }
-  // RSA server keys, so that the RSA key-exchange and ECDHE-RSA suites are real options to refuse.
-  leaf('server1', 'localhost', 'server', 'ca', '-newkey rsa:2048 -nodes');
-  leaf('server2', 'localhost', 'server', 'ca', '-newkey rsa:2048 -nodes');
-  leaf('client', 'client-a', 'client');
-  leaf('spiffe', 'ignored-cn', 'client_spiffe');
-  leaf('foreign', 'client-a', 'client', 'foreign-ca'); // the same CN from another CA
-  // openssl 3.0 has no x509 -not_after; `openssl ca` takes explicit dates for a cert expired long ago.
-  ossl(`req -new -config cnf ${EC} -keyout expired.key -subj /CN=client-a -out expired.csr`);
-  const dates = '-startdate 20200101000000Z -enddate 20200102000000Z';
-  ossl(
-    `ca -batch -config cnf -cert ca.crt -keyfile ca.key -in expired.csr -out expired.crt -extensions client ${dates} -notext`,
-  );
-}
-makePki();
+const pki = makePki();
+const { dir, p, pem } = pki;
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const SERVER1 = { cert: p('server1.crt'), key: p('server1.key') };
