@@ -46,6 +46,8 @@ const snapshot: RegistrySnapshot = {
     updatedBy: '',
   })),
   versions: [version(1), version(2), version(3)],
+  traffic: [],
+  rollouts: [],
 };
 const store = {
   location: 'bench',

@@ -78,6 +78,8 @@ export interface CallContext {
   readonly requestId: string;
   readonly protocol: Protocol;
   readonly principal: Principal;
+  /** A request header (HTTP) or metadata entry (gRPC) by lower-case name: a sticky split's key. */
+  readonly header?: (name: string) => string | undefined;
   /**
    * Absolute deadline in epoch ms (Date.now()), Infinity when none: from the gRPC deadline or
    * HTTP's `infergate-timeout-ms` header. A call past it is answered IG_ERR_DEADLINE_EXCEEDED and
@@ -106,6 +108,7 @@ export interface CallContextInit {
   written?: ResponseWritten;
   /** Already checked with subjectId(). */
   subject?: string;
+  header?: (name: string) => string | undefined;
 }
 
 // Generated ids: a per-process random prefix and a counter (cheap on the hot path, unique enough
@@ -126,5 +129,6 @@ export function callContext(init: CallContextInit): CallContext {
     trace: init.trace,
     written: init.written,
     subject: init.subject,
+    header: init.header,
   };
 }

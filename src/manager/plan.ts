@@ -9,7 +9,7 @@ import type { AliasRecord, RegistrySnapshot } from '../registry/types.js';
 /** model → alias → version being served. */
 export type AliasTable = ReadonlyMap<string, ReadonlyMap<string, number>>;
 
-/** Versions the registry names for serving: alias targets and pinned versions, per model. */
+/** Versions the registry names for serving: alias targets, pinned versions, traffic arms and shadows, per model. */
 export function desiredVersions(snapshot: RegistrySnapshot): Map<string, number[]> {
   const out = new Map<string, Set<number>>();
   const add = (model: string, v: number) => {
@@ -19,6 +19,10 @@ export function desiredVersions(snapshot: RegistrySnapshot): Map<string, number[
   };
   for (const a of snapshot.aliases) add(a.model, a.version);
   for (const v of snapshot.versions) if (v.pinned) add(v.model, v.version);
+  for (const t of snapshot.traffic ?? []) {
+    for (const arm of t.policy.arms) add(t.model, arm.version);
+    for (const s of t.policy.shadows ?? []) add(t.model, s.version);
+  }
   return new Map([...out].map(([m, s]) => [m, [...s].sort((a, b) => a - b)]));
 }
 

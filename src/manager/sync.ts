@@ -23,6 +23,9 @@ import type { ArtifactStore } from '../registry/artifacts.js';
 import type { RegistrySnapshot, RegistryStore, VersionRecord } from '../registry/types.js';
 import type { ModelRepositoryApi } from '../repository/types.js';
 import type { VersionAliases } from '../router/alias-policy.js';
+import type { TrafficTable } from '../rollout/split-policy.js';
+import { effectiveTraffic } from '../rollout/traffic.js';
+import type { RolloutRecord, TrafficPolicy } from '../registry/types.js';
 import { layoutModel, pruneModel } from './layout.js';
 import { type AliasTable, desiredVersions, nextAliasTable, servedVersions, unionVersions } from './plan.js';
 
@@ -45,12 +48,17 @@ export interface SyncStatus {
   storeAvailable: boolean;
   /** Alias → served version, per model. */
   aliases: Record<string, Record<string, number>>;
+  /** The traffic split applied now (READY arms only), per model. */
+  traffic: Record<string, TrafficPolicy>;
 }
 
 const STATE_FILE = '.registry-state.json';
 
-export class RegistrySync implements VersionAliases {
+export class RegistrySync implements VersionAliases, TrafficTable {
   private table: AliasTable = new Map();
+  private traffic = new Map<string, TrafficPolicy>();
+  private rolloutRows: RolloutRecord[] = [];
+  private readonly applied = new Set<() => void>();
   private revision = -1;
   private served = new Map<string, number[]>();
   /** The versions last handed to `repository.sync` per model: an unchanged set is not re-synced. */
@@ -75,10 +83,30 @@ export class RegistrySync implements VersionAliases {
     return this.table.get(model)?.get(this.defaultAlias);
   }
 
+  trafficFor(model: string): TrafficPolicy | undefined {
+    return this.traffic.get(model);
+  }
+
+  /** Runs `fn` after every applied snapshot (the rollout observer re-reads the active steps); returns the unsubscribe. */
+  onApplied(fn: () => void): () => void {
+    this.applied.add(fn);
+    return () => this.applied.delete(fn);
+  }
+
+  /** The rollouts of the last snapshot (rollout/observer.ts counts the active ones' steps). */
+  rollouts(): readonly RolloutRecord[] {
+    return this.rolloutRows;
+  }
+
   status(): SyncStatus {
     const aliases: SyncStatus['aliases'] = {};
     for (const [m, t] of this.table) aliases[m] = Object.fromEntries(t);
-    return { revision: this.revision, storeAvailable: this.storeAvailable, aliases };
+    return {
+      revision: this.revision,
+      storeAvailable: this.storeAvailable,
+      aliases,
+      traffic: Object.fromEntries(this.traffic),
+    };
   }
 
   /** First pass (from the store, else from the last state on disk), then the watch and the poll. */
@@ -146,7 +174,8 @@ export class RegistrySync implements VersionAliases {
   /** One reconcile pass over a snapshot (see the file comment for the order). */
   private async apply(snapshot: RegistrySnapshot): Promise<void> {
     const desired = desiredVersions(snapshot);
-    const keep = unionVersions(desired, servedVersions(this.table));
+    // What serves now (aliases and the traffic split) stays loaded until the new tables are in place.
+    const keep = unionVersions(desired, servedVersions(this.table), trafficVersions(this.traffic));
     for (const [model, versions] of keep) {
       const records = snapshot.versions.filter((v) => v.model === model && desired.get(model)?.includes(v.version));
       await this.load(model, versions, records);
@@ -158,6 +187,12 @@ export class RegistrySync implements VersionAliases {
         `alias ${h.model}@${h.alias} → v${h.target} is not READY; ${h.serving === undefined ? 'not served' : `still serving v${h.serving}`}`,
       );
     this.table = table;
+    this.traffic = new Map(
+      snapshot.traffic.flatMap((t) => {
+        const p = effectiveTraffic(t.policy, (v) => this.isReady(t.model, v));
+        return p ? [[t.model, p] as const] : [];
+      }),
+    );
     const final = unionVersions(desired, servedVersions(table));
     for (const model of new Set([...keep.keys(), ...this.served.keys()])) {
       const versions = final.get(model) ?? [];
@@ -166,6 +201,8 @@ export class RegistrySync implements VersionAliases {
     }
     this.served = final;
     this.revision = snapshot.revision;
+    this.rolloutRows = snapshot.rollouts ?? [];
+    for (const fn of this.applied) fn();
     // A set that did not fully load is tried again at the next change of the registry.
     for (const [model, versions] of desired)
       if (!versions.every((v) => this.isReady(model, v))) this.synced.delete(model);
@@ -212,6 +249,16 @@ export class RegistrySync implements VersionAliases {
     await writeFile(`${path}.tmp`, JSON.stringify(snapshot));
     await rename(`${path}.tmp`, path);
   }
+}
+
+/** The versions the traffic splits route to or shadow, per model. */
+function trafficVersions(traffic: ReadonlyMap<string, TrafficPolicy>): Map<string, number[]> {
+  return new Map(
+    [...traffic].map(([m, p]) => [
+      m,
+      [...new Set([...p.arms.map((a) => a.version), ...(p.shadows ?? []).map((x) => x.version)])],
+    ]),
+  );
 }
 
 function unavailable(err: unknown): boolean {

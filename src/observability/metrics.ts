@@ -36,6 +36,8 @@ export interface MetricsSources {
   serverReady?: () => boolean;
   /** A shared rate limiter answering from its per-replica fallback (infergate_rate_limiter_degraded). */
   limiterDegraded?: () => boolean;
+  /** The traffic split each model applies now (infergate_traffic_weight_percent). */
+  traffic?: () => Record<string, { arms: Array<{ version: number; weight: number }> }>;
 }
 
 /** Options of {@link Metrics}. */
@@ -55,6 +57,8 @@ export class Metrics {
   readonly registry = new Registry();
   private readonly unrouted = new Float64Array(UNROUTED_REASONS.length);
   private readonly denied = new Float64Array(DENIAL_KINDS.length);
+  private readonly rollbacks = new Map<string, number>();
+  private readonly stickyMissing = new Map<string, number>();
   private readonly loadSeconds = new Map<string, Buckets>();
   private readonly cpu = new CpuUtilization();
   private readonly loop = new EventLoopDelay();
@@ -83,6 +87,16 @@ export class Metrics {
   countDenied(kind: (typeof DENIAL_KINDS)[number]): void {
     const i = DENIAL_KINDS.indexOf(kind);
     this.denied[i] = (this.denied[i] as number) + 1;
+  }
+
+  /** Counts a rollout that ended in a rollback (the RolloutRolledBack alert reads it). */
+  countRollback(model: string): void {
+    this.rollbacks.set(model, (this.rollbacks.get(model) ?? 0) + 1);
+  }
+
+  /** Counts a call of a sticky split that carried no key (it took the weighted draw). */
+  countStickyMissing(model: string): void {
+    this.stickyMissing.set(model, (this.stickyMissing.get(model) ?? 0) + 1);
   }
 
   /** Records a finished load: per-model histogram (the per-version gauge lives in VersionStats). */
@@ -350,6 +364,34 @@ export class Metrics {
         ['kind'],
         (out) =>
           DENIAL_KINDS.forEach((kind, i) => void out.push({ labels: { kind }, value: this.denied[i] as number })),
+      ],
+      [
+        'infergate_rollout_rollbacks_total',
+        'Rollouts that ended in a rollback (the autopilot, a canary that stopped serving, or an inconclusive analysis)',
+        'counter',
+        ['model'],
+        (out) => {
+          for (const [model, n] of this.rollbacks) out.push({ labels: { model }, value: n });
+        },
+      ],
+      [
+        'infergate_traffic_sticky_key_missing_total',
+        'Calls of a sticky traffic split that carried no key and were assigned by the weighted draw',
+        'counter',
+        ['model'],
+        (out) => {
+          for (const [model, n] of this.stickyMissing) out.push({ labels: { model }, value: n });
+        },
+      ],
+      [
+        'infergate_traffic_weight_percent',
+        'Share of the calls that name no version each version receives now (traffic splits and rollouts)',
+        'gauge',
+        MV,
+        (out) => {
+          for (const [model, p] of Object.entries(this.sources.traffic?.() ?? {}))
+            for (const a of p.arms) out.push({ labels: { model, version: String(a.version) }, value: a.weight });
+        },
       ],
       [
         'infergate_rate_limiter_degraded',

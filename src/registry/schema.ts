@@ -37,6 +37,10 @@ export interface RegistryTables {
     updated_at: string;
     updated_by: string;
   };
+  traffic: { model: string; policy: string; updated_at: string; updated_by: string };
+  rollouts: { model: string; id: string; seq: number; state: string; updated_at: string };
+  observations: { model: string; replica: string; data: string; updated_at: string };
+  leases: { name: string; holder: string; expires_at: number };
   audit: {
     seq: number;
     at: string;
@@ -122,6 +126,41 @@ export const MIGRATIONS: readonly Migration[] = [
       await tx
         .insertInto('meta')
         .values({ key: 'audit_head', value: JSON.stringify({ seq: 0, hash: '0'.repeat(64) }) })
+        .execute();
+    },
+  },
+  {
+    // Rollouts (#13): traffic policies, rollout state, per-replica observations, leader leases.
+    version: 2,
+    async up(tx) {
+      await tx.schema
+        .createTable('traffic')
+        .addColumn('model', 'text', (c) => c.primaryKey())
+        .addColumn('policy', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('updated_by', 'text', (c) => c.notNull())
+        .execute();
+      await tx.schema
+        .createTable('rollouts')
+        .addColumn('model', 'text', (c) => c.primaryKey())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await tx.schema
+        .createTable('observations')
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('replica', 'text', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('observations_pk', ['model', 'replica'])
+        .execute();
+      await tx.schema
+        .createTable('leases')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('holder', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
         .execute();
     },
   },

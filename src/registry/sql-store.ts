@@ -22,6 +22,15 @@ import {
   mustFindVersion,
   readHead,
 } from './sql-queries.js';
+import {
+  readObservations,
+  readRollouts,
+  readTraffic,
+  takeLease,
+  upsertObservation,
+  writeRollout,
+  writeTraffic,
+} from './sql-traffic.js';
 import { storeError } from './store-errors.js';
 import type {
   Actor,
@@ -32,6 +41,10 @@ import type {
   AuditVerdict,
   ModelRecord,
   NewVersion,
+  ObservationRecord,
+  RolloutRecord,
+  TrafficPolicy,
+  TrafficRecord,
   RegistrySnapshot,
   RegistryStore,
   ValidationRecord,
@@ -282,6 +295,9 @@ export class SqlRegistryStore implements RegistryStore {
           eb.or([
             eb('pinned', '=', 1),
             eb.exists(
+              eb.selectFrom('traffic').select('traffic.model').whereRef('traffic.model', '=', 'versions.model'),
+            ),
+            eb.exists(
               eb
                 .selectFrom('aliases')
                 .select('aliases.alias')
@@ -293,11 +309,62 @@ export class SqlRegistryStore implements RegistryStore {
         .orderBy('model')
         .orderBy('version')
         .execute();
-      return { revision, aliases, versions: rows.map(versionRecord) };
+      const traffic = await readTraffic(tx);
+      const rollouts = await readRollouts(tx);
+      // A traffic policy names versions inside its JSON: keep those of its model that it names.
+      const named = new Map(traffic.map((t) => [t.model, trafficVersions(t.policy)]));
+      const versions = rows
+        .map(versionRecord)
+        .filter(
+          (v) =>
+            v.pinned ||
+            aliases.some((a) => a.model === v.model && a.version === v.version) ||
+            named.get(v.model)?.has(v.version),
+        );
+      return { revision, aliases, versions, traffic, rollouts };
     };
     // One consistent read: PostgreSQL's default isolation re-snapshots per statement.
     const trx = this.o.db.transaction();
     return this.guard((this.o.dialect === 'postgres' ? trx.setIsolationLevel('repeatable read') : trx).execute(run));
+  }
+
+  listTraffic(): Promise<TrafficRecord[]> {
+    return this.read((db) => readTraffic(db));
+  }
+
+  setTraffic(model: string, policy: TrafficPolicy | null, actor: Actor, reason?: string): Promise<void> {
+    checkModelName(model);
+    return this.mutate((tx, log) => writeTraffic(tx, log, model, policy, actor, reason));
+  }
+
+  async getRollout(model: string): Promise<RolloutRecord | undefined> {
+    return (await this.read((db) => readRollouts(db, model)))[0];
+  }
+
+  putRollout(
+    model: string,
+    rollout: { id: string; state: Record<string, unknown> },
+    expectedSeq: number | undefined,
+    actor: Actor,
+    reason?: string,
+  ): Promise<RolloutRecord> {
+    checkModelName(model);
+    return this.mutate((tx, log) => writeRollout(tx, log, model, rollout, expectedSeq, actor, reason));
+  }
+
+  putObservation(model: string, replica: string, data: Record<string, unknown>): Promise<void> {
+    return this.read((db) =>
+      upsertObservation(db, model, replica, data, new Date(this.o.clock.wallMs()).toISOString()),
+    );
+  }
+
+  listObservations(model: string): Promise<ObservationRecord[]> {
+    return this.read((db) => readObservations(db, model));
+  }
+
+  acquireLease(name: string, holder: string, ttlMs: number, nowMs: number): Promise<boolean> {
+    const take = () => takeLease(this.o.db, name, holder, ttlMs, nowMs);
+    return this.guard(this.o.exclusive ? this.o.exclusive(take) : take());
   }
 
   watch(onChange: () => void): () => void {
@@ -343,4 +410,8 @@ export class SqlRegistryStore implements RegistryStore {
       });
     return this.guard(this.o.exclusive ? this.o.exclusive(run) : run());
   }
+}
+
+function trafficVersions(p: TrafficPolicy): Set<number> {
+  return new Set([...p.arms.map((a) => a.version), ...(p.shadows ?? []).map((x) => x.version)]);
 }

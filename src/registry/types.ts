@@ -153,7 +153,11 @@ export type AuditAction =
   | 'alias.delete'
   /** Security trail (audit/): a refused authentication or authorization, an administrative action. */
   | 'security.denied'
-  | 'security.admin';
+  | 'security.admin'
+  /** Traffic policies and rollouts (rollout/). */
+  | 'traffic.set'
+  | 'traffic.clear'
+  | 'rollout.update';
 
 /** One append-only audit row; `hash` chains it to the previous row (`audit-chain.ts`). */
 export interface AuditEntry {
@@ -196,12 +200,51 @@ export interface AliasChange {
   reason?: string;
 }
 
+/**
+ * How a model's unqualified calls are split (rollout/traffic.ts applies it). Weights are percent
+ * and sum to 100; a sticky key makes one caller always land on the same arm; shadows receive a
+ * copy of a share of the calls after the primary answered, for comparison only.
+ */
+export interface TrafficPolicy {
+  arms: Array<{ version: number; weight: number }>;
+  sticky?: { header?: string; parameter?: string };
+  shadows?: Array<{ version: number; percent: number }>;
+}
+
+export interface TrafficRecord {
+  model: string;
+  policy: TrafficPolicy;
+  updatedAt: string;
+  updatedBy: Actor;
+}
+
+/** A rollout's durable state (rollout/controller.ts drives it; plain data so any replica can). */
+export interface RolloutRecord {
+  model: string;
+  /** Unique per rollout (observations and audit rows carry it). */
+  id: string;
+  /** Increases with every update: compare-and-set for the controller and the CLI. */
+  seq: number;
+  state: Record<string, unknown>;
+  updatedAt: string;
+}
+
+/** A replica's counters for a model's active rollout step (not audited: they change every second). */
+export interface ObservationRecord {
+  model: string;
+  replica: string;
+  data: Record<string, unknown>;
+  updatedAt: string;
+}
+
 /** Everything the serving side needs, read in one consistent transaction. */
 export interface RegistrySnapshot {
   revision: number;
   aliases: AliasRecord[];
-  /** Every version an alias names or that is pinned (the ones serving may need). */
+  /** Every version an alias names, a traffic policy routes to, or that is pinned (the ones serving may need). */
   versions: VersionRecord[];
+  traffic: TrafficRecord[];
+  rollouts: RolloutRecord[];
 }
 
 export interface AuditQuery {
@@ -244,6 +287,26 @@ export interface RegistryStore {
   verifyAudit(): Promise<AuditVerdict>;
   /** Aliases, pinned versions and the versions they name, at one revision. */
   snapshot(): Promise<RegistrySnapshot>;
+  listTraffic(): Promise<TrafficRecord[]>;
+  /** Sets (or with null removes) a model's traffic policy; its versions must exist (IG_ERR_NOT_FOUND). Audited. */
+  setTraffic(model: string, policy: TrafficPolicy | null, actor: Actor, reason?: string): Promise<void>;
+  getRollout(model: string): Promise<RolloutRecord | undefined>;
+  /**
+   * Writes a model's rollout state when its current seq is `expectedSeq` (undefined: there must be
+   * none); IG_ERR_CONFLICT otherwise. Audited with `reason` (the decision and its evidence).
+   */
+  putRollout(
+    model: string,
+    rollout: { id: string; state: Record<string, unknown> },
+    expectedSeq: number | undefined,
+    actor: Actor,
+    reason?: string,
+  ): Promise<RolloutRecord>;
+  /** A replica's counters for a model (upsert by replica); never audited, never bumps the revision. */
+  putObservation(model: string, replica: string, data: Record<string, unknown>): Promise<void>;
+  listObservations(model: string): Promise<ObservationRecord[]>;
+  /** Takes or renews a named lease for `holder` until nowMs + ttlMs; true when held by `holder`. */
+  acquireLease(name: string, holder: string, ttlMs: number, nowMs: number): Promise<boolean>;
   /**
    * A hint that someone (maybe another process) changed the store: PostgreSQL LISTEN/NOTIFY;
    * SQLite has none (readers poll `revision()`). Returns the unsubscribe.

@@ -6,7 +6,7 @@
  * version. A call naming no version goes to the model's default alias when it has one.
  * The table is read on every call: lookups are Map reads, no I/O (the registry sync keeps it).
  */
-import { type CallContext, InferError } from '../core/index.js';
+import { type CallContext, type InferRequest, InferError } from '../core/index.js';
 import type { Target, VersionPolicy } from './policy.js';
 
 /** What serving knows about aliases now (implemented by manager/sync.ts). */
@@ -42,7 +42,12 @@ export class AliasPolicy implements VersionPolicy {
     private readonly inner: VersionPolicy,
   ) {}
 
-  resolve(model: string, requested: string | undefined, ctx: CallContext): Target | Promise<Target> {
-    return this.inner.resolve(model, translateVersion(this.aliases, model, requested), ctx);
+  resolve(
+    model: string,
+    requested: string | undefined,
+    ctx: CallContext,
+    request?: InferRequest,
+  ): Target | Promise<Target> {
+    return this.inner.resolve(model, translateVersion(this.aliases, model, requested), ctx, request);
   }
 }

@@ -5,7 +5,7 @@
  * splits, aliases and on-demand loading are policies, not repository changes.
  * Called by the `resolve` stage once per call; may return a promise (a policy may load a version).
  */
-import { type CallContext, notFound } from '../core/index.js';
+import { type CallContext, type InferRequest, notFound } from '../core/index.js';
 import type { ModelRepositoryApi, VersionHandle } from '../repository/types.js';
 
 /** Where a call goes. */
@@ -18,7 +18,13 @@ export interface Target {
 
 /** Decides the target of a call. Throws (or rejects with) Triton's not-found / not-ready InferErrors. */
 export interface VersionPolicy {
-  resolve(model: string, requested: string | undefined, ctx: CallContext): Target | Promise<Target>;
+  /** `request` is the decoded call (a sticky split reads a parameter of it); never mutated. */
+  resolve(
+    model: string,
+    requested: string | undefined,
+    ctx: CallContext,
+    request?: InferRequest,
+  ): Target | Promise<Target>;
 }
 
 /** What the default policy reads from the repository. */

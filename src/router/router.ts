@@ -40,7 +40,10 @@ export interface RouterOptions {
   serverVersion: string;
   extensions: string[];
   clock?: Clock;
-  /** Where calls go; default: the requested version, else the highest READY one (Triton). */
+  /**
+   * Where calls go, the whole chain (e.g. a traffic split in front of aliases in front of Triton's
+   * policy); default: Triton's (the requested version, else the highest READY), behind `aliases`.
+   */
   policy?: VersionPolicy;
   /** Registry aliases callers may name as versions (router/alias-policy.ts); absent: numbers only. */
   aliases?: VersionAliases;
@@ -70,8 +73,10 @@ export class Router implements InferenceService {
     installStatistics(this.hooks, o.stats, o.metrics, clock);
     installRequestLog(this.hooks, new RequestLog(o.logger, () => clock.now()));
     installTracing(this.hooks);
-    const base = o.policy ?? new LatestReadyPolicy(o.repository);
-    const policy = o.aliases ? new AliasPolicy(o.aliases, base) : base;
+    // A given policy is the whole chain (the server composes splits and aliases); else Triton's,
+    // behind the alias translation when there are aliases.
+    const latest = new LatestReadyPolicy(o.repository);
+    const policy = o.policy ?? (o.aliases ? new AliasPolicy(o.aliases, latest) : latest);
     this.dispatch = compose(
       [
         observe(this.hooks, clock),

@@ -49,6 +49,8 @@ export const ServerOptionsSchema = z.object({
   registryArtifacts: z.string().min(1).optional(),
   /** Registry control mode: how often the store's revision is polled (PostgreSQL also notifies). */
   registryPollSeconds: z.number().positive().default(1),
+  /** How often the rollout controller looks at its rollouts (ms; tests shorten it). */
+  rolloutTickMs: z.number().positive().default(1000),
   /** Registry control mode: the alias a call without a version goes to. */
   registryDefaultAlias: z.string().default('production'),
   /** Aliases that only move to a validated version (or with force). */

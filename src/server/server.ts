@@ -14,7 +14,11 @@ import { createGrpcServer } from '../protocol/grpc/server.js';
 import { createHttpServer } from '../protocol/http/server.js';
 import { ModelRepository } from '../repository/repository.js';
 import type { ModelRepositoryApi, RepositoryEvent } from '../repository/types.js';
+import type { RegistrySync } from '../manager/sync.js';
+import { SplitPolicy } from '../rollout/split-policy.js';
 import { AdminApi } from '../router/admin.js';
+import { AliasPolicy } from '../router/alias-policy.js';
+import { LatestReadyPolicy, type VersionPolicy } from '../router/policy.js';
 import { Router } from '../router/router.js';
 import { createScheduler } from '../scheduler/create-scheduler.js';
 import { openSupplyPolicy } from '../supply/policy.js';
@@ -22,6 +26,7 @@ import type { PayloadLog } from '../privacy/payload-log.js';
 import { openPrivacy } from '../privacy/open.js';
 import { type ServerOptions, type ServerOptionsInput, parseServerOptions } from './options.js';
 import { openServerAuth, type ServerAuth } from './auth.js';
+import { openServerRollouts, type ServerRollouts } from './rollouts.js';
 import { openServerTls } from './tls.js';
 import { claimServingDir, openServerRegistry, type ServerRegistry } from './registry.js';
 import { shutdown } from './shutdown.js';
@@ -53,6 +58,8 @@ export interface RunningServer {
   readonly logger: Logger;
   /** The model registry (service, and the sync in registry control mode), when configured. */
   readonly registry: ServerRegistry | undefined;
+  /** Rollouts (registry control mode): the service and this replica's id. */
+  readonly rollouts: ServerRollouts | undefined;
   /** Payload logging (privacy/), when --payload-log-dir is set. */
   readonly payloadLog: PayloadLog | undefined;
   /** Readiness turns false, the drain period passes, in-flight requests finish, models unload. */
@@ -91,6 +98,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
         versions: () => versionRows(repository),
         serverReady: (): boolean => router.ready(),
         limiterDegraded: () => auth.limiter.degraded(),
+        traffic: () => registry?.sync?.status().traffic ?? {},
       })
     : undefined;
 
@@ -136,6 +144,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
   const router = new Router({
     repository,
     aliases: registry?.sync,
+    policy: registry?.sync && servingPolicy(registry.sync, repository, metrics),
     admission: {
       gatekeeper: auth.gatekeeper,
       limiter: auth.limiter,
@@ -159,6 +168,18 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     allowLoadFiles: o.allowLoadFiles,
   });
   const services = { inference: router, admin };
+  const rollouts: ServerRollouts | undefined =
+    registry?.sync &&
+    openServerRollouts({
+      store: registry.service.store,
+      sync: registry.sync,
+      hooks: router.hooks,
+      repository,
+      clock,
+      logger,
+      metrics,
+      tickMs: o.rolloutTickMs,
+    });
   const privacy = openPrivacy(o, { hooks: router.hooks, models: repository, audit: auth.audit, logger });
 
   const started = clock.now();
@@ -200,6 +221,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     tls?.watch(http?.fastify.server);
     await repository.start();
     await registry?.sync?.start();
+    rollouts?.start();
   } catch (err) {
     // A port in use (or a failed start) must not leave listeners or model workers behind.
     await Promise.allSettled([http?.close(), grpc?.close(), metricsServer?.close()]);
@@ -229,6 +251,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     stopping ??= (async () => {
       phase = 'stopping';
       // The alias table stays as it is through the drain; only the registry polling stops.
+      await rollouts?.stop();
       await registry?.sync?.stop();
       const drainMs = (options.drainSeconds ?? o.drainSeconds) * 1000;
       const { timedOut } = await shutdown({ http, grpc, repository, logger }, drainMs, o.exitTimeoutSeconds * 1000);
@@ -248,7 +271,14 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     return stopping;
   };
   const payloadLog = privacy.payloadLog;
-  return { httpPort, grpcPort, metricsPort, router, admin, tracing, logger, registry, payloadLog, stop };
+  return { httpPort, grpcPort, metricsPort, router, admin, tracing, logger, registry, rollouts, payloadLog, stop };
+}
+
+/** Registry mode's chain: a traffic split (unqualified calls) → aliases → Triton's ready-version policy. */
+function servingPolicy(sync: RegistrySync, repository: ModelRepositoryApi, metrics?: Metrics): VersionPolicy {
+  return new SplitPolicy(sync, new AliasPolicy(sync, new LatestReadyPolicy(repository)), {
+    onStickyMissing: (model) => metrics?.countStickyMissing(model),
+  });
 }
 
 /** Scheduler drop reasons → metric label values. */

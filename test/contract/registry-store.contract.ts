@@ -325,6 +325,109 @@ export function registryStoreContract(name: string, open: () => Promise<StoreHar
       }
     });
 
+    it('traffic policies: versions must exist; set and clear are audited and in the snapshot', async (t) => {
+      if (!live()) return t.skip('store unavailable');
+      for (let i = 0; i < 3; i++) await store.registerVersion(newVersion('tr'), 'a');
+      await rejectsWith(
+        store.setTraffic(
+          'tr',
+          {
+            arms: [
+              { version: 1, weight: 50 },
+              { version: 9, weight: 50 },
+            ],
+          },
+          'a',
+        ),
+        'IG_ERR_NOT_FOUND',
+        /no version 9/,
+      );
+      const policy = {
+        arms: [
+          { version: 1, weight: 90 },
+          { version: 2, weight: 10 },
+        ],
+        shadows: [{ version: 3, percent: 5 }],
+      };
+      await store.setTraffic('tr', policy, 'alice', 'canary 10%');
+      assert.deepEqual((await store.listTraffic()).find((x) => x.model === 'tr')?.policy, policy);
+      const snap = await store.snapshot();
+      assert.deepEqual(snap.traffic.find((x) => x.model === 'tr')?.policy, policy);
+      assert.deepEqual(
+        snap.versions.filter((v) => v.model === 'tr').map((v) => v.version),
+        [1, 2, 3],
+        'the versions a policy names are in the snapshot',
+      );
+      await store.setTraffic('tr', null, 'alice');
+      assert.equal(
+        (await store.listTraffic()).some((x) => x.model === 'tr'),
+        false,
+      );
+      const rows = (await store.audit({ model: 'tr' })).filter((r) => r.action.startsWith('traffic.'));
+      assert.deepEqual(
+        rows.map((r) => [r.action, r.actor]),
+        [
+          ['traffic.set', 'alice'],
+          ['traffic.clear', 'alice'],
+        ],
+      );
+      assert.equal(rows[0]?.reason, 'canary 10%');
+    });
+
+    it('rollout state is compare-and-set on its update counter, and audited', async (t) => {
+      if (!live()) return t.skip('store unavailable');
+      await store.registerVersion(newVersion('ro'), 'a');
+      await rejectsWith(
+        store.putRollout('ro', { id: 'r1', state: { status: 'running' } }, 1, 'a'),
+        'IG_ERR_CONFLICT',
+        /no rollout/,
+      );
+      const first = await store.putRollout('ro', { id: 'r1', state: { status: 'running', step: 0 } }, undefined, 'cli');
+      assert.equal(first.seq, 1);
+      await rejectsWith(
+        store.putRollout('ro', { id: 'r2', state: { status: 'running' } }, undefined, 'cli'),
+        'IG_ERR_CONFLICT',
+        /changed meanwhile \(now at update 1, status running\)/,
+      );
+      const other = await h!.reopen();
+      try {
+        const results = await Promise.allSettled([
+          store.putRollout('ro', { id: 'r1', state: { status: 'running', step: 1 } }, 1, 'leader-a'),
+          other.putRollout('ro', { id: 'r1', state: { status: 'paused', step: 0 } }, 1, 'cli'),
+        ]);
+        assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'exactly one writer wins');
+      } finally {
+        await other.close();
+      }
+      const now = await store.getRollout('ro');
+      assert.equal(now?.seq, 2);
+      const audited = (await store.audit({ model: 'ro' })).filter((r) => r.action === 'rollout.update');
+      assert.equal(audited.length, 2);
+      assert.equal((await store.snapshot()).rollouts.find((r) => r.model === 'ro')?.seq, 2);
+    });
+
+    it('observations are upserts per replica that never move the revision; leases have one holder', async (t) => {
+      if (!live()) return t.skip('store unavailable');
+      const rev = await store.revision();
+      await store.putObservation('obs', 'replica-a', { requests: 1 });
+      await store.putObservation('obs', 'replica-b', { requests: 2 });
+      await store.putObservation('obs', 'replica-a', { requests: 3 });
+      assert.deepEqual(
+        (await store.listObservations('obs')).map((o) => [o.replica, o.data.requests]),
+        [
+          ['replica-a', 3],
+          ['replica-b', 2],
+        ],
+      );
+      assert.equal(await store.revision(), rev);
+      const t0 = 1_000_000;
+      assert.equal(await store.acquireLease('rollout-leader', 'a', 5000, t0), true);
+      assert.equal(await store.acquireLease('rollout-leader', 'b', 5000, t0 + 1000), false, 'held by a');
+      assert.equal(await store.acquireLease('rollout-leader', 'a', 5000, t0 + 2000), true, 'a renews');
+      assert.equal(await store.acquireLease('rollout-leader', 'b', 5000, t0 + 8000), true, 'expired: b takes it');
+      assert.equal(await store.acquireLease('rollout-leader', 'a', 5000, t0 + 9000), false);
+    });
+
     it('reopening keeps the data; a newer schema is refused naming both versions', async (t) => {
       if (!live()) return t.skip('store unavailable');
       const again = await h!.reopen();
@@ -333,11 +436,11 @@ export function registryStoreContract(name: string, open: () => Promise<StoreHar
       await h!.exec(`UPDATE meta SET value = '99' WHERE key = 'schema_version'`);
       try {
         await assert.rejects(h!.reopen(), (err: Error) => {
-          assert.match(err.message, /schema version 99, newer than this infergate understands \(1\)/);
+          assert.match(err.message, /schema version 99, newer than this infergate understands \(2\)/);
           return true;
         });
       } finally {
-        await h!.exec(`UPDATE meta SET value = '1' WHERE key = 'schema_version'`);
+        await h!.exec(`UPDATE meta SET value = '2' WHERE key = 'schema_version'`);
       }
     });
 

@@ -66,6 +66,10 @@ async function run(
     protocol: 'grpc',
     id: request.id,
     principal: call.principal,
+    header: (name) => {
+      const v = call.metadata.get(name)[0];
+      return typeof v === 'string' ? v : undefined;
+    },
     deadline: call.deadline,
     signal: call.signal,
     trace: span,

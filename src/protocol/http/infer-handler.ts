@@ -31,6 +31,7 @@ export const infer: Handler = async (deps, { params }, req) => {
     protocol: 'http',
     id: decoded.request.id,
     principal: req.principal,
+    header: (name) => headerValue(req.headers[name]),
     deadline: deadlineFromHeader(req.headers[TIMEOUT_HEADER], req.receivedAt),
     signal: req.signal,
     trace: req.trace,

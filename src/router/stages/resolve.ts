@@ -11,7 +11,7 @@ export function resolve(policy: VersionPolicy, hooks: Hooks): Stage {
       return next(x);
     };
     const dispatch: Dispatch = (x) => {
-      const target = policy.resolve(x.request.model, x.request.version, x.ctx);
+      const target = policy.resolve(x.request.model, x.request.version, x.ctx, x.request);
       // The default policy answers synchronously: no extra promise on the hot path.
       return target instanceof Promise ? target.then((t) => proceed(x, t)) : proceed(x, target);
     };

@@ -19,7 +19,7 @@ test('an older registry database is upgraded in place, keeping its data', async 
 
   // The next release adds a column; its migration runs on the old database.
   const next: Migration = {
-    version: 2,
+    version: 3,
     async up(tx) {
       await tx.schema
         .alterTable('models')
@@ -29,8 +29,8 @@ test('an older registry database is upgraded in place, keeping its data', async 
   };
   const db = new Kysely<RegistryTables>({ dialect: new SqliteDialect({ database: new Database(file) }) });
   try {
-    assert.deepEqual(await migrate(db, 'sqlite', [...MIGRATIONS, next]), { from: 1, to: 2 });
-    assert.deepEqual(await migrate(db, 'sqlite', [...MIGRATIONS, next]), { from: 2, to: 2 }, 'applied once');
+    assert.deepEqual(await migrate(db, 'sqlite', [...MIGRATIONS, next]), { from: 2, to: 3 });
+    assert.deepEqual(await migrate(db, 'sqlite', [...MIGRATIONS, next]), { from: 3, to: 3 }, 'applied once');
     const rows = await sql<{ name: string; owner: string }>`select name, owner from models`.execute(db);
     assert.deepEqual(rows.rows, [{ name: 'm', owner: '' }]);
   } finally {
@@ -39,6 +39,6 @@ test('an older registry database is upgraded in place, keeping its data', async 
   // This release's code now meets a newer database and refuses it, naming both versions.
   await assert.rejects(
     openSqliteStore(file, systemClock),
-    /schema version 2, newer than this infergate understands \(1\)/,
+    /schema version 3, newer than this infergate understands \(2\)/,
   );
 });
