@@ -14,6 +14,8 @@ import { HttpClient } from '../../src/client/http-client.js';
 import { openPostgresStore } from '../../src/registry/postgres.js';
 import type { RegistryService } from '../../src/registry/service.js';
 import type { RegistryStore } from '../../src/registry/types.js';
+import { RolloutService } from '../../src/rollout/service.js';
+import type { RolloutState } from '../../src/rollout/state.js';
 import { MISSING_POSTGRES, freshDatabase, type TestDatabase } from '../services/postgres.js';
 import { type ServerProcess, spawnServer } from './process.js';
 import { answer, api, cliService, loadLoop, pushConstVersions, until } from './registry-helpers.js';
@@ -158,4 +160,37 @@ test('database unreachable: serving continues, admin 503 naming the store, catch
   t.diagnostic(`B caught up ${ms} ms after the database came back`);
   const up = await api(bBase, 'GET', '/v2/registry/models');
   assert.equal(up.status, 200);
+});
+
+test('a rollout across both replicas: one leader, the same weights everywhere, promoted with 0 failed calls', async (t) => {
+  if (!db) return t.skip(MISSING_POSTGRES);
+  const [a, b] = clients as [HttpClient, HttpClient];
+  // production is v3 after the outage test; roll v2 back in as the canary.
+  const rollouts = new RolloutService(store);
+  const load = loadLoop([() => answer(a, 'm'), () => answer(b, 'm')], 4);
+  await rollouts.start(
+    {
+      model: 'm',
+      to: 2,
+      steps: [50, 100],
+      intervalMs: 1500,
+      gates: { minSamples: 60, maxErrorRateDelta: 0.1, maxP99Ratio: 10 },
+    },
+    'test',
+  );
+  await until(async () => ((await rollouts.get('m'))?.state as RolloutState).status === 'promoted', 40_000, 'promoted');
+  await until(async () => (await answer(a, 'm')) === 2 && (await answer(b, 'm')) === 2, 5000, 'both serve v2');
+  await load.stop();
+  assert.deepEqual(load.failures, [], `${load.failures.length} of ${load.total()} calls failed`);
+  const rows = await store.listObservations('m');
+  assert.equal(rows.length, 2, 'both replicas published observations');
+  for (const r of rows) {
+    const arms = (r.data as { arms: Record<string, { requests: number }> }).arms;
+    assert.ok(
+      (arms['2']?.requests ?? 0) > 0 && (arms['3']?.requests ?? 0) > 0,
+      `replica ${r.replica} served both arms`,
+    );
+  }
+  const decisions = ((await rollouts.get('m'))?.state as RolloutState).decisions;
+  assert.equal(new Set(decisions.filter((d) => d.by === 'rollout-controller').map((d) => d.by)).size, 1);
 });
