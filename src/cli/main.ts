@@ -4,6 +4,7 @@ import { registerBenchCommand } from './bench.js';
 import { registerInferCommand } from './infer.js';
 import { registerModelsCommand } from './models.js';
 import { registerRegistryCommand } from './registry/index.js';
+import { registerRolloutCommands } from './rollout/index.js';
 import { registerServeCommand } from './serve.js';
 import { registerSupplyCommands } from './sign.js';
 
@@ -18,6 +19,7 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
   await registerOptimize(program, argv[2]);
   registerBenchCommand(program);
   registerRegistryCommand(program);
+  registerRolloutCommands(program);
   registerAuthCommand(program);
   registerSupplyCommands(program);
   return program;

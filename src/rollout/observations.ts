@@ -7,7 +7,9 @@
 import type { ArmObservations } from './analysis.js';
 
 /** Latency buckets in ms (upper bounds; a last bucket collects the rest). Shared by every replica. */
-export const LATENCY_BOUNDS_MS = [0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 1000, 2000, 5000];
+export const LATENCY_BOUNDS_MS = [
+  0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 1000, 2000, 5000,
+];
 
 export interface Histogram {
   bounds: number[];
@@ -65,7 +67,12 @@ function addHistogram(a: Histogram, b: Histogram): Histogram {
 }
 
 /** The leader's view of one arm at (rollout, step): the sum of every replica's row for it. */
-export function sumArm(rows: readonly ReplicaObservation[], rollout: string, step: number, version: number): ArmObservations {
+export function sumArm(
+  rows: readonly ReplicaObservation[],
+  rollout: string,
+  step: number,
+  version: number,
+): ArmObservations {
   let requests = 0;
   let errors = 0;
   let latency = emptyHistogram();

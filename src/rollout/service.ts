@@ -11,6 +11,7 @@ import { type Clock, InferError, invalidArg, systemClock } from '../core/index.j
 import { checkAliasName, checkModelName, quoteName } from '../registry/names.js';
 import type { Actor, RegistryStore, RolloutRecord } from '../registry/types.js';
 import type { Gates } from './analysis.js';
+import { type RolloutReport, reportFromObservations } from './reporting.js';
 import { isActive, type RolloutDecisionRecord, type RolloutState, trafficOf, withDecision } from './state.js';
 
 export interface StartRequest {
@@ -59,6 +60,20 @@ export class RolloutService {
 
   async list(): Promise<RolloutView[]> {
     return (await this.store.snapshot()).rollouts.map(view);
+  }
+
+  /** The shadow diff report of the model's newest observed step, summed over replicas (reporting.ts). */
+  async report(model: string): Promise<RolloutReport> {
+    checkModelName(model);
+    const r = reportFromObservations(model, await this.store.listObservations(model), {
+      at: this.now(),
+    });
+    if (!r)
+      throw new InferError(
+        'IG_ERR_NOT_FOUND',
+        `model ${quoteName(model)} has no observations yet: none during a rollout or a traffic split with shadows`,
+      );
+    return r;
   }
 
   async start(req: StartRequest, actor: Actor): Promise<RolloutView> {

@@ -15,6 +15,7 @@ import { createHttpServer } from '../protocol/http/server.js';
 import { ModelRepository } from '../repository/repository.js';
 import type { ModelRepositoryApi, RepositoryEvent } from '../repository/types.js';
 import type { RegistrySync } from '../manager/sync.js';
+import { ManualTraffic } from '../rollout/manual-traffic.js';
 import { SplitPolicy } from '../rollout/split-policy.js';
 import { AdminApi } from '../router/admin.js';
 import { AliasPolicy } from '../router/alias-policy.js';
@@ -194,6 +195,8 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
         registry: registry?.service,
         registryServing: registry?.sync && (() => registry.sync?.status()),
         versionAliases: registry?.sync !== undefined,
+        rollouts: rollouts?.service,
+        traffic: registry?.sync && new ManualTraffic(registry.service.store),
         auth: auth.gatekeeper,
         onAdmin: (e) => auth.audit.record({ action: 'security.admin', ...e }),
         https: tls?.https,

@@ -10,16 +10,22 @@ import { RegistryService } from '../../src/registry/service.js';
 import { createSourceResolver, operatorFetch } from '../../src/registry/sources/index.js';
 import type { RegistryStore } from '../../src/registry/types.js';
 import { addConstModel } from './models.js';
+import { startTestServer, type TestServer } from './server.js';
 
 export const CONST_CONFIG = 'max_batch_size: 8\ninstance_group [{ count: 1 }]\n';
 
 /** A folder with `<name>/config.pbtxt` and `<name>/1/model.onnx` computing y = x + c. */
-export function constModelDir(name: string, c: number): string {
+/** A one-version model folder `name` (CONST_CONFIG) holding `onnx`, to push into a registry. */
+export function modelDir(name: string, onnx: Uint8Array): string {
   const dir = join(mkdtempSync(join(tmpdir(), 'ig-src-')), name);
   mkdirSync(join(dir, '1'), { recursive: true });
   writeFileSync(join(dir, 'config.pbtxt'), CONST_CONFIG);
-  writeFileSync(join(dir, '1', 'model.onnx'), addConstModel(c));
+  writeFileSync(join(dir, '1', 'model.onnx'), onnx);
   return dir;
+}
+
+export function constModelDir(name: string, c: number): string {
+  return modelDir(name, addConstModel(c));
 }
 
 /** A service over a store whose pushes may read local paths (what the CLI does). */
@@ -75,6 +81,14 @@ export async function answer(http: HttpClient, model: string, version?: string):
   return (r.outputs[0]!.data as Float32Array)[0]!;
 }
 
+/** Loads still running: a test that fails mid-way leaves its load to `stopLoads` (afterEach), not to the timeout. */
+const runningLoads = new Set<{ stop(): Promise<void> }>();
+
+/** Stops every load a test left running (call from afterEach). */
+export async function stopLoads(): Promise<void> {
+  await Promise.all([...runningLoads].map((l) => l.stop()));
+}
+
 /** Calls in a closed loop until stopped; counts answers by value and every failure. */
 export function loadLoop(calls: Array<() => Promise<number>>, concurrency = 4) {
   const seen = new Map<number, number>();
@@ -93,23 +107,44 @@ export function loadLoop(calls: Array<() => Promise<number>>, concurrency = 4) {
     }
   };
   const done = Promise.all(Array.from({ length: concurrency }, (_, i) => worker(i)));
-  return {
+  const load = {
     seen,
     failures,
     total: () => total,
     async stop() {
       stop = true;
+      runningLoads.delete(load);
       await done;
     },
   };
+  runningLoads.add(load);
+  return load;
 }
 
-/** Polls `fn` until it returns true (or fails after `ms`). */
-export async function until(fn: () => Promise<boolean> | boolean, ms = 5000, what = 'condition'): Promise<number> {
+/**
+ * Polls `fn` until it returns true (or fails after `ms`). `what` names the condition; a function
+ * is asked only on failure, so it can describe the state that was reached instead.
+ */
+export async function until(
+  fn: () => Promise<boolean> | boolean,
+  ms = 5000,
+  what: string | (() => Promise<string> | string) = 'condition',
+): Promise<number> {
   const t0 = Date.now();
   while (Date.now() - t0 < ms) {
     if (await fn()) return Date.now() - t0;
     await new Promise((r) => setTimeout(r, 25));
   }
-  throw new Error(`${what} not reached within ${ms} ms`);
+  throw new Error(`${typeof what === 'string' ? what : await what()} not reached within ${ms} ms`);
+}
+
+/** A registry-mode server on `registryDir`, polling fast and with a fast rollout controller. */
+export function startRegistryServer(registryDir: string): Promise<TestServer> {
+  return startTestServer({
+    repository: mkdtempSync(join(tmpdir(), 'ig-serving-')),
+    controlMode: 'registry',
+    registry: registryDir,
+    registryPollSeconds: 0.1,
+    rolloutTickMs: 100,
+  });
 }

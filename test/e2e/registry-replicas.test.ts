@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { createServer, type Server, type Socket, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import { HttpClient } from '../../src/client/http-client.js';
 import { openPostgresStore } from '../../src/registry/postgres.js';
 import type { RegistryService } from '../../src/registry/service.js';
@@ -18,7 +18,7 @@ import { RolloutService } from '../../src/rollout/service.js';
 import type { RolloutState } from '../../src/rollout/state.js';
 import { MISSING_POSTGRES, freshDatabase, type TestDatabase } from '../services/postgres.js';
 import { type ServerProcess, spawnServer } from './process.js';
-import { answer, api, cliService, loadLoop, pushConstVersions, until } from './registry-helpers.js';
+import { answer, api, cliService, loadLoop, pushConstVersions, stopLoads, until } from './registry-helpers.js';
 
 /** A TCP proxy that can be cut (every connection destroyed, listener closed) and restored on the same port. */
 class CuttableProxy {
@@ -89,6 +89,7 @@ before(async () => {
     await until(async () => (await c.status('/v2/health/ready').catch(() => 0)) === 200, 60_000, 'replica ready');
 });
 
+afterEach(stopLoads);
 after(async () => {
   for (const c of clients) await c.close();
   for (const p of replicas) {
@@ -178,7 +179,11 @@ test('a rollout across both replicas: one leader, the same weights everywhere, p
     },
     'test',
   );
-  await until(async () => ((await rollouts.get('m'))?.state as RolloutState).status === 'promoted', 40_000, 'promoted');
+  await until(
+    async () => ((await rollouts.get('m'))?.state as RolloutState | undefined)?.status === 'promoted',
+    40_000,
+    'promoted',
+  );
   await until(async () => (await answer(a, 'm')) === 2 && (await answer(b, 'm')) === 2, 5000, 'both serve v2');
   await load.stop();
   assert.deepEqual(load.failures, [], `${load.failures.length} of ${load.total()} calls failed`);
@@ -191,6 +196,6 @@ test('a rollout across both replicas: one leader, the same weights everywhere, p
       `replica ${r.replica} served both arms`,
     );
   }
-  const decisions = ((await rollouts.get('m'))?.state as RolloutState).decisions;
+  const decisions = ((await rollouts.get('m'))?.state as RolloutState | undefined)?.decisions ?? [];
   assert.equal(new Set(decisions.filter((d) => d.by === 'rollout-controller').map((d) => d.by)).size, 1);
 });

@@ -5,13 +5,22 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { openSqliteStore } from '../../src/registry/sqlite.js';
 import type { RegistryService } from '../../src/registry/service.js';
 import type { RegistryStore } from '../../src/registry/types.js';
 import { startServer } from '../../src/server/server.js';
 import { addConstModel } from './models.js';
-import { answer, api, cliService, loadLoop, pushConstVersions, until } from './registry-helpers.js';
+import {
+  answer,
+  api,
+  cliService,
+  loadLoop,
+  pushConstVersions,
+  startRegistryServer,
+  stopLoads,
+  until,
+} from './registry-helpers.js';
 import { startTestServer, type TestServer } from './server.js';
 
 let s: TestServer;
@@ -27,14 +36,10 @@ before(async () => {
   await pushConstVersions(service, 'm', 3);
   await service.setAlias({ model: 'm', alias: 'production', version: 1 }, 'test');
   await service.setAlias({ model: 'm', alias: 'staging', version: 2 }, 'test');
-  s = await startTestServer({
-    repository: mkdtempSync(join(tmpdir(), 'ig-serving-')),
-    controlMode: 'registry',
-    registry: registryDir,
-    registryPollSeconds: 0.1,
-  });
+  s = await startRegistryServer(registryDir);
   base = `http://${s.httpAddress}`;
 });
+afterEach(stopLoads);
 after(async () => {
   await s?.close();
   await store?.close();

@@ -3,10 +3,10 @@
 // calls, a canary that fails 30% of its calls rolled back by the autopilot within two analysis
 // intervals while the baseline stays clean, and the rules for starting one.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import type { InferError } from '../../src/core/index.js';
 import { buildModel, GraphBuilder } from '../../src/onnx/index.js';
 import type { RegistryService } from '../../src/registry/service.js';
@@ -14,8 +14,17 @@ import { openSqliteStore } from '../../src/registry/sqlite.js';
 import type { RegistryStore } from '../../src/registry/types.js';
 import { RolloutService } from '../../src/rollout/service.js';
 import type { RolloutState } from '../../src/rollout/state.js';
-import { CONST_CONFIG, cliService, constModelDir, loadLoop, pushConstVersions, until } from './registry-helpers.js';
-import { startTestServer, type TestServer } from './server.js';
+import {
+  cliService,
+  constModelDir,
+  loadLoop,
+  modelDir,
+  pushConstVersions,
+  startRegistryServer,
+  stopLoads,
+  until,
+} from './registry-helpers.js';
+import type { TestServer } from './server.js';
 
 /** y = x + table[x[:,0]]: fails (index out of range) when x[0] ≥ 10, else answers x + 5. */
 function faultyModelDir(): string {
@@ -30,34 +39,26 @@ function faultyModelDir(): string {
     .node('Gather', ['table', 'idx'], ['picked'], { axis: 0 })
     .node('Add', ['x', 'picked'], ['y'])
     .output('y', 'FP32', ['batch', 4]);
-  const dir = join(mkdtempSync(join(tmpdir(), 'ig-src-')), 'm');
-  mkdirSync(join(dir, '1'), { recursive: true });
-  writeFileSync(join(dir, 'config.pbtxt'), CONST_CONFIG);
-  writeFileSync(join(dir, '1', 'model.onnx'), buildModel(g));
-  return dir;
+  return modelDir('m', buildModel(g));
 }
 
 let s: TestServer;
 let store: RegistryStore;
 let service: RegistryService;
 let rollouts: RolloutService;
+let registryDir: string;
 
 before(async () => {
-  const registryDir = mkdtempSync(join(tmpdir(), 'ig-rollout-'));
+  registryDir = mkdtempSync(join(tmpdir(), 'ig-rollout-'));
   store = await openSqliteStore(join(registryDir, 'registry.db'), { now: () => performance.now(), wallMs: Date.now });
   service = cliService(store, join(registryDir, 'artifacts'));
   await pushConstVersions(service, 'm', 2); // v1 answers x + 1, v2 x + 2
   await service.push(faultyModelDir(), { model: 'm' }, 'test'); // v3
   await service.setAlias({ model: 'm', alias: 'production', version: 1 }, 'test');
   rollouts = new RolloutService(store);
-  s = await startTestServer({
-    repository: mkdtempSync(join(tmpdir(), 'ig-serving-')),
-    controlMode: 'registry',
-    registry: registryDir,
-    registryPollSeconds: 0.1,
-    rolloutTickMs: 100,
-  });
+  s = await startRegistryServer(registryDir);
 });
+afterEach(stopLoads);
 after(async () => {
   await s?.close();
   await store?.close();
@@ -71,6 +72,9 @@ async function versionOf(first = 0): Promise<number> {
   return Number(r.version);
 }
 const state = async () => (await rollouts.get('m'))?.state as RolloutState;
+/** What the controller decided so far, for a failed wait's message. */
+const decisionsSoFar = async () =>
+  `(decisions so far: ${JSON.stringify((await state()).decisions.map((d) => [d.action, d.reason]))})`;
 
 describe('rollouts', () => {
   test('starting: unknown version 404, no production alias 400, a second rollout 409, bad steps 400', async () => {
@@ -89,13 +93,25 @@ describe('rollouts', () => {
         to: 2,
         steps: [10, 50, 100],
         intervalMs: 1500,
-        gates: { minSamples: 40, maxErrorRateDelta: 0.05, maxP99Ratio: 5 },
+        // No latency gate: on a shared 2-core runner a canary's p99 says more about the neighbours
+        // than about the model (the latency test is analysis.test.ts's, on fixed samples).
+        // Holds while the sample grows, however slow the runner (the hold limit is controller.test.ts's).
+        gates: { minSamples: 40, maxErrorRateDelta: 0.05 },
+        maxHolds: 40,
       },
       'test',
     );
     await assert.rejects(rollouts.start({ model: 'm', to: 3 }, 't'), (e: InferError) => e.code === 'IG_ERR_CONFLICT');
     assert.equal(started.state.status, 'pending');
-    await until(async () => (await state()).status === 'promoted', 30_000, 'promoted');
+    await until(
+      async () => {
+        const st = await state();
+        if (st.status === 'rolled-back' || st.status === 'aborted') throw new Error(await decisionsSoFar());
+        return st.status === 'promoted';
+      },
+      90_000,
+      decisionsSoFar,
+    );
     await until(async () => (await versionOf()) === 2, 5000, 'v2 serves');
     await new Promise((r) => setTimeout(r, 300));
     await load.stop();
@@ -110,7 +126,9 @@ describe('rollouts', () => {
     const production = (await store.listAliases('m')).find((a) => a.alias === 'production');
     assert.equal(production?.version, 2);
     assert.equal((await store.listTraffic()).length, 0, 'the split is gone once promoted');
-    const evidence = st.decisions.find((d) => d.action === 'complete')?.evidence as { arms?: { canary?: { requests: number } } };
+    const evidence = st.decisions.find((d) => d.action === 'complete')?.evidence as {
+      arms?: { canary?: { requests: number } };
+    };
     assert.ok((evidence.arms?.canary?.requests ?? 0) >= 40, 'decided on at least the minimum sample');
   });
 
@@ -118,20 +136,29 @@ describe('rollouts', () => {
     // production is now v2; the canary v3 fails whenever x[0] ≥ 10.
     const load = loadLoop([() => versionOf(Math.random() < 0.3 ? 12 : 0)], 4);
     await rollouts.start(
-      { model: 'm', to: 3, steps: [30, 100], intervalMs: 1500, gates: { minSamples: 60, maxErrorRateDelta: 0.02 } },
+      {
+        model: 'm',
+        to: 3,
+        steps: [30, 100],
+        intervalMs: 1500,
+        gates: { minSamples: 60, maxErrorRateDelta: 0.02 },
+        maxHolds: 40,
+      },
       'test',
     );
     await until(async () => (await state()).status === 'running', 15_000, 'canary warm');
-    const t0 = Date.now();
-    await until(async () => (await state()).status === 'rolled-back', 15_000, 'rolled back');
-    const took = Date.now() - t0;
+    await until(async () => (await state()).status === 'rolled-back', 30_000, decisionsSoFar);
     await until(async () => (await versionOf(12).catch(() => 0)) === 2, 5000, 'baseline only');
     await load.stop();
-    assert.ok(took <= 2 * 1500 + 1500, `rolled back after ${took} ms`);
     const st = await state();
     const last = st.decisions.at(-1)!;
     assert.equal(last.action, 'rollback');
     assert.match(last.reason, /error/);
+    assert.doesNotMatch(last.reason, /inconclusive/, 'rolled back on evidence, not for want of it');
+    // "Within two intervals", counted in analyses rather than milliseconds (a shared runner's clock
+    // says little): once the minimum sample was in, at most one analysis held before the rollback.
+    const analysed = st.decisions.filter((d) => d.action === 'hold' && !d.reason.startsWith('collecting'));
+    assert.ok(analysed.length <= 1, JSON.stringify(st.decisions.map((d) => [d.action, d.reason])));
     const baselineStats = (await s.http.json('GET', '/v2/models/m/versions/2/stats')) as {
       model_stats: Array<{ inference_stats: { fail: { count: number } } }>;
     };
@@ -159,5 +186,34 @@ describe('rollouts', () => {
       'baseline back',
     );
     assert.equal((await state()).status, 'aborted');
+  });
+
+  test('a restart mid-rollout resumes at its step with the same split; the operator finishes it', async () => {
+    // production is v4; a canary v2 at 20 %, with an interval no test waits for.
+    await rollouts.start({ model: 'm', to: 2, steps: [20, 100], intervalMs: 3_600_000 }, 'test');
+    await until(async () => (await state()).status === 'running', 15_000, 'running');
+    const before = await state();
+    assert.equal(before.step, 0);
+    await s.close();
+    s = await startRegistryServer(registryDir);
+    // Both arms answer again, from the split read back from the store.
+    const seen = new Set<number>();
+    await until(
+      async () => {
+        seen.add(await versionOf().catch(() => 0));
+        return seen.has(2) && seen.has(4);
+      },
+      30_000,
+      () => `both arms after the restart (seen ${[...seen]})`,
+    );
+    const after = await state();
+    assert.equal(after.status, 'running');
+    assert.equal(after.step, 0, 'resumed at its step');
+    assert.equal(after.startedAt, before.startedAt);
+    assert.equal(after.decisions.filter((d) => d.action === 'start').length, 1, 'not started again');
+    await rollouts.promote('m', 'test'); // → 100 %
+    await rollouts.promote('m', 'test'); // → complete: the alias moves
+    await until(async () => (await state()).status === 'promoted', 15_000, decisionsSoFar);
+    await until(async () => (await versionOf()) === 2 && (await versionOf()) === 2, 15_000, 'v2 serves');
   });
 });

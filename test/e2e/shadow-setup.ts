@@ -23,6 +23,24 @@ import { Router } from '../../src/router/router.js';
 import { createScheduler } from '../../src/scheduler/create-scheduler.js';
 import type { Scheduler } from '../../src/scheduler/types.js';
 
+/**
+ * A view of `s` with some of its members replaced: a slow, busy or counting shadow without a real
+ * load. `pending` fixed reports that much queued work whatever the scheduler has.
+ */
+export function viewScheduler(s: Scheduler, over: { submit?: Scheduler['submit']; pending?: number }): Scheduler {
+  return {
+    submit: over.submit ?? ((j) => s.submit(j)),
+    get pending() {
+      return over.pending ?? s.pending;
+    },
+    get inflight() {
+      return s.inflight;
+    },
+    drain: () => s.drain(),
+    abandon: (e) => s.abandon(e),
+  };
+}
+
 /** Where a model's unqualified calls go: the primary version and its shadows (changed freely between calls). */
 export interface ShadowPlan {
   primary: number;
@@ -59,6 +77,8 @@ class PlannedPolicy implements VersionPolicy {
 }
 
 export interface ShadowServer {
+  /** http://127.0.0.1:<port> */
+  url: string;
   http: HttpClient;
   router: Router;
   repository: ModelRepository;
@@ -118,8 +138,10 @@ export async function startShadowServer(
   const server = createHttpServer({ inference: router, admin }, { logger });
   const port = await server.listen(0, '127.0.0.1');
   await repository.start();
-  const http = new HttpClient(`http://127.0.0.1:${port}`);
+  const url = `http://127.0.0.1:${port}`;
+  const http = new HttpClient(url);
   return {
+    url,
     http,
     router,
     repository,

@@ -12,7 +12,7 @@ import { buildModel, GraphBuilder } from '../../src/onnx/index.js';
 import type { PairDiff } from '../../src/rollout/observations.js';
 import type { Scheduler } from '../../src/scheduler/types.js';
 import { addConstModel, addModel, tempRepo } from './models.js';
-import { type ShadowServer, startShadowServer } from './shadow-setup.js';
+import { type ShadowServer, startShadowServer, viewScheduler } from './shadow-setup.js';
 
 const REG_CONFIG = `max_batch_size: 8
 input [ { name: "x" data_type: TYPE_FP32 dims: [ 1 ] } ]
@@ -35,12 +35,18 @@ function regressor(c: number): Uint8Array {
   return buildModel(g);
 }
 
-/** Same signature, but every run fails inside onnxruntime (Gather index 5 of a 1-wide axis). */
+/**
+ * Same signature, but a run with any x ≥ 1 fails inside onnxruntime: x picks the Gather index
+ * along a 1-wide axis (the zero warm-up sample passes, so the version loads and is READY).
+ */
 function failingRegressor(): Uint8Array {
   const g = new GraphBuilder('reg_fail')
     .input('x', 'FP32', ['batch', 1])
-    .initializer('i', 'INT64', [1], [5n])
-    .node('Gather', ['x', 'i'], ['y'], { axis: 1 })
+    .initializer('shape', 'INT64', [2], [-1n, 1n])
+    .node('ReduceMax', ['x'], ['m'], { keepdims: 0 })
+    .node('Cast', ['m'], ['i'], { to: 7 })
+    .node('Gather', ['x', 'i'], ['g'], { axis: 1 })
+    .node('Reshape', ['g', 'shape'], ['y'])
     .output('y', 'FP32', ['batch', 1]);
   return buildModel(g);
 }
@@ -57,33 +63,18 @@ function negClassifier(): Uint8Array {
 const reg = (v: number): Tensor => ({ name: 'x', datatype: 'FP32', shape: [1, 1], data: new Float32Array([v]) });
 
 /** A view of a scheduler that always reports queued work (a shadow kept busy by real traffic). */
-const queued = (s: Scheduler): Scheduler => ({
-  submit: (j) => s.submit(j),
-  pending: 3,
-  get inflight() {
-    return s.inflight;
-  },
-  drain: () => s.drain(),
-  abandon: (e) => s.abandon(e),
-});
+const queued = (s: Scheduler): Scheduler => viewScheduler(s, { pending: 3 });
 
 /** A view of a scheduler whose every call takes `ms` longer (a slow shadow, with no CPU spent). */
 const slow =
   (ms: number) =>
-  (s: Scheduler): Scheduler => ({
-    submit: async (j) => {
-      await sleep(ms);
-      return s.submit(j);
-    },
-    get pending() {
-      return s.pending;
-    },
-    get inflight() {
-      return s.inflight;
-    },
-    drain: () => s.drain(),
-    abandon: (e) => s.abandon(e),
-  });
+  (s: Scheduler): Scheduler =>
+    viewScheduler(s, {
+      submit: async (j) => {
+        await sleep(ms);
+        return s.submit(j);
+      },
+    });
 
 let srv: ShadowServer;
 
@@ -106,12 +97,6 @@ after(async () => {
   await srv?.close();
 });
 
-function pair(model: string, shadow: number): PairDiff {
-  const d = srv.runner.diffs(model).find((p) => p.shadow === shadow);
-  assert.ok(d, `no comparisons of ${model} shadow ${shadow}`);
-  return d;
-}
-
 /** Waits until every call of `n` has been accounted for on the pair (compared, failed or dropped). */
 async function settled(model: string, shadow: number, n: number): Promise<PairDiff> {
   const until = Date.now() + 15_000;
@@ -124,8 +109,12 @@ async function settled(model: string, shadow: number, n: number): Promise<PairDi
   }
 }
 
-/** `n` calls one at a time; asserts each is the primary's answer; returns the latencies (ms). */
-async function callReg(n: number, offset = 0): Promise<number[]> {
+/**
+ * `n` calls one at a time; asserts each is the primary's answer; returns the latencies (ms). With
+ * `pace`, each call waits until the previous one's shadows are accounted for (so that none is
+ * dropped for finding the shadow's previous call still queued, which a loaded 2-core machine does).
+ */
+async function callReg(n: number, offset = 0, pace?: number[]): Promise<number[]> {
   const ms: number[] = [];
   for (let i = 0; i < n; i++) {
     const x = offset + i;
@@ -134,6 +123,7 @@ async function callReg(n: number, offset = 0): Promise<number[]> {
     ms.push(performance.now() - t0);
     assert.equal(r.version, '1');
     assert.equal((r.outputs[0]!.data as Float32Array)[0], x + 1);
+    for (const v of pace ?? []) await settled('reg', v, i + 1);
   }
   return ms;
 }
@@ -144,18 +134,15 @@ describe('shadow traffic', () => {
   it('compares every call with an identical shadow (0 % disagreement) and a different one (100 %)', async () => {
     srv.runner.reset('reg');
     srv.plans.set('reg', { primary: 1, shadows: [2, 3] });
-    await callReg(200);
+    await callReg(200, 0, [2, 3]);
     const same = await settled('reg', 2, 200);
     const other = await settled('reg', 3, 200);
     for (const d of [same, other]) {
       assert.equal(d.primary, 1);
-      assert.equal(d.failed, 0);
-      assert.equal(d.compared + d.dropped, 200);
-      // One call at a time: a shadow is dropped only if its previous call is still queued.
-      assert.ok(d.compared >= 190, `compared ${d.compared} of 200`);
+      assert.deepEqual([d.compared, d.failed, d.dropped], [200, 0, 0]);
       assert.equal(
         d.latency.counts.reduce((a, b) => a + b, 0),
-        d.compared,
+        200,
       );
     }
     assert.equal(same.disagreed, 0);
@@ -191,11 +178,10 @@ describe('shadow traffic', () => {
   it('counts a failing shadow, and the client still gets its answer', async () => {
     srv.runner.reset('reg');
     srv.plans.set('reg', { primary: 1, shadows: [4] });
-    await callReg(50, 1000);
-    const d = await settled('reg', 4, 50);
-    assert.equal(d.compared, 0);
-    assert.equal(d.failed + d.dropped, 50);
-    assert.ok(d.failed >= 45, `failed ${d.failed}`);
+    // Few calls: onnxruntime logs each failed run on stderr.
+    await callReg(20, 1000, [4]);
+    const d = await settled('reg', 4, 20);
+    assert.deepEqual([d.compared, d.failed, d.dropped], [0, 20, 0]);
     // The failing version is still READY for whoever names it: a run error, not a broken load.
     await assert.rejects(srv.http.infer('reg', [reg(1)], { version: '4' }), (e: Error & { status?: number }) => {
       return e.status !== undefined && e.status >= 400;

@@ -4,6 +4,7 @@ import * as admin from './handlers-admin.js';
 import * as models from './handlers-models.js';
 import { privacyErase } from './handlers-privacy.js';
 import * as registry from './handlers-registry.js';
+import * as rollout from './handlers-rollout.js';
 import { tracedInfer } from './infer-traced.js';
 import { matchRoute, type RouteName } from './routes.js';
 import type { Handler, HandlerDeps, HttpRequestData, HttpResult } from './types.js';
@@ -35,6 +36,14 @@ const HANDLERS: Record<RouteName, Handler> = {
   registryHistory: registry.registryHistory,
   registryAudit: registry.registryAudit,
   registryVerify: registry.registryVerify,
+  rolloutList: rollout.rolloutList,
+  rollout: rollout.rollout,
+  rolloutPause: rollout.rolloutPause,
+  rolloutResume: rollout.rolloutResume,
+  rolloutAbort: rollout.rolloutAbort,
+  rolloutPromote: rollout.rolloutPromote,
+  rolloutReport: rollout.rolloutReport,
+  rolloutTraffic: rollout.rolloutTraffic,
   privacyErase,
 };
 

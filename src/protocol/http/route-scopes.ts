@@ -33,6 +33,14 @@ const BY_ROUTE: Record<RouteName, Scope | 'open' | { GET: Scope; other: Scope }>
   registryHistory: 'read',
   registryAudit: 'admin',
   registryVerify: 'admin',
+  rolloutList: 'read',
+  rollout: { GET: 'read', other: 'admin' },
+  rolloutPause: 'admin',
+  rolloutResume: 'admin',
+  rolloutAbort: 'admin',
+  rolloutPromote: 'admin',
+  rolloutReport: 'read',
+  rolloutTraffic: { GET: 'read', other: 'admin' },
   privacyErase: 'admin',
 };
 

@@ -34,6 +34,14 @@ export type RouteName =
   | 'registryHistory'
   | 'registryAudit'
   | 'registryVerify'
+  | 'rolloutList'
+  | 'rollout'
+  | 'rolloutPause'
+  | 'rolloutResume'
+  | 'rolloutAbort'
+  | 'rolloutPromote'
+  | 'rolloutReport'
+  | 'rolloutTraffic'
   | 'privacyErase';
 
 /** A matched route: its name and decoded path parameters. */
@@ -53,6 +61,7 @@ const POST = ['POST'];
 const BOTH = ['GET', 'POST'];
 const GET_PATCH = ['GET', 'PATCH'];
 const PUT_DELETE = ['PUT', 'DELETE'];
+const GET_PUT_DELETE = ['GET', 'PUT', 'DELETE'];
 
 // `[/versions/:version]` expands into both forms. Order matters: /v2/models/stats (all
 // statistics) must win over metadata of a model called "stats", as in Triton.
@@ -85,13 +94,22 @@ const TABLE: Array<[RouteName, readonly string[], string]> = [
   ['registryHistory', GET, '/v2/registry/models/:model/history'],
   ['registryAudit', GET, '/v2/registry/audit'],
   ['registryVerify', POST, '/v2/registry/verify'],
+  // Rollouts and traffic splits (docs/rollout-openapi.yaml), registry control mode.
+  ['rolloutList', GET, '/v2/rollouts'],
+  ['rollout', BOTH, '/v2/rollouts/:model'],
+  ['rolloutPause', POST, '/v2/rollouts/:model/pause'],
+  ['rolloutResume', POST, '/v2/rollouts/:model/resume'],
+  ['rolloutAbort', POST, '/v2/rollouts/:model/abort'],
+  ['rolloutPromote', POST, '/v2/rollouts/:model/promote'],
+  ['rolloutReport', GET, '/v2/rollouts/:model/report'],
+  ['rolloutTraffic', GET_PUT_DELETE, '/v2/models/:model/traffic'],
   // Right to erasure: every payload-log record of a data subject (privacy/).
   ['privacyErase', POST, '/v2/privacy/erase'],
   ...shmRoutes('systemsharedmemory'),
   ...shmRoutes('cudasharedmemory'),
 ];
 
-/** The route table as written (name, methods, pattern): for docs/registry-openapi.yaml's consistency test. */
+/** The route table as written (name, methods, pattern): for the OpenAPI documents' consistency test. */
 export const ROUTE_PATTERNS: ReadonlyArray<readonly [RouteName, readonly string[], string]> = TABLE;
 
 function shmRoutes(kind: string): Array<[RouteName, readonly string[], string]> {

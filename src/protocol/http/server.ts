@@ -13,6 +13,7 @@ import { nodeServerTimeouts } from '../../observability/listener-timeouts.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Tracing } from '../../observability/tracing.js';
 import type { RegistryAdmin } from '../../registry/api.js';
+import type { RolloutAdmin, TrafficAdmin } from '../../rollout/api.js';
 import type { Services } from '../../router/types.js';
 import { readSplitBody, type SplitBody, splitPoint } from './body-split.js';
 import { jsonTooLarge, readBody } from './compression.js';
@@ -65,6 +66,9 @@ export interface HttpServerOptions {
   registryServing?: () => unknown;
   /** Accept alias names where a version goes in a path (registry control mode). */
   versionAliases?: boolean;
+  /** Rollouts and manual traffic splits (registry control mode; absent: their routes answer 501). */
+  rollouts?: RolloutAdmin;
+  traffic?: TrafficAdmin;
   /**
    * Who may call what (auth/). Absent: every caller may infer and read, and only loopback callers
    * reach the control surface (the auth-off behaviour, as in tests of other modules).
@@ -125,6 +129,8 @@ export function createHttpServer(services: Services, options: HttpServerOptions 
     registry: options.registry,
     registryServing: options.registryServing,
     versionAliases: options.versionAliases === true,
+    rollouts: options.rollouts,
+    traffic: options.traffic,
     auth: options.auth ?? localOnly,
     privacy: options.privacy,
   };

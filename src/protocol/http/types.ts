@@ -4,6 +4,7 @@ import type { RequestSpan, Tracing } from '../../observability/tracing.js';
 import type { Gatekeeper } from '../../auth/types.js';
 import type { Principal, ResponseWritten } from '../../core/index.js';
 import type { RegistryAdmin } from '../../registry/api.js';
+import type { RolloutAdmin, TrafficAdmin } from '../../rollout/api.js';
 import type { AdminService, InferenceService } from '../../router/types.js';
 import type { InferDecodeLimits } from './infer-codec-request.js';
 import type { RouteMatch } from './routes.js';
@@ -54,6 +55,9 @@ export interface HandlerDeps {
   registryServing?: () => unknown;
   /** Version segments may be alias names (registry control mode). */
   versionAliases?: boolean;
+  /** Rollouts and manual traffic splits (registry control mode; absent: their routes answer 501). */
+  rollouts?: RolloutAdmin;
+  traffic?: TrafficAdmin;
   /** Authentication and authorization (auth/). */
   auth: Gatekeeper;
   /** Erasure of a subject's payload-log records (privacy/); absent when payload logging is off. */

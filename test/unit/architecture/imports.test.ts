@@ -20,7 +20,16 @@ const ALLOWED: Record<string, string[]> = {
   scheduler: ['core', 'observability', 'backend/types.ts'],
   repository: ['core', 'config', 'gen', 'observability', 'backend/types.ts', 'scheduler/types.ts'],
   router: ['core', 'observability', 'scheduler/types.ts', 'repository/types.ts', 'auth/types.ts'],
-  protocol: ['core', 'gen', 'protowire', 'observability', 'router/types.ts', 'registry/api.ts', 'auth'],
+  protocol: [
+    'core',
+    'gen',
+    'protowire',
+    'observability',
+    'router/types.ts',
+    'registry/api.ts',
+    'rollout/api.ts',
+    'auth',
+  ],
   auth: ['core'],
   rollout: [
     'core',

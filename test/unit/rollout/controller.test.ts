@@ -47,7 +47,7 @@ afterEach(() => store.close());
 
 const controller = (holder = 'a', s: Pick<RegistryStore, 'acquireLease' | 'listObservations' | 'snapshot'> = store) =>
   new RolloutController({ store: s, service, repository, holder, clock, logger });
-const status = async () => ((await service.get('m'))?.state as RolloutState).status;
+const status = async () => ((await service.get('m'))?.state as RolloutState | undefined)?.status;
 
 function row(
   id: string,
