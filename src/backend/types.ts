@@ -94,6 +94,8 @@ export interface Backend {
   readonly name: string;
   /** Triton platform names a config's `platform` field may use for it, e.g. ['onnxruntime_onnx']; may be empty. */
   readonly platforms: readonly string[];
+  /** BYTES reach the runtime as text (NUL-free UTF-8 only); copied into each version's spec. */
+  readonly bytesAsText?: boolean;
   /**
    * Reads the tensor signature of a model file without keeping it loaded (runs off the event loop);
    * with `source`, from those bytes (as `load` does with `spec.source`), never from the path.

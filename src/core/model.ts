@@ -120,6 +120,11 @@ export interface ModelVersionSpec {
   latencyObjective?: LatencyObjectiveSpec;
   /** Present when the supply policy read the model: load these bytes instead of `path`. */
   source?: ModelBytes;
+  /**
+   * The backend holds BYTES as text (Backend.bytesAsText): the router refuses an element with a
+   * NUL byte or invalid UTF-8 per request, before batching (router/text-bytes.ts).
+   */
+  bytesAsText?: boolean;
 }
 
 /** Tensor signature read from a model file; shape includes every dim, -1 for symbolic ones. */

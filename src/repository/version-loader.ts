@@ -168,6 +168,7 @@ export async function loadVersion(
   validateSignature(config, io);
   const spec = toVersionSpec(config, { version, path, modelDir, labels: prepared.labels });
   if (bytes !== undefined) spec.source = bytes;
+  if (backend.bytesAsText) spec.bytesAsText = true;
   const loaded = await backend.load(spec, options);
   try {
     return { spec, configJson: prepared.configJson, loaded, scheduler: schedulerFactory(spec, loaded) };

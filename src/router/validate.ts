@@ -1,4 +1,12 @@
-import { elementCount, type InferRequest, invalidArg, type ModelVersionSpec, type Tensor } from '../core/index.js';
+import {
+  elementCount,
+  type InferRequest,
+  invalidArg,
+  isBytesData,
+  type ModelVersionSpec,
+  type Tensor,
+} from '../core/index.js';
+import { checkTextElements } from './text-bytes.js';
 
 /** The request's inputs checked against the model's signature and converted to model shapes. */
 export interface ValidatedInputs {
@@ -8,7 +16,8 @@ export interface ValidatedInputs {
 
 /**
  * Checks names, datatypes, ranks, fixed dims and the batch size against the model config
- * (Triton's rules and texts, protocol.md §D.4) and applies `reshape`. Throws IG_ERR_INVALID_ARG.
+ * (Triton's rules and texts, protocol.md §D.4), BYTES elements against a text-only runtime, and
+ * applies `reshape`. Throws IG_ERR_INVALID_ARG.
  * Runs before anything reaches the scheduler or a worker.
  */
 export function validateInputs(spec: ModelVersionSpec, req: InferRequest): ValidatedInputs {
@@ -50,6 +59,7 @@ export function validateInputs(spec: ModelVersionSpec, req: InferRequest): Valid
       dims = t.shape.slice(1);
     }
     checkDims(m, t.name, dims, s.dims, spec.maxBatchSize > 0);
+    if (spec.bytesAsText && isBytesData(t.data)) checkTextElements(m, t.name, t.data);
     if (!s.reshape) return t;
     const shape = spec.maxBatchSize > 0 ? [batchSize, ...resolveReshape(s.reshape, elementCount(dims))] : s.reshape;
     return { ...t, shape: resolveReshape(shape, elementCount(t.shape)) };

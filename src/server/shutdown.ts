@@ -3,7 +3,8 @@
  * Envoy style; reliability.md R11):
  *   1. readiness is already false (the caller flipped it): probes see 503 at once;
  *   2. drain: keep accepting and serving for `drainMs` while load balancers notice, each HTTP
- *      response saying `Connection: close` so keep-alive clients move on without a reset;
+ *      response saying `Connection: close` and every open gRPC connection told GOAWAY, so
+ *      keep-alive clients move on without a reset;
  *   3. stop accepting, let in-flight calls finish and unload every version;
  *   4. bounded: past `exitTimeoutMs` every call still queued is answered with a retryable 503
  *      (Retry-After) instead of waiting, and shutdown returns after a short grace for those
@@ -16,7 +17,7 @@ import type { ModelRepositoryApi } from '../repository/types.js';
 /** The parts of a running server shutdown drives. */
 export interface ShutdownParts {
   http?: { drain(): void; close(): Promise<void> };
-  grpc?: { close(): Promise<void> };
+  grpc?: { drain(): void; close(): Promise<void> };
   repository: Pick<ModelRepositoryApi, 'stop' | 'abandonQueued'>;
   logger: Pick<Logger, 'info' | 'warn'>;
 }
@@ -43,6 +44,7 @@ export async function shutdown(
   exitTimeoutMs: number,
 ): Promise<{ timedOut: boolean }> {
   p.http?.drain();
+  p.grpc?.drain();
   if (drainMs > 0) {
     p.logger.info({ drainMs }, 'draining: readiness is false, still serving while load balancers notice');
     await new Promise((r) => setTimeout(r, drainMs));

@@ -15,6 +15,7 @@ export function freePort(): Promise<number> {
 export interface ServerProcess {
   child: ChildProcess;
   httpPort: number;
+  grpcPort: number;
   /** Everything the process printed so far. */
   log(): string;
   exited: Promise<number | null>;
@@ -55,6 +56,6 @@ export async function spawnServer(repo: string, args: string[] = [], env: Record
     for (let t = 0; t < ms && !re.test(log); t += 50) await new Promise((r) => setTimeout(r, 50));
     if (!re.test(log)) throw new Error(`log never matched ${re}:\n${log}`);
   };
-  const p: ServerProcess = { child, httpPort, log: () => log, exited, waitForLog };
+  const p: ServerProcess = { child, httpPort, grpcPort, log: () => log, exited, waitForLog };
   return p;
 }

@@ -1,8 +1,10 @@
 // The server's lifecycle as an orchestrator sees it (reliability.md R11, R23), on `infergate serve`
 // as a child process. A test-only hook (INFERGATE_TEST_HOOKS) makes a model slow.
 import assert from 'node:assert/strict';
+import { type ClientHttp2Session, connect } from 'node:http2';
 import { test } from 'node:test';
 import { request } from 'undici';
+import { GrpcClient } from '../../src/client/grpc-client.js';
 import { HttpClient } from '../../src/client/http-client.js';
 import { addConstModel, addModel, heavyModel, tempRepo } from './models.js';
 import { spawnServer } from './process.js';
@@ -10,15 +12,29 @@ import { spawnServer } from './process.js';
 const x = () => ({ name: 'x', datatype: 'FP32' as const, shape: [1, 4], data: new Float32Array(4) });
 const SLOW = { INFERGATE_TEST_HOOKS: '1', INFERGATE_TEST_SLEEP_MS: 'slow=1500' };
 
-test('SIGTERM: readiness 503 at once, requests during the drain are served with Connection: close, in-flight ones finish, exit 0', async () => {
+test('SIGTERM: readiness 503 at once, requests during the drain are served with Connection: close, gRPC connections get GOAWAY, in-flight calls finish, exit 0', async () => {
   const repo = tempRepo();
   addModel(repo, 'slow', 1, addConstModel(2), 'max_batch_size: 8\ninstance_group [{ count: 2 }]\n');
   addModel(repo, 'fast', 1, addConstModel(3));
   const s = await spawnServer(repo, ['--drain-secs', '2'], SLOW);
   const client = new HttpClient(`http://127.0.0.1:${s.httpPort}`);
+  const grpc = new GrpcClient(`127.0.0.1:${s.grpcPort}`);
+  let h2: ClientHttp2Session | undefined;
   try {
     await s.waitForLog(/infergate ready/);
+    // An idle HTTP/2 connection to the gRPC port, as a client's channel keeps one: told GOAWAY at drain start.
+    h2 = connect(`http://127.0.0.1:${s.grpcPort}`);
+    const session = h2;
+    let goaway: number | undefined;
+    session.once('goaway', (code) => {
+      goaway = code;
+    });
+    await new Promise<void>((resolve, reject) => {
+      session.once('connect', () => resolve());
+      session.once('error', reject);
+    });
     const inflight = [1, 2, 3].map(() => client.infer('slow', [x()]));
+    const grpcInflight = grpc.infer('slow', [x()]);
     await new Promise((r) => setTimeout(r, 400));
     s.child.kill('SIGTERM');
     await s.waitForLog(/draining/);
@@ -31,13 +47,17 @@ test('SIGTERM: readiness 503 at once, requests during the drain are served with 
     });
     assert.equal(during.statusCode, 200);
     assert.equal(during.headers.connection, 'close');
+    // Still within the drain (that answer said Connection: close), the gRPC connection was told to go.
+    assert.equal(goaway, 0, 'GOAWAY (NO_ERROR: a graceful goodbye) at drain start, not at the end');
     await during.body.dump();
-    const results = await Promise.all(inflight);
+    const results = await Promise.all([...inflight, grpcInflight]);
     for (const r of results) assert.deepEqual(Array.from(r.outputs[0]!.data as Float32Array), [2, 2, 2, 2]);
     assert.equal(await s.exited, 0, s.log());
     assert.match(s.log(), /shutdown complete/);
   } finally {
     await client.close().catch(() => {});
+    grpc.close();
+    h2?.destroy();
     s.child.kill('SIGKILL');
   }
 });

@@ -44,6 +44,8 @@ class OrtLoadedModel implements LoadedModel {
 /** Backend running onnxruntime-node sessions in worker threads. */
 export class OrtBackend implements Backend {
   readonly name = 'onnxruntime';
+  /** String tensors hold JS strings handed to ORT as C strings (backend/ort/worker-tensors.ts). */
+  readonly bytesAsText = true;
   readonly platforms = ['onnxruntime_onnx'] as const;
   readonly #restartDelaysMs: number[];
   readonly #loaded = new Set<OrtLoadedModel>();

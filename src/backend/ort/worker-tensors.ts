@@ -3,7 +3,10 @@
  * BYTES: ORT string tensors hold JS strings, so elements are UTF-8 decoded/encoded here.
  * onnxruntime-node hands each string to ORT as a C string (it ends at the first NUL) and JS strings
  * are text (invalid UTF-8 would become U+FFFD), so an element with a NUL byte or invalid UTF-8 is
- * refused with IG_ERR_INVALID_ARG rather than changed: two native scans of the packed bytes.
+ * refused with IG_ERR_INVALID_ARG rather than changed: two native scans of the packed bytes. The
+ * router refuses such an element per request before batching (router/text-bytes.ts, through
+ * Backend.bytesAsText), so a client sees it for its own call only; this is the guard at the native
+ * boundary for callers that come without the router (warm-up, direct instance use).
  * FP16 stays Uint16Array raw bits, BOOL Uint8Array 0/1, INT64/UINT64 bigint arrays.
  */
 import { isUtf8 } from 'node:buffer';

@@ -69,9 +69,18 @@ export interface GrpcServerOptions {
 export interface GrpcServer {
   /** Binds and starts serving; resolves to the bound port (useful with port 0). */
   listen(port: number, host?: string): Promise<number>;
+  /**
+   * Drain start (the gRPC side of HTTP's `Connection: close`): a GOAWAY on every open connection,
+   * so clients finish the calls they have and open their next one elsewhere (once readiness took
+   * this replica out), while the listener keeps accepting. close() still bounds what follows.
+   */
+  drain(): void;
   /** Graceful stop: refuse new calls, let in-flight ones finish, force after the grace period. */
   close(): Promise<void>;
 }
+
+/** drain() never cuts a connection itself (close() does, after its grace); grpc-js wants a time. */
+const DRAIN_NO_CUT_MS = 2 ** 31 - 1;
 
 const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
@@ -134,14 +143,22 @@ export function createGrpcServer(services: Services, options: GrpcServerOptions 
   );
   server.addService(serviceDefinition(Health), bindService(Health, healthHandlers(services.inference), hook, guard));
   const grace = options.shutdownGraceMs ?? 5_000;
+  const addressOf = (host: string, port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
+  let bound: string | undefined;
 
   return {
     listen(port, host = '127.0.0.1') {
-      const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
       const creds = options.credentials ?? ServerCredentials.createInsecure();
       return new Promise((resolve, reject) => {
-        server.bindAsync(address, creds, (err, bound) => (err ? reject(err) : resolve(bound)));
+        server.bindAsync(addressOf(host, port), creds, (err, p) => {
+          if (err) return reject(err);
+          bound = addressOf(host, p);
+          resolve(p);
+        });
       });
+    },
+    drain() {
+      if (bound !== undefined) server.drain(bound, DRAIN_NO_CUT_MS);
     },
     close() {
       return new Promise((resolve) => {

@@ -83,3 +83,27 @@ test('classification returns top-k value:index:label per batch item', () => {
   const s = (c.data as Uint8Array[]).map((b) => new TextDecoder().decode(b));
   assert.deepEqual(s, ['0.7:1:b', '0.2:2:c', '3:0:a', '2:2:c']);
 });
+
+test('a text-only runtime: a BYTES element with NUL or invalid UTF-8 is refused per request, naming it', () => {
+  const s: ModelVersionSpec = { ...spec, inputs: [{ name: 't', datatype: 'BYTES', dims: [3] }], bytesAsText: true };
+  const enc = new TextEncoder();
+  const bytes = (...rows: Uint8Array[]): Tensor => ({
+    name: 't',
+    datatype: 'BYTES',
+    shape: [1, rows.length],
+    data: rows,
+  });
+  const ok = bytes(enc.encode('a'), enc.encode('é'), new Uint8Array(0));
+  assert.equal(validateInputs(s, req([ok])).inputs[0], ok);
+  assert.throws(
+    () => validateInputs(s, req([bytes(enc.encode('a'), enc.encode('b\0c'), enc.encode('d'))])),
+    /^InferError: input 't' element 1 contains a NUL byte, which model 'm' cannot take/,
+  );
+  assert.throws(
+    () => validateInputs(s, req([bytes(enc.encode('a'), enc.encode('b'), Uint8Array.of(0xc3))])),
+    /input 't' element 2 is not valid UTF-8, which model 'm' cannot take unchanged/,
+  );
+  // A runtime that carries bytes as bytes takes them as they are.
+  const raw = bytes(enc.encode('a'), Uint8Array.of(0, 0xff), enc.encode('c'));
+  assert.equal(validateInputs({ ...s, bytesAsText: false }, req([raw])).inputs[0], raw);
+});
