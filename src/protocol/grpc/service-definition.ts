@@ -86,7 +86,11 @@ export type FastEncoders = ReadonlyMap<string, (message: never) => Uint8Array>;
  */
 export type WireGuards = ReadonlyMap<string, (bytes: Uint8Array) => string | undefined>;
 
-function guardedDecode(schema: DescMessage, buf: Buffer, guard: ((b: Uint8Array) => string | undefined) | undefined) {
+export function guardedDecode(
+  schema: DescMessage,
+  buf: Buffer,
+  guard: ((b: Uint8Array) => string | undefined) | undefined,
+) {
   if (guard !== undefined) {
     let reason: string | undefined;
     try {
