@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { create, toBinary } from '@bufbuild/protobuf';
-import { InferError, type ModelVersionSpec } from '../../src/core/index.js';
+import { encodeBytesElements, InferError, type ModelVersionSpec } from '../../src/core/index.js';
 import { DEFAULT_EXECUTION } from '../../src/config/execution.js';
 import { ModelInferRequestSchema } from '../../src/gen/grpc_service_pb.js';
 import { decodeInferRequest } from '../../src/protocol/grpc/infer-decode.js';
@@ -22,18 +22,7 @@ import { FUZZ_SEED, iterations, mutate, rng } from './mutate.js';
 
 const int64 = (v: bigint) => ({ parameterChoice: { case: 'int64Param' as const, value: v } });
 const f32le = (...v: number[]) => new Uint8Array(new Float32Array(v).buffer);
-const lenPrefixed = (...items: string[]) => {
-  const parts = items.map((s) => new TextEncoder().encode(s));
-  const out = new Uint8Array(parts.reduce((n, p) => n + 4 + p.length, 0));
-  const view = new DataView(out.buffer);
-  let off = 0;
-  for (const p of parts) {
-    view.setUint32(off, p.length, true);
-    out.set(p, off + 4);
-    off += 4 + p.length;
-  }
-  return out;
-};
+const lenPrefixed = (...items: string[]) => encodeBytesElements(items.map((i) => new TextEncoder().encode(i)));
 
 /** Valid requests of the shapes clients send: raw contents, typed contents, BYTES, parameters. */
 const SEEDS = [

@@ -4,18 +4,10 @@
  * truncation, duplicated chunks. Deterministic from a seed, so a failure names its iteration and
  * can be replayed with INFERGATE_FUZZ_SEED.
  */
+import { seededRandom } from '../../src/core/index.js';
 
-/** A small, fast PRNG (mulberry32): the same seed gives the same mutations. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded generator (mulberry32): the same seed gives the same mutations. */
+export const rng = seededRandom;
 
 const INTERESTING = [0x00, 0x01, 0x7f, 0x80, 0xff, 0x0a, 0x0d, 0x22, 0x5c, 0x3a, 0x7b, 0x7d, 0x5b, 0x5d, 0x2d, 0x30];
 
