@@ -21,6 +21,7 @@ export interface StartRequest {
   /** Canary weights in percent (ascending, last 100); blue-green is [100]. */
   steps?: number[];
   intervalMs?: number;
+  /** Over the defaults (error rate delta 1 %, p99 ×1.2, 500 samples); a key set to undefined is off. */
   gates?: Partial<Gates>;
   shadowPercent?: number;
   sticky?: { header?: string; parameter?: string };
@@ -37,6 +38,19 @@ export interface RolloutView {
 
 const DEFAULT_STEPS = [5, 25, 50, 100];
 const DEFAULT_GATES: Gates = { minSamples: 500, maxErrorRateDelta: 0.01, maxP99Ratio: 1.2 };
+
+/**
+ * The default gates with the request's over them: a gate present but undefined is switched off
+ * (REST `null`, CLI `off`), e.g. the latency gate on a host whose p99 is its neighbours'. A
+ * progressive rollout keeps at least one on: with none, the autopilot would promote on counts alone.
+ */
+function gatesOf(req: StartRequest, steps: number[]): Gates {
+  const gates: Gates = { ...DEFAULT_GATES, ...req.gates };
+  const on = [gates.maxErrorRateDelta, gates.maxP99Ratio, gates.maxDivergence].some((g) => g !== undefined);
+  if (!on && steps.length > 1)
+    throw invalidArg('a progressive rollout needs at least one gate on: error rate delta, p99 ratio or divergence');
+  return gates;
+}
 
 export class RolloutService {
   private readonly clock: Clock;
@@ -100,7 +114,7 @@ export class RolloutService {
       steps,
       step: -1,
       intervalMs: positive(req.intervalMs ?? 120_000, 'interval'),
-      gates: { ...DEFAULT_GATES, ...req.gates },
+      gates: gatesOf(req, steps),
       shadowPercent: percent(req.shadowPercent ?? (req.gates?.maxDivergence !== undefined ? 100 : 0), 'shadow'),
       sticky: req.sticky,
       alias,

@@ -120,6 +120,11 @@ describe('rollouts', () => {
       [{ to: 2, interval: 1000 }, /unknown field 'interval'/],
       [{ to: 2, gates: { maxErrorRateDelta: 5 } }, /'gates.maxErrorRateDelta' must be a fraction/],
       [{ to: 2, gates: { minSamples: 0 } }, /'gates.minSamples' must be a positive integer/],
+      [{ to: 2, gates: { maxP99Ratio: 'off' } }, /'gates.maxP99Ratio' must be a positive number or null \(off\)/],
+      [
+        { to: 2, gates: { maxErrorRateDelta: null, maxP99Ratio: null } },
+        /a progressive rollout needs at least one gate on/,
+      ],
       [{ to: 2, sticky: {} }, /'sticky' names a 'header' or a 'parameter'/],
       [{ to: 1 }, /already 'production'/],
     ];
@@ -137,10 +142,12 @@ describe('rollouts', () => {
       to: 2,
       steps: [50, 100],
       intervalMs: 600_000,
-      gates: { minSamples: 1_000_000, maxErrorRateDelta: 0.01 },
+      // null: the default latency gate off (errors only).
+      gates: { minSamples: 1_000_000, maxErrorRateDelta: 0.01, maxP99Ratio: null },
     };
     const started = await api(base, 'POST', '/v2/rollouts/m', start);
     assert.equal(started.status, 201, JSON.stringify(started.body));
+    assert.deepEqual(started.body.state.gates, { minSamples: 1_000_000, maxErrorRateDelta: 0.01 });
     assert.equal(started.body.state.status, 'pending');
     assert.equal(started.body.state.baseline, 1);
     assert.equal(started.body.state.canary, 2);

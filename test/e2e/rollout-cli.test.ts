@@ -86,6 +86,11 @@ test('bad flags: one line naming the flag, exit 1, nothing written', async () =>
       'rollout start',
       /--min-samples must be a positive integer/,
     ],
+    [
+      ['rollout', 'start', 'm', '--to', '2', '--max-p99-ratio', 'off', '--max-error-rate-delta', 'off'],
+      'rollout start',
+      /a progressive rollout needs at least one gate on/,
+    ],
     [['rollout', 'start', 'm', '--to', '2', '--steps', '5,x,100'], 'rollout start', /--steps must be rising percents/],
     [['rollout', 'start', 'm', '--to', '2', '--steps', '50,20,100'], 'rollout start', /steps must rise/],
     [

@@ -38,9 +38,9 @@ export function registerStart(rollout: Command): void {
       .option('--interval <duration>', 'analysis interval per step: 2m, 120s, 500ms (default 2m)')
       .option(
         '--max-error-rate-delta <percent>',
-        'gate: canary error rate at most this above the baseline (default 1%)',
+        "gate: canary error rate at most this above the baseline (default 1%; 'off')",
       )
-      .option('--max-p99-ratio <ratio>', 'gate: canary p99 at most this times the baseline p99 (default 1.2)')
+      .option('--max-p99-ratio <ratio>', "gate: canary p99 at most this times the baseline p99 (default 1.2; 'off')")
       .option('--max-divergence <percent>', 'gate: share of shadowed calls whose answers disagree (turns on a shadow)')
       .option('--min-samples <n>', 'calls per arm before any decision (default 500)')
       .option('--shadow <percent>', 'copy this share of baseline calls to the canary for comparison')
@@ -64,9 +64,12 @@ function startRequest(model: string, to: number, f: Flags): StartRequest {
     throw invalidArg('--sticky-header and --sticky-parameter exclude each other');
   const gates: Partial<Gates> = {};
   if (f.minSamples !== undefined) gates.minSamples = parseCount(f.minSamples, '--min-samples');
+  // 'off' switches a default gate off (the key stays, undefined: the service reads it as off).
   if (f.maxErrorRateDelta !== undefined)
-    gates.maxErrorRateDelta = parseFraction(f.maxErrorRateDelta, '--max-error-rate-delta');
-  if (f.maxP99Ratio !== undefined) gates.maxP99Ratio = parsePositive(f.maxP99Ratio, '--max-p99-ratio');
+    gates.maxErrorRateDelta =
+      f.maxErrorRateDelta === 'off' ? undefined : parseFraction(f.maxErrorRateDelta, '--max-error-rate-delta');
+  if (f.maxP99Ratio !== undefined)
+    gates.maxP99Ratio = f.maxP99Ratio === 'off' ? undefined : parsePositive(f.maxP99Ratio, '--max-p99-ratio');
   if (f.maxDivergence !== undefined) gates.maxDivergence = parseFraction(f.maxDivergence, '--max-divergence');
   const sticky =
     f.stickyHeader !== undefined

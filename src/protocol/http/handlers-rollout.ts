@@ -96,12 +96,21 @@ function gates(doc: Doc): Partial<Gates> | undefined {
   const fraction = (n: number) => n >= 0 && n < 1;
   const out: Partial<Gates> = {
     minSamples: num(g, 'minSamples', posInt, 'a positive integer', 'gates.minSamples'),
-    maxErrorRateDelta: num(g, 'maxErrorRateDelta', fraction, 'a fraction in [0, 1)', 'gates.maxErrorRateDelta'),
-    maxP99Ratio: num(g, 'maxP99Ratio', (n) => n > 0, 'a positive number', 'gates.maxP99Ratio'),
+    maxErrorRateDelta:
+      g.maxErrorRateDelta === null
+        ? undefined
+        : num(g, 'maxErrorRateDelta', fraction, 'a fraction in [0, 1) or null (off)', 'gates.maxErrorRateDelta'),
+    maxP99Ratio:
+      g.maxP99Ratio === null
+        ? undefined
+        : num(g, 'maxP99Ratio', (n) => n > 0, 'a positive number or null (off)', 'gates.maxP99Ratio'),
     maxDivergence: num(g, 'maxDivergence', fraction, 'a fraction in [0, 1)', 'gates.maxDivergence'),
     alpha: num(g, 'alpha', (n) => n > 0 && n <= 0.5, 'in (0, 0.5]', 'gates.alpha'),
   };
-  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as Partial<Gates>;
+  const given = Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as Partial<Gates>;
+  // null switches a default gate off (the key stays, undefined: the service reads it as off).
+  for (const key of ['maxErrorRateDelta', 'maxP99Ratio'] as const) if (g[key] === null) given[key] = undefined;
+  return given;
 }
 
 function startRequest(model: string, doc: Doc): StartRequest {
