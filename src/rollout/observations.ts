@@ -53,6 +53,21 @@ export interface PairDiff {
   worst: Array<{ requestId: string; diff: number; at: string }>;
 }
 
+/** A (primary, shadow) pair with nothing compared yet. */
+export function emptyPair(primary: number, shadow: number): PairDiff {
+  return {
+    primary,
+    shadow,
+    compared: 0,
+    disagreed: 0,
+    failed: 0,
+    dropped: 0,
+    outputs: {},
+    latency: emptyHistogram(),
+    worst: [],
+  };
+}
+
 /** A replica's row for a model. */
 export interface ReplicaObservation {
   rollout: string;
@@ -62,8 +77,11 @@ export interface ReplicaObservation {
   diffs: PairDiff[];
 }
 
-function addHistogram(a: Histogram, b: Histogram): Histogram {
-  return { bounds: a.bounds, counts: a.counts.map((c, i) => c + (b.counts[i] ?? 0)) };
+/** Adds bucket by bucket (every replica shares LATENCY_BOUNDS_MS; a foreign row is matched by index). */
+export function addHistogram(a: Histogram, b: Histogram): Histogram {
+  const n = Math.max(a.counts.length, b.counts.length);
+  const counts = Array.from({ length: n }, (_, i) => (a.counts[i] ?? 0) + (b.counts[i] ?? 0));
+  return { bounds: a.bounds.length >= b.bounds.length ? a.bounds : b.bounds, counts };
 }
 
 /** The leader's view of one arm at (rollout, step): the sum of every replica's row for it. */

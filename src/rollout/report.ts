@@ -7,7 +7,7 @@
  * the request log (or the payload log, when the model has it on).
  */
 import { INCOMPARABLE } from './compare.js';
-import { type ArmCounters, emptyHistogram, type Histogram, type PairDiff } from './observations.js';
+import { type ArmCounters, addHistogram, emptyPair, type Histogram, type PairDiff } from './observations.js';
 import { histogramQuantile } from './stats.js';
 
 export { renderReportHtml } from './report-html.js';
@@ -102,20 +102,6 @@ export function mergeDiffs(rows: readonly (readonly PairDiff[])[], k = DEFAULT_W
   return out;
 }
 
-function emptyPair(primary: number, shadow: number): PairDiff {
-  return {
-    primary,
-    shadow,
-    compared: 0,
-    disagreed: 0,
-    failed: 0,
-    dropped: 0,
-    outputs: {},
-    latency: emptyHistogram(),
-    worst: [],
-  };
-}
-
 function addPair(acc: PairDiff, d: PairDiff): PairDiff {
   acc.compared += d.compared;
   acc.disagreed += d.disagreed;
@@ -131,13 +117,6 @@ function addPair(acc: PairDiff, d: PairDiff): PairDiff {
   acc.latency = addHistogram(acc.latency, d.latency);
   acc.worst = [...acc.worst, ...d.worst];
   return acc;
-}
-
-/** Adds bucket by bucket (every replica shares LATENCY_BOUNDS_MS; a foreign row is matched by index). */
-function addHistogram(a: Histogram, b: Histogram): Histogram {
-  const n = Math.max(a.counts.length, b.counts.length);
-  const counts = Array.from({ length: n }, (_, i) => (a.counts[i] ?? 0) + (b.counts[i] ?? 0));
-  return { bounds: a.bounds.length >= b.bounds.length ? a.bounds : b.bounds, counts };
 }
 
 /** The report of `model` from its merged comparisons and, when given, its arms' counters (by version). */

@@ -23,7 +23,7 @@ import type { Exchange } from '../router/pipeline.js';
 import { validateInputs, validateOutputs } from '../router/validate.js';
 import type { Job } from '../scheduler/types.js';
 import { type CallDiff, COMPARE_CAP, compareOutputs } from './compare.js';
-import { emptyHistogram, observe, type PairDiff } from './observations.js';
+import { emptyPair, observe, type PairDiff } from './observations.js';
 
 export interface ShadowRunnerOptions {
   /** Shadow calls this runner may have running per model at once (default 4); more are dropped. */
@@ -164,17 +164,7 @@ export class ShadowRunner {
     const key = `${primary}>${shadow}`;
     let d = byPair.get(key);
     if (!d) {
-      d = {
-        primary,
-        shadow,
-        compared: 0,
-        disagreed: 0,
-        failed: 0,
-        dropped: 0,
-        outputs: {},
-        latency: emptyHistogram(),
-        worst: [],
-      };
+      d = emptyPair(primary, shadow);
       byPair.set(key, d);
     }
     return d;

@@ -4,22 +4,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { INCOMPARABLE } from '../../../src/rollout/compare.js';
-import { type ArmCounters, emptyHistogram, observe, type PairDiff } from '../../../src/rollout/observations.js';
+import {
+  type ArmCounters,
+  emptyHistogram,
+  emptyPair,
+  observe,
+  type PairDiff,
+} from '../../../src/rollout/observations.js';
 import { buildReport, mergeDiffs, renderReportHtml } from '../../../src/rollout/report.js';
 
 function pair(primary: number, shadow: number, over: Partial<PairDiff> = {}): PairDiff {
-  return {
-    primary,
-    shadow,
-    compared: 0,
-    disagreed: 0,
-    failed: 0,
-    dropped: 0,
-    outputs: {},
-    latency: emptyHistogram(),
-    worst: [],
-    ...over,
-  };
+  return { ...emptyPair(primary, shadow), ...over };
 }
 
 function latencies(...ms: number[]) {
