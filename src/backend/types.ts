@@ -26,6 +26,11 @@ export type InstanceEvent =
   | { type: 'crash'; instance: InstanceRef; reason: string; failedRequests: number }
   | { type: 'restart'; instance: InstanceRef; ms: number }
   | { type: 'restart-failed'; instance: InstanceRef; reason: string }
+  /**
+   * The worker did not answer a run within the watchdog's bound (`ms`); `failedRequests` were failed
+   * with IG_ERR_WORKER_HUNG and a replacement starts (then 'restart' or 'restart-failed').
+   */
+  | { type: 'hung'; instance: InstanceRef; ms: number; failedRequests: number }
   /** Something degraded but working, e.g. a requested execution provider fell back to 'cpu'. */
   | { type: 'warning'; instance: InstanceRef; message: string };
 
@@ -53,7 +58,9 @@ export interface BackendInstance {
   /**
    * Runs one batch. Inputs are in the model's shapes (reshape applied, batch dim included).
    * `outputs` limits what is fetched (undefined = all). Rejects with an InferError:
-   * IG_ERR_MODEL_EXECUTION when the model raises, IG_ERR_WORKER_CRASHED when the worker dies.
+   * IG_ERR_MODEL_EXECUTION when the model raises, IG_ERR_WORKER_CRASHED when the worker dies under it,
+   * IG_ERR_UNAVAILABLE when the instance is down (restarting: the batch never ran),
+   * IG_ERR_WORKER_HUNG when it does not answer in time (a backend with a watchdog).
    */
   execute(inputs: Tensor[], outputs?: string[], options?: ExecOptions): Promise<ExecResult>;
   /**

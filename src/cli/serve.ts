@@ -112,6 +112,11 @@ export function registerServeCommand(program: Command): void {
       int('--max-json-bytes'),
       4 << 20,
     )
+    .option(
+      '--max-timeout-ms <ms>',
+      'longest deadline a call may have; longer ones are clamped (the response says so), calls without one get it',
+      int('--max-timeout-ms'),
+    )
     .option('--max-bytes-elements <n>', 'most BYTES elements one input may carry', int('--max-bytes-elements'), 65_536)
     .option(
       '--strict-readiness <bool>',
@@ -183,6 +188,7 @@ export function registerServeCommand(program: Command): void {
         serverName: opts.serverName as string,
         maxBodyBytes: opts.maxBodyBytes as number,
         maxJsonBytes: opts.maxJsonBytes as number,
+        ...(opts.maxTimeoutMs === undefined ? {} : { maxTimeoutMs: opts.maxTimeoutMs as number }),
         maxBytesElements: opts.maxBytesElements as number,
         strictReadiness: opts.strictReadiness as boolean,
         drainSeconds: opts.drainSecs as number,

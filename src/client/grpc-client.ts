@@ -308,5 +308,13 @@ function decode(res: ModelInferResponse): InferResult {
   });
   const r: InferResult = { model: res.modelName, version: res.modelVersion, outputs };
   if (res.id) r.id = res.id;
+  const params = Object.entries(res.parameters);
+  if (params.length > 0) {
+    r.parameters = {};
+    for (const [k, p] of params) {
+      const c = p.parameterChoice;
+      if (c.case !== undefined) r.parameters[k] = typeof c.value === 'bigint' ? Number(c.value) : c.value;
+    }
+  }
   return r;
 }

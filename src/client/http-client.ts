@@ -32,6 +32,8 @@ export interface InferResult {
   version: string;
   id?: string;
   outputs: Tensor[];
+  /** Response parameters, when the server sent any (e.g. infergate's `fallback_step`). */
+  parameters?: Record<string, string | number | boolean>;
 }
 
 /** Error answered by the server, with its HTTP status and message. */
@@ -176,6 +178,7 @@ function decodeResponse(body: Uint8Array, hlen: number): InferResult {
     model_version: string;
     id?: string;
     outputs: OutputHeader[];
+    parameters?: Record<string, string | number | boolean>;
   };
   let off = hlen;
   const outputs = head.outputs.map((o): Tensor => {
@@ -192,6 +195,7 @@ function decodeResponse(body: Uint8Array, hlen: number): InferResult {
   });
   const r: InferResult = { model: head.model_name, version: head.model_version, outputs };
   if (head.id) r.id = head.id;
+  if (head.parameters && Object.keys(head.parameters).length > 0) r.parameters = head.parameters;
   return r;
 }
 

@@ -5,6 +5,7 @@ export { applyBaseDefaults, DEFAULT_MODEL_FILENAME, type KnownBackend, ORT_BACKE
 export { configError, loadError, messageOf } from './errors.js';
 export { configWarnings, DEFAULT_EXECUTION, executionSpec } from './execution.js';
 export { readLabels, splitLabels } from './labels.js';
+export { BREAKER_DEFAULTS, checkFallbackModels, resilienceSpec } from './resilience.js';
 export { normalizeConfig } from './normalize.js';
 export { type ConfigFormat, formatOf, parseModelConfig, parsePbtxt, parseYamlOrJson } from './parse-text.js';
 export { CONFIG_FILES, parseConfigOverride, type RawConfig, readModelConfig } from './read-config.js';

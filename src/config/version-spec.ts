@@ -4,6 +4,7 @@ import { batchingSpec, latencyObjectiveSpec } from './batching.js';
 import { dimsOf, protocolType } from './datatypes.js';
 import { loadError } from './errors.js';
 import { executionSpec } from './execution.js';
+import { resilienceSpec } from './resilience.js';
 import { warmupSamples } from './warmup.js';
 
 /** Where one version lives and what was read beside it. */
@@ -54,5 +55,7 @@ export function toVersionSpec(cfg: ModelConfig, ctx: VersionContext): ModelVersi
   if (batching && cfg.maxBatchSize > 0) spec.batching = batching;
   const objective = latencyObjectiveSpec(cfg);
   if (objective) spec.latencyObjective = objective;
+  const resilience = resilienceSpec(cfg, outputs);
+  if (resilience) spec.resilience = resilience;
   return spec;
 }

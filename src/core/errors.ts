@@ -63,6 +63,10 @@ export const ERRORS = {
   IG_ERR_MODEL_EXECUTION: { http: 500, grpc: GrpcStatus.INTERNAL },
   /** The worker running the request died; the request was not completed. */
   IG_ERR_WORKER_CRASHED: { http: 500, grpc: GrpcStatus.INTERNAL },
+  /** The worker did not answer within the watchdog's bound; it is being replaced. Retryable. */
+  IG_ERR_WORKER_HUNG: { http: 503, grpc: GrpcStatus.UNAVAILABLE },
+  /** The version's circuit breaker is open (it failed recently) and no fallback step answered. Retryable. */
+  IG_ERR_BREAKER_OPEN: { http: 503, grpc: GrpcStatus.UNAVAILABLE },
   /** Registry: unknown model, version, alias or record (the message names it). */
   IG_ERR_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND },
   /** Registry: a compare-and-set lost (alias moved meanwhile) or the record already exists. */

@@ -1,4 +1,5 @@
 import type { DataType } from './datatype.js';
+import type { Tensor } from './tensor.js';
 
 /** Lifecycle states of a model version (Triton's names). */
 export type ModelState = 'UNKNOWN' | 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
@@ -82,6 +83,43 @@ export interface LatencyObjectiveSpec {
   windowRequests: number;
 }
 
+/** A circuit breaker's settings (our config section `resilience.circuit_breaker`), defaulted. */
+export interface BreakerSpec {
+  /** Opens when at least this share of the window's calls failed (0 < rate ≤ 1). */
+  failureRate: number;
+  /** Opens after this many failures in a row, whatever the window says. */
+  consecutiveFailures: number;
+  /** A call slower than this counts as a failure (0: latency never does). */
+  slowCallMs: number;
+  /** The sliding window the failure rate is measured over. */
+  windowMs: number;
+  /** The rate is not judged on fewer calls than this in the window. */
+  minimumCalls: number;
+  /** How long it stays open before it lets probes through (half-open). */
+  openMs: number;
+  /** Share of calls let through as probes while half-open (the rest are refused). */
+  halfOpenShare: number;
+  /** Probe successes in a row that close it again. */
+  halfOpenSuccesses: number;
+}
+
+/** One step of a model's fallback chain. */
+export type FallbackStepSpec =
+  | { kind: 'version'; version: number }
+  | { kind: 'model'; model: string; version?: number }
+  | { kind: 'default'; outputs: Tensor[] };
+
+/** infergate's `resilience` config section, defaulted (config/resilience.ts). */
+export interface ResilienceSpec {
+  /** Deadline for calls that bring none; absent: none. */
+  defaultTimeoutMs?: number;
+  breaker?: BreakerSpec;
+  /** Empty: no chain. */
+  fallback: FallbackStepSpec[];
+  /** Share of the remaining deadline kept for the chain while the primary runs (0 ≤ r < 1). */
+  fallbackReserve: number;
+}
+
 /**
  * A model file read once into memory by the supply policy (supply/policy.ts): the backend loads
  * these bytes, never the path, so the bytes that were verified are the bytes that run (S11).
@@ -118,6 +156,8 @@ export interface ModelVersionSpec {
   batching?: DynamicBatchingSpec;
   /** Present when the config has a latency_objective section. */
   latencyObjective?: LatencyObjectiveSpec;
+  /** Present when the config has a resilience section (deadline default, breaker, fallback chain). */
+  resilience?: ResilienceSpec;
   /** Present when the supply policy read the model: load these bytes instead of `path`. */
   source?: ModelBytes;
   /**

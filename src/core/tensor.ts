@@ -24,6 +24,12 @@ export function isBytesData(data: Tensor['data']): data is Uint8Array[] {
   return Array.isArray(data);
 }
 
+/** A deep copy (shape and data): the original's buffers may then be transferred to a worker. */
+export function copyTensor(t: Tensor): Tensor {
+  const data = isBytesData(t.data) ? t.data.map((e) => e.slice()) : t.data.slice();
+  return { ...t, shape: [...t.shape], data };
+}
+
 /** Size of the tensor's data in the binary wire layout (BYTES: 4-byte length prefix per element). */
 export function wireByteSize(t: Tensor): number {
   if (isBytesData(t.data)) {

@@ -5,7 +5,7 @@ const REJECTED = new Set(['IG_ERR_QUEUE_FULL', 'IG_ERR_QUEUE_TIMEOUT']);
 /** Error codes counted as CANCELED: the client went away or its deadline passed. */
 const CANCELED = new Set(['IG_ERR_CANCELLED', 'IG_ERR_DEADLINE_EXCEEDED']);
 /** Error codes counted as BACKEND: the model or its worker failed. */
-const BACKEND = new Set(['IG_ERR_MODEL_EXECUTION', 'IG_ERR_WORKER_CRASHED']);
+const BACKEND = new Set(['IG_ERR_MODEL_EXECUTION', 'IG_ERR_WORKER_CRASHED', 'IG_ERR_WORKER_HUNG']);
 
 /** Triton's failure reason (nv_inference_request_failure{reason}) for an error code. */
 export function failureReasonOf(code: string): FailureReason {

@@ -36,6 +36,8 @@ export interface MetricsSources {
   serverReady?: () => boolean;
   /** A shared rate limiter answering from its per-replica fallback (infergate_rate_limiter_degraded). */
   limiterDegraded?: () => boolean;
+  /** Every circuit breaker and its state (infergate_circuit_breaker_state). */
+  breakers?: () => Array<{ model: string; version: number; state: string }>;
   /** The traffic split each model applies now (infergate_traffic_weight_percent). */
   traffic?: () => Record<string, { arms: Array<{ version: number; weight: number }> }>;
 }
@@ -59,7 +61,13 @@ export class Metrics {
   private readonly denied = new Float64Array(DENIAL_KINDS.length);
   private readonly rollbacks = new Map<string, number>();
   private readonly stickyMissing = new Map<string, number>();
+  /** Resilience counters, keyed by their label values joined with NUL. */
+  private readonly transitions = new Map<string, number>();
+  private readonly fallbacks = new Map<string, number>();
+  private readonly retries = new Map<string, number>();
   private readonly loadSeconds = new Map<string, Buckets>();
+  /** Watchdog hangs per version, kept by its VersionStats so the series lives exactly as long as the crash count's. */
+  private readonly workerHangs = new WeakMap<VersionStats, number>();
   private readonly cpu = new CpuUtilization();
   private readonly loop = new EventLoopDelay();
   private readonly gpu: GpuPoller | undefined;
@@ -97,6 +105,27 @@ export class Metrics {
   /** Counts a call of a sticky split that carried no key (it took the weighted draw). */
   countStickyMissing(model: string): void {
     this.stickyMissing.set(model, (this.stickyMissing.get(model) ?? 0) + 1);
+  }
+
+  /** Counts a model instance worker the watchdog declared hung (the backend's 'hung' instance event). */
+  countWorkerHang(model: string, version: string | number): void {
+    const s = this.sources.stats.peek(model, version);
+    if (s) this.workerHangs.set(s, (this.workerHangs.get(s) ?? 0) + 1);
+  }
+
+  /** Counts a circuit breaker's change of state. */
+  countBreakerTransition(model: string, version: number, to: string): void {
+    bump(this.transitions, `${model}\0${version}\0${to}`);
+  }
+
+  /** Counts an answer a fallback step gave (`step`: version:N, model:NAME, default). */
+  countFallback(model: string, step: string): void {
+    bump(this.fallbacks, `${model}\0${step}`);
+  }
+
+  /** Counts an internal retry the retry budget allowed or denied. */
+  countRetry(model: string, allowed: boolean): void {
+    bump(this.retries, `${model}\0${allowed ? 'allowed' : 'denied'}`);
   }
 
   /** Records a finished load: per-model histogram (the per-version gauge lives in VersionStats). */
@@ -384,6 +413,41 @@ export class Metrics {
         },
       ],
       [
+        'infergate_circuit_breaker_state',
+        'Circuit breaker state of each version that has one: 1 for its current state (closed, open, half-open), 0 otherwise',
+        'gauge',
+        [...MV, 'state'],
+        (out) => {
+          for (const b of this.sources.breakers?.() ?? [])
+            for (const state of ['closed', 'open', 'half-open'])
+              out.push({
+                labels: { model: b.model, version: String(b.version), state },
+                value: b.state === state ? 1 : 0,
+              });
+        },
+      ],
+      [
+        'infergate_circuit_breaker_transitions_total',
+        'Circuit breaker changes of state, by the state entered',
+        'counter',
+        [...MV, 'state'],
+        (out) => unbump(this.transitions, out, ['model', 'version', 'state']),
+      ],
+      [
+        'infergate_fallback_responses_total',
+        'Answers given by a step of a model fallback chain instead of its primary, by step',
+        'counter',
+        ['model', 'step'],
+        (out) => unbump(this.fallbacks, out, ['model', 'step']),
+      ],
+      [
+        'infergate_retries_total',
+        'Internal retries (fallback steps after a failed execution) the retry budget allowed or denied',
+        'counter',
+        ['model', 'outcome'],
+        (out) => unbump(this.retries, out, ['model', 'outcome']),
+      ],
+      [
         'infergate_traffic_weight_percent',
         'Share of the calls that name no version each version receives now (traffic splits and rollouts)',
         'gauge',
@@ -413,6 +477,13 @@ export class Metrics {
         'counter',
         MV,
         this.perVersion((s, labels, out) => out.push({ labels, value: s.workerCrashes })),
+      ],
+      [
+        'infergate_worker_hangs_total',
+        'Model instance worker threads the watchdog declared hung (then replaced)',
+        'counter',
+        MV,
+        this.perVersion((s, labels, out) => out.push({ labels, value: this.workerHangs.get(s) ?? 0 })),
       ],
       [
         'infergate_worker_restarts_total',
@@ -463,5 +534,21 @@ export class Metrics {
         },
       ],
     ];
+  }
+}
+
+function bump(counts: Map<string, number>, key: string): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+}
+
+/** Samples of a counter map whose keys are label values joined with NUL, in `names` order. */
+function unbump(counts: Map<string, number>, out: Sample[], names: readonly string[]): void {
+  for (const [key, value] of counts) {
+    const parts = key.split('\0');
+    const labels: Labels = {};
+    names.forEach((n, i) => {
+      labels[n] = parts[i] ?? '';
+    });
+    out.push({ labels, value });
   }
 }

@@ -13,7 +13,12 @@ import type { Logger } from './logger.js';
 /** pino's numeric value of the debug level. */
 const DEBUG = 20;
 /** Codes that mean the server (or the model) failed, logged at error with their cause. */
-const SERVER_SIDE = new Set(['IG_ERR_INTERNAL', 'IG_ERR_WORKER_CRASHED', 'IG_ERR_MODEL_EXECUTION']);
+const SERVER_SIDE = new Set([
+  'IG_ERR_INTERNAL',
+  'IG_ERR_WORKER_CRASHED',
+  'IG_ERR_WORKER_HUNG',
+  'IG_ERR_MODEL_EXECUTION',
+]);
 /** Outcomes of shedding load: expected under overload, counted in metrics, sampled in the log. */
 const SHED = new Set(['IG_ERR_QUEUE_FULL', 'IG_ERR_QUEUE_TIMEOUT', 'IG_ERR_UNAVAILABLE']);
 /** At most one shed line per model and code in this window. */

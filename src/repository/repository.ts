@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
-import { parseConfigOverride, type RawConfig, readModelConfig } from '../config/index.js';
+import { checkFallbackModels, parseConfigOverride, type RawConfig, readModelConfig } from '../config/index.js';
 import { InferError, notFound } from '../core/errors.js';
 import { ModelVersionPolicySchema } from '../gen/model_config_pb.js';
 import { listModelDirs, listModelDirsSync, listVersions, type ModelSnapshot, snapshotModel } from './discovery.js';
@@ -273,6 +273,7 @@ export class ModelRepository implements ModelRepositoryApi {
       const raw = opts.source?.config ?? (await readModelConfig(modelDir, model));
       available = await listVersions(modelDir);
       prepared = await prepareModel(this.opts.backends, model, modelDir, raw, available, this.opts.modelSource);
+      checkFallbackModels(prepared.config, (m) => this.onDisk.has(m) || this.entries.has(m));
     } catch (caught) {
       const err = caught instanceof PrepareFailure ? caught.error : caught;
       const versions = caught instanceof PrepareFailure ? caught.desired : [];

@@ -7,6 +7,7 @@ import type { LogControl } from '../observability/log-settings.js';
 import type { StatsRegistry } from '../observability/stats-registry.js';
 import type { TraceControl, TraceSettingsView } from '../observability/trace-control.js';
 import type { ModelRepositoryApi } from '../repository/types.js';
+import type { Breakers } from '../resilience/breakers.js';
 import type { AdminService, IndexEntry, LoadParams, LogSettings } from './types.js';
 
 export interface AdminOptions {
@@ -19,13 +20,21 @@ export interface AdminOptions {
    * hand the server code to run (the ShellTorch class); the route is admin-only either way.
    */
   allowLoadFiles?: boolean;
+  /** Circuit breaker states, shown beside each version in the index (the router's breakers). */
+  breakers?: Pick<Breakers, 'stateOf'>;
 }
 
 export class AdminApi implements AdminService {
   constructor(private readonly o: AdminOptions) {}
 
   repositoryIndex(readyOnly: boolean): IndexEntry[] {
-    return this.o.repository.index(readyOnly);
+    const entries = this.o.repository.index(readyOnly);
+    const breakers = this.o.breakers;
+    if (breakers === undefined) return entries;
+    return entries.map((e) => {
+      const state = e.version === undefined ? undefined : breakers.stateOf(e.name, Number(e.version));
+      return state === undefined ? e : { ...e, breaker: state };
+    });
   }
 
   async loadModel(model: string, params: LoadParams): Promise<void> {

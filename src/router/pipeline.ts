@@ -23,6 +23,17 @@ export interface Exchange {
   readonly startedAt: number;
   /** Set by `resolve`: where the call goes. */
   target?: Target;
+  /**
+   * Set by `deadline`: the call's absolute deadline in epoch ms (Infinity: none) after the model's
+   * default and the server's maximum; `fallback` narrows it while the primary runs. Later stages
+   * read this, never `ctx.deadline`.
+   */
+  deadline?: number;
+  /**
+   * Set by `fallback` before a step: a fresh copy of the call's inputs, which `validate` reads
+   * instead of `request.inputs` (the primary's were transferred to its worker).
+   */
+  inputs?: Tensor[];
   /** Set by `validate`: the inputs in the model's shapes and the batch size. */
   validated?: ValidatedInputs;
   /**

@@ -4,7 +4,11 @@
  *   observe   — first, so every call ends exactly once as `answered` or `failed`, whatever throws
  *   admit     — the principal may infer on this model (else 404, as if absent) and has rate budget
  *   resolve   — the version policy picks the target; everything after works on a known version
- *   deadline  — a call already late is refused before any work (validation, queueing) is spent
+ *   deadline  — the call's deadline (client's, model default, server maximum); a call already late
+ *               is refused before any work (validation, queueing) is spent
+ *   fallback  — the model's chain when the primary cannot answer (breaker open, queue full, failed,
+ *               out of time), within a retry budget; outside `breaker` so each step meets its own
+ *   breaker   — the target version's circuit breaker: refuses at once while open, learns outcomes
  *   validate  — the request against the target's signature, before anything is queued
  *   schedule  — the target's scheduler; the answer is shaped for the client
  * A new concern (auth, limits, cache, breaker, shadow) is a file in stages/ and a line below.
@@ -15,13 +19,16 @@ import type { Metrics } from '../observability/metrics.js';
 import { RequestLog } from '../observability/request-log.js';
 import type { StatsRegistry } from '../observability/stats-registry.js';
 import type { ModelRepositoryApi } from '../repository/types.js';
+import { Breakers } from '../resilience/breakers.js';
 import { Hooks } from './hooks.js';
 import { modelMetadata } from './metadata.js';
 import { installRequestLog, installStatistics, installTracing } from './observers.js';
 import { compose, type Dispatch } from './pipeline.js';
 import { AliasPolicy, translateVersion, type VersionAliases } from './alias-policy.js';
 import { LatestReadyPolicy, type VersionPolicy } from './policy.js';
+import { breaker } from './stages/breaker.js';
 import { deadline } from './stages/deadline.js';
+import { type FallbackOptions, fallback } from './stages/fallback.js';
 import { observe } from './stages/observe.js';
 import { resolve } from './stages/resolve.js';
 import { type AdmitOptions, admit } from './stages/admit.js';
@@ -51,6 +58,8 @@ export interface RouterOptions {
   admission?: AdmitOptions;
   /** True between the end of startup and the start of shutdown: readiness needs it. */
   serving: () => boolean;
+  /** Deadlines, breakers and fallback chains (stages deadline, fallback, breaker). */
+  resilience?: ResilienceOptions;
   /**
    * Triton's --strict-readiness (default true): ready only while every model that should be
    * served is serving. False: ready once startup finished, whatever the models' states.
@@ -58,9 +67,23 @@ export interface RouterOptions {
   strictReadiness?: boolean;
 }
 
+/** What the composition root gives the resilience stages. */
+export interface ResilienceOptions {
+  /** The server's maximum deadline in ms (`--max-timeout-ms`); absent: none. */
+  maxTimeoutMs?: number;
+  /** Every version's breaker (shared with metrics and the repository index); default: the router's own. */
+  breakers?: Breakers;
+  /** Told of every answer a fallback step gave. */
+  onFallback?: (model: string, step: string) => void;
+  /** Told of every retry the budget allowed or denied. */
+  onRetry?: (model: string, allowed: boolean) => void;
+}
+
 export class Router implements InferenceService {
   /** The lifecycle hooks; statistics, the request log and tracing are installed on them here. */
   readonly hooks: Hooks;
+  /** Every version's circuit breaker. */
+  readonly breakers: Breakers;
   private readonly clock: Clock;
   private readonly dispatch: Dispatch;
 
@@ -77,12 +100,20 @@ export class Router implements InferenceService {
     // behind the alias translation when there are aliases.
     const latest = new LatestReadyPolicy(o.repository);
     const policy = o.policy ?? (o.aliases ? new AliasPolicy(o.aliases, latest) : latest);
+    const r = o.resilience ?? {};
+    this.breakers = r.breakers ?? new Breakers();
+    const limits = r.maxTimeoutMs === undefined ? {} : { maxTimeoutMs: r.maxTimeoutMs };
+    const chain: FallbackOptions = { repository: o.repository, clock };
+    if (r.onFallback) chain.onFallback = r.onFallback;
+    if (r.onRetry) chain.onRetry = r.onRetry;
     this.dispatch = compose(
       [
         observe(this.hooks, clock),
         ...(o.admission ? [admit(o.admission)] : []),
         resolve(policy, this.hooks),
-        deadline(clock),
+        deadline(clock, limits),
+        fallback(chain),
+        breaker(this.breakers, clock),
         validate,
       ],
       schedule(this.hooks, clock),

@@ -23,6 +23,8 @@ export interface IndexEntry {
   version?: string;
   state?: ModelState;
   reason?: string;
+  /** infergate: the version's circuit breaker state, when its config has one (closed, open, half-open). */
+  breaker?: string;
 }
 
 /** Parameters of a repository load call. `config` is ModelConfig JSON; files are raw bytes by path. */
@@ -80,3 +82,9 @@ export interface Services {
   inference: InferenceService;
   admin: AdminService;
 }
+
+/** Response parameter naming the fallback step that answered (stages/fallback.ts). */
+export const FALLBACK_PARAM = 'fallback_step';
+
+/** Response parameter saying the client's deadline was shortened to the server's maximum, in ms (stages/deadline.ts). */
+export const CLAMPED_PARAM = 'deadline_clamped_ms';

@@ -14,9 +14,12 @@ export function unloadingError(): InferError {
   return new InferError('IG_ERR_UNAVAILABLE', 'model version is unloading');
 }
 
-/** Every instance is dead (restarting); queued jobs fail rather than wait behind a crash loop. */
+/**
+ * Every instance is dead (restarting); queued jobs fail rather than wait behind a crash loop.
+ * They never ran, so the answer is a retryable 503 (UNAVAILABLE), not the 500 of a crash mid-run.
+ */
 export function noLiveInstanceError(): InferError {
-  return new InferError('IG_ERR_WORKER_CRASHED', 'no live instance of the model is available; it is restarting');
+  return new InferError('IG_ERR_UNAVAILABLE', 'no live instance of the model is available; it is restarting');
 }
 
 /** A scheduler bug the loop survived; the cause is logged through onError, never sent. */

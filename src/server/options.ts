@@ -29,6 +29,11 @@ export const ServerOptionsSchema = z.object({
     .int()
     .positive()
     .default(4 * 1024 * 1024),
+  /**
+   * The longest deadline a call may have, in ms from arrival (absent: none). A call asking for
+   * longer is clamped (its response says `deadline_clamped_ms`); a call with none gets this one.
+   */
+  maxTimeoutMs: z.number().int().positive().optional(),
   /** BYTES elements one input may carry (each costs an object on the event loop). */
   maxBytesElements: z.number().int().positive().default(65_536),
   /**

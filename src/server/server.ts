@@ -20,6 +20,7 @@ import { SplitPolicy } from '../rollout/split-policy.js';
 import { AdminApi } from '../router/admin.js';
 import { AliasPolicy } from '../router/alias-policy.js';
 import { LatestReadyPolicy, type VersionPolicy } from '../router/policy.js';
+import { Breakers } from '../resilience/breakers.js';
 import { Router } from '../router/router.js';
 import { createScheduler } from '../scheduler/create-scheduler.js';
 import { openSupplyPolicy } from '../supply/policy.js';
@@ -100,8 +101,14 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
         serverReady: (): boolean => router.ready(),
         limiterDegraded: () => auth.limiter.degraded(),
         traffic: () => registry?.sync?.status().traffic ?? {},
+        breakers: () => breakers.states(),
       })
     : undefined;
+
+  const breakers = new Breakers((model, version, to) => {
+    metrics?.countBreakerTransition(model, version, to);
+    logger.warn({ model, version, state: to }, `circuit breaker of ${model} version ${version}: ${to}`);
+  });
 
   if (o.controlMode === 'registry') claimServingDir(o.repository);
   const repository = new ModelRepository({
@@ -134,6 +141,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     modelSource: await openSupplyPolicy(o),
     onInstanceEvent: (e: InstanceEvent) => {
       countInstanceEvent(stats, e);
+      if (e.type === 'hung') metrics?.countWorkerHang(e.instance.model, e.instance.version);
       const instance = instanceLabel(e.instance);
       logger.warn({ ...e, ...e.instance, instance }, `instance ${instance}: ${e.type}`);
     },
@@ -160,6 +168,12 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     clock,
     serving: () => phase === 'serving',
     strictReadiness: o.strictReadiness,
+    resilience: {
+      breakers,
+      ...(o.maxTimeoutMs === undefined ? {} : { maxTimeoutMs: o.maxTimeoutMs }),
+      onFallback: (model, step) => metrics?.countFallback(model, step),
+      onRetry: (model, allowed) => metrics?.countRetry(model, allowed),
+    },
   });
   const admin = new AdminApi({
     repository,
@@ -167,6 +181,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     logControl: new LogControl(logger),
     traceControl: tracing.control,
     allowLoadFiles: o.allowLoadFiles,
+    breakers,
   });
   const services = { inference: router, admin };
   const rollouts: ServerRollouts | undefined =

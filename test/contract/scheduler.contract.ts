@@ -172,7 +172,7 @@ export function schedulerContract(name: string, make: SchedulerUnderTest): void 
       assert.equal(inst.started.length, 1, 'the abandoned job never ran');
     });
 
-    it('with every instance dead, queued and new jobs fail IG_ERR_WORKER_CRASHED and never execute', async () => {
+    it('with every instance dead, the running job fails IG_ERR_WORKER_CRASHED; queued and new jobs a retryable IG_ERR_UNAVAILABLE and never execute', async () => {
       const { s, inst } = setup();
       const { first, queued } = await oneRunningOneQueued(s, { inputs: [row(2)], batchSize: 1 });
       // The worker dies: the backend fails its in-flight request and the instance is not alive.
@@ -180,10 +180,10 @@ export function schedulerContract(name: string, make: SchedulerUnderTest): void 
       inst.started[0]!.fail(new InferError('IG_ERR_WORKER_CRASHED', 'worker exited'));
       await tick();
       assertRejected(first, 'IG_ERR_WORKER_CRASHED');
-      assertRejected(queued, 'IG_ERR_WORKER_CRASHED');
+      assertRejected(queued, 'IG_ERR_UNAVAILABLE');
       const later = watch(s.submit({ inputs: [row(3)], batchSize: 1 }));
       await tick();
-      assertRejected(later, 'IG_ERR_WORKER_CRASHED');
+      assertRejected(later, 'IG_ERR_UNAVAILABLE');
       assert.equal(inst.started.length, 1);
       assert.equal(s.pending + s.inflight, 0);
     });

@@ -59,7 +59,7 @@ export class FakeInstance implements BackendInstance {
     if (this.#disposed) return Promise.reject(notFound.notReady(this.ref.model, this.ref.version));
     if (!this.#alive)
       return Promise.reject(
-        new InferError('IG_ERR_WORKER_CRASHED', `model instance '${this.id}' is not available: it crashed`),
+        new InferError('IG_ERR_UNAVAILABLE', `model instance '${this.id}' is not available: it crashed`),
       );
     return new Promise<ExecResult>((resolve, reject) => {
       this.#queue.push({ inputs, outputs, deadline: options?.deadline, resolve, reject });

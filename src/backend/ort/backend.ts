@@ -12,11 +12,17 @@ import { cleanReason, messageOf } from './reasons.js';
 import { sessionOptions } from './session-options.js';
 import { startWorker } from './spawn.js';
 import { warmupPlans } from './warmup.js';
+import { DEFAULT_WATCHDOG, type WatchdogSettings, watchdogSettings } from './watchdog.js';
 
 /** Construction options of the ORT backend. */
 export interface OrtBackendOptions {
   /** Delays before each restart attempt of a crashed instance; the length bounds the attempts. */
   restartDelaysMs?: number[];
+  /**
+   * Defaults of the worker watchdog (factor 2, floor 1000 ms); a model's `watchdog_factor` and
+   * `watchdog_floor_ms` parameters override them (watchdog.ts).
+   */
+  watchdog?: Partial<WatchdogSettings>;
 }
 
 const DEFAULT_RESTART_DELAYS_MS = [0, 250, 1000, 4000];
@@ -48,6 +54,7 @@ export class OrtBackend implements Backend {
   readonly bytesAsText = true;
   readonly platforms = ['onnxruntime_onnx'] as const;
   readonly #restartDelaysMs: number[];
+  readonly #watchdog: WatchdogSettings;
   readonly #loaded = new Set<OrtLoadedModel>();
   readonly #inspecting = new Set<Promise<unknown>>();
   #workers = 0;
@@ -55,6 +62,10 @@ export class OrtBackend implements Backend {
 
   constructor(options: OrtBackendOptions = {}) {
     this.#restartDelaysMs = options.restartDelaysMs ?? DEFAULT_RESTART_DELAYS_MS;
+    const w = options.watchdog ?? {};
+    this.#watchdog = { ...DEFAULT_WATCHDOG, ...w };
+    // A floor given without a cold bound is the bound from the first run (tests, strict operators).
+    if (w.floorMs !== undefined && w.coldMs === undefined) delete this.#watchdog.coldMs;
   }
 
   /** Worker threads currently running (instances and inspections). */
@@ -101,7 +112,7 @@ export class OrtBackend implements Backend {
 
   /**
    * Starts spec.instances workers, each warming up; rejects with IG_ERR_MODEL_LOAD (a malformed
-   * onnxruntime parameter included) and stops them all on any failure.
+   * onnxruntime or watchdog parameter included) and stops them all on any failure.
    */
   async load(spec: ModelVersionSpec, options: LoadOptions = {}): Promise<LoadedModel> {
     if (this.#closed) throw new InferError('IG_ERR_UNAVAILABLE', 'backend is closed');
@@ -115,10 +126,15 @@ export class OrtBackend implements Backend {
     };
     const hooks = workerHooks(spec.model);
     if (hooks !== undefined) data.hooks = hooks;
+    const watchdog = watchdogSettings(spec.model, spec.execution, this.#watchdog);
+    // A test stand-in for a slow model (INFERGATE_TEST_SLEEP_MS) is slow from its first run on: a
+    // real one would have a floor configured that allows for it.
+    if (hooks !== undefined) watchdog.floorMs += hooks.sleepMs;
     // Shared with every instance and restart of this version: workers load these bytes, not the path.
     if (spec.source !== undefined) data.source = spec.source;
     const ctx = {
       restartDelaysMs: this.#restartDelaysMs,
+      watchdog,
       emit,
       track: (d: number) => {
         this.#workers += d;

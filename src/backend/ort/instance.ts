@@ -1,7 +1,10 @@
 /**
  * One model instance: a worker thread holding one ORT session. A small state machine:
- * starting → alive ⇄ (crashed → restarting) → disposed. Requests are matched to replies by id;
- * a crash fails only this instance's in-flight requests, then the worker is re-created (bounded retries).
+ * starting → alive ⇄ (crashed | hung → restarting) → disposed. Requests are matched to replies by
+ * id; a crash fails only this instance's in-flight requests, then the worker is re-created (bounded
+ * retries). The watchdog (watchdog.ts) watches the worker's oldest unanswered run: past its bound the
+ * worker is declared hung, every request in flight on it fails with IG_ERR_WORKER_HUNG, and a new
+ * worker starts on the crash's restart path without waiting for the hung one, which is dropped.
  */
 import type { Worker } from 'node:worker_threads';
 import { deadlineExceeded, InferError, inputNamed, notFound, type Tensor } from '../../core/index.js';
@@ -10,6 +13,7 @@ import type { BackendInstance, ExecOptions, ExecResult, InstanceEvent, InstanceR
 import type { FromWorker, InstanceWorkerData, ToWorker, WireRows, WireTensor } from './messages.js';
 import { cleanReason, clientExecutionMessage, messageOf } from './reasons.js';
 import { startWorker } from './spawn.js';
+import { DurationWindow, type Watch, type WatchdogSettings, watchdogBoundMs, watchdogVerdict } from './watchdog.js';
 import { rowsToWire, tensorToWire, transferList, wireToTensor } from './wire.js';
 
 /** How long a worker asked to stop may take before it is terminated. */
@@ -24,6 +28,8 @@ interface Pending {
 export interface InstanceContext {
   /** Delays before each restart attempt; its length bounds the attempts. */
   restartDelaysMs: readonly number[];
+  /** When a run's worker counts as hung (the version's, see watchdog.ts). */
+  watchdog: WatchdogSettings;
   emit: (e: InstanceEvent) => void;
   /** Counts live workers (backend-wide, for tests and close()). */
   track: (delta: number) => void;
@@ -39,11 +45,20 @@ export class OrtInstance implements BackendInstance {
   #disposing: Promise<void> | undefined;
   #memoryBytes = 0;
   #restartFailed = false;
+  /** Why the worker is down, for the answer to calls made meanwhile. */
+  #down: 'crashed' | 'hung' = 'crashed';
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
   #idleWaiters: Array<() => void> = [];
   #restartTimer: NodeJS.Timeout | undefined;
   #startup: { resolve: (warnings: string[]) => void; reject: (e: Error) => void } | undefined;
+  /** Successful runs' durations, the watchdog's p99; kept across restarts (it describes the model). */
+  readonly #durations = new DurationWindow();
+  /** The oldest pending run (the one the worker is executing): since when, and its bound. */
+  #watch: (Watch & { id: number }) | undefined;
+  /** One wake-up timer, re-armed only when it fires early or a nearer bound appears. */
+  #watchTimer: NodeJS.Timeout | undefined;
+  #watchTimerDue = Number.POSITIVE_INFINITY;
 
   constructor(
     readonly ref: InstanceRef,
@@ -120,6 +135,7 @@ export class OrtInstance implements BackendInstance {
         if (deadline !== undefined) msg.deadline = deadline;
         w.postMessage(msg, transferList(wire));
         this.#pending.set(id, { resolve, reject });
+        if (this.#pending.size === 1) this.#watchHead(performance.now());
       } catch (err) {
         if (err instanceof InferError) reject(err);
         else
@@ -137,7 +153,9 @@ export class OrtInstance implements BackendInstance {
     this.#disposing ??= (async () => {
       this.#disposed = true;
       clearTimeout(this.#restartTimer);
+      // Still watched meanwhile: a hung run is failed by the watchdog, so this wait ends.
       if (this.#pending.size > 0) await new Promise<void>((r) => this.#idleWaiters.push(r));
+      clearTimeout(this.#watchTimer);
       await this.#stop();
     })();
     return this.#disposing;
@@ -179,6 +197,7 @@ export class OrtInstance implements BackendInstance {
         this.#failStartup(m.message);
         return;
       case 'result':
+        if (m.id === this.#watch?.id) this.#durations.record(performance.now() - this.#watch.since);
         this.#settle(m.id, (p) => p.resolve({ outputs: m.outputs.map(wireToTensor), timing: m.timing }));
         return;
       case 'error':
@@ -204,8 +223,79 @@ export class OrtInstance implements BackendInstance {
     const p = this.#pending.get(id);
     if (p === undefined) return;
     this.#pending.delete(id);
+    // The worker answers in order, so the next pending run starts now.
+    if (id === this.#watch?.id) this.#watchHead(performance.now());
     f(p);
     if (this.#pending.size === 0) this.#notifyIdle();
+  }
+
+  /** Watches the oldest pending run from `now` (none left: nothing to watch). */
+  #watchHead(now: number): void {
+    const head = this.#pending.keys().next();
+    if (head.done === true) {
+      this.#watch = undefined;
+      return;
+    }
+    const boundMs = watchdogBoundMs(this.ctx.watchdog, this.#durations.p99());
+    this.#watch = { id: head.value, since: now, boundMs };
+    if (now + boundMs < this.#watchTimerDue) this.#armWatchdog(now, boundMs);
+  }
+
+  #armWatchdog(now: number, inMs: number): void {
+    clearTimeout(this.#watchTimer);
+    this.#watchTimerDue = now + inMs;
+    this.#watchTimer = setTimeout(() => this.#onWatchdog(), inMs);
+    // A pending run's worker keeps the process alive; the watchdog alone must not.
+    this.#watchTimer.unref();
+  }
+
+  #onWatchdog(): void {
+    this.#watchTimer = undefined;
+    this.#watchTimerDue = Number.POSITIVE_INFINITY;
+    const watch = this.#watch;
+    if (watch === undefined) return;
+    const now = performance.now();
+    const v = watchdogVerdict(watch, now);
+    if (!v.hung) {
+      this.#armWatchdog(now, v.inMs);
+      return;
+    }
+    // Timers run before I/O in a loop turn: an answer that arrived while this thread was busy is
+    // read first (poll phase), so a late event loop never declares an answered run hung.
+    setImmediate(() => {
+      if (this.#watch === watch) this.#onHung(watch.boundMs);
+    });
+  }
+
+  /**
+   * The worker did not answer within `boundMs`: fail everything in flight on it, drop it and start
+   * a replacement on the crash's restart path without waiting for it to exit.
+   *
+   * It is asked to stop, never terminate()d: measured on onnxruntime-node 1.30 / Node 20, a
+   * Worker.terminate() that lands while the thread is inside a native session.run or session
+   * creation aborts the whole process ('terminate called after throwing an instance of
+   * Napi::Error') once the native call returns. A worker stuck in a long run handles 'stop' as soon
+   * as that run returns and exits cleanly; one stuck for good stays until the process ends (unref:
+   * it does not keep the process alive). Its later 'message' and 'exit' events are ignored (it is
+   * not this.#worker) except for the worker count.
+   */
+  #onHung(boundMs: number): void {
+    const w = this.#worker;
+    if (w === undefined) return;
+    this.#worker = undefined;
+    this.#alive = false;
+    this.#down = 'hung';
+    this.#watch = undefined;
+    w.postMessage({ type: 'stop' } satisfies ToWorker);
+    w.unref();
+    const failed = [...this.#pending.values()];
+    this.#pending.clear();
+    const reason = `did not answer within ${boundMs} ms`;
+    const err = new InferError('IG_ERR_WORKER_HUNG', `model instance '${this.id}' ${reason}; it is being replaced`);
+    for (const p of failed) p.reject(err);
+    this.#notifyIdle();
+    this.#emit({ type: 'hung', instance: this.ref, ms: boundMs, failedRequests: failed.length });
+    if (!this.#disposed) this.#scheduleRestart(0, performance.now(), reason);
   }
 
   #notifyIdle(): void {
@@ -229,6 +319,8 @@ export class OrtInstance implements BackendInstance {
     }
     this.#worker = undefined;
     this.#alive = false;
+    this.#down = 'crashed';
+    this.#watch = undefined;
     const failed = [...this.#pending.values()];
     this.#pending.clear();
     const err = new InferError(
@@ -267,8 +359,12 @@ export class OrtInstance implements BackendInstance {
   }
 
   #unavailable(): InferError {
-    const state = this.#restartFailed ? 'crashed and could not be restarted' : 'crashed and is being restarted';
-    return new InferError('IG_ERR_WORKER_CRASHED', `model instance '${this.id}' is not available: it ${state}`);
+    const hung = this.#down === 'hung';
+    const [what, again] = hung ? ['did not answer', 'replaced'] : ['crashed', 'restarted'];
+    const state = this.#restartFailed ? `could not be ${again}` : `is being ${again}`;
+    // The request never reached a worker: retryable (503) either way, unlike a crash mid-run (500).
+    const code = hung ? 'IG_ERR_WORKER_HUNG' : 'IG_ERR_UNAVAILABLE';
+    return new InferError(code, `model instance '${this.id}' is not available: it ${what} and ${state}`);
   }
 
   #emit(e: InstanceEvent): void {

@@ -9,7 +9,7 @@ import { hrtime } from 'node:process';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type * as ort from 'onnxruntime-node';
 import { InferError } from '../../core/index.js';
-import { CRASH_INPUT, SLEEP_INPUT } from './hooks.js';
+import { CRASH_INPUT, HANG_INPUT, SLEEP_INPUT } from './hooks.js';
 import type {
   FromWorker,
   InspectWorkerData,
@@ -43,11 +43,17 @@ function sleepSync(ms: number): void {
   if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+/** Blocks this thread for good (a wedged model in tests; hooks.ts). */
+function hangForever(): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+}
+
 /** Applies test-hook inputs (only called when hooks are enabled) and returns the remaining inputs. */
 function applyHookInputs(inputs: WireTensor[]): WireTensor[] {
   const rest: WireTensor[] = [];
   for (const w of inputs) {
     if (w.name === CRASH_INPUT) process.exit(70);
+    if (w.name === HANG_INPUT && !isPacked(w.data) && Number(w.data[0] ?? 0) !== 0) hangForever();
     if (w.name === SLEEP_INPUT && !isPacked(w.data)) sleepSync(Number(w.data[0] ?? 0));
     else rest.push(w);
   }

@@ -6,12 +6,19 @@ import { HEADER_LENGTH, parseHeaderLength } from './binary.js';
 import { decodeInferRequest } from './infer-codec-request.js';
 import { encodeInferResponse } from './infer-codec-response.js';
 import { decodeRawBinaryRequest } from './raw-binary.js';
+import { CLAMPED_PARAM, FALLBACK_PARAM } from '../../router/types.js';
 import type { Handler, HttpResult } from './types.js';
 
 const EMPTY = Buffer.alloc(0);
 
 /** Which version answered (the body has it too, as model_version; proxies and logs read headers). */
 export const MODEL_VERSION_HEADER = 'infergate-model-version';
+
+/** Response parameters the resilience stages set, also sent as headers for proxies and logs. */
+const NOTE_HEADERS = [
+  [FALLBACK_PARAM, 'infergate-fallback-step'],
+  [CLAMPED_PARAM, 'infergate-deadline-clamped-ms'],
+] as const;
 
 /** The infer endpoint. */
 export const infer: Handler = async (deps, { params }, req) => {
@@ -49,6 +56,9 @@ export const infer: Handler = async (deps, { params }, req) => {
     [MODEL_VERSION_HEADER]: response.version,
     ...requestIdHeader(ctx.requestId),
   };
+  const p = response.parameters;
+  if (p !== undefined)
+    for (const [param, header] of NOTE_HEADERS) if (p[param] !== undefined) headers[header] = String(p[param]);
   const result: HttpResult = { status: 200, body: encoded.body, headers };
   if (encoded.headerLength === undefined) headers['content-type'] = 'application/json';
   else {

@@ -3,7 +3,7 @@
  * answer. The call's deadline goes along in the scheduler's clock (the scheduler refuses a job
  * still queued when it passes, the backend a batch that would start after it).
  */
-import { type Clock, isBytesData, type InferResponse, type Tensor } from '../../core/index.js';
+import { type Clock, copyTensor, type InferResponse } from '../../core/index.js';
 import type { Hooks } from '../hooks.js';
 import { shapeOutputs } from '../outputs.js';
 import { type Dispatch, need } from '../pipeline.js';
@@ -17,7 +17,7 @@ export function schedule(hooks: Hooks, clock: Clock): Dispatch {
     if (hooks.wantsTensors && hooks.tensorsFor(x)) x.inputsCopy = inputs.map(copyTensor);
     const now = clock.now();
     x.submittedAt = now;
-    const d = ctx.deadline;
+    const d = x.deadline ?? ctx.deadline;
     const result = await primary.scheduler.submit({
       inputs,
       outputs: request.outputs?.map((o) => o.name),
@@ -39,9 +39,4 @@ export function schedule(hooks: Hooks, clock: Clock): Dispatch {
     if (request.id) res.id = request.id;
     return res;
   };
-}
-
-function copyTensor(t: Tensor): Tensor {
-  const data = isBytesData(t.data) ? t.data.map((e) => e.slice()) : t.data.slice();
-  return { ...t, shape: [...t.shape], data };
 }

@@ -4,7 +4,8 @@ import { validateInputs, validateOutputs } from '../validate.js';
 
 export const validate: Stage = (next) => (x) => {
   const { spec } = need(x.target, 'target', 'validate').primary;
-  validateOutputs(spec, x.request);
-  x.validated = validateInputs(spec, x.request);
+  const request = x.inputs === undefined ? x.request : { ...x.request, inputs: x.inputs };
+  validateOutputs(spec, request);
+  x.validated = validateInputs(spec, request);
   return next(x);
 };

@@ -19,7 +19,8 @@ const ALLOWED: Record<string, string[]> = {
   backend: ['core'],
   scheduler: ['core', 'observability', 'backend/types.ts'],
   repository: ['core', 'config', 'gen', 'observability', 'backend/types.ts', 'scheduler/types.ts'],
-  router: ['core', 'observability', 'scheduler/types.ts', 'repository/types.ts', 'auth/types.ts'],
+  resilience: ['core'],
+  router: ['core', 'observability', 'resilience', 'scheduler/types.ts', 'repository/types.ts', 'auth/types.ts'],
   protocol: [
     'core',
     'gen',

@@ -23,7 +23,7 @@ describe('FakeBackend', () => {
     i0.crash();
     await assert.rejects(a, code('IG_ERR_WORKER_CRASHED'));
     await assert.rejects(queued, code('IG_ERR_WORKER_CRASHED'));
-    await assert.rejects(i0.execute([x(1)]), code('IG_ERR_WORKER_CRASHED'));
+    await assert.rejects(i0.execute([x(1)]), code('IG_ERR_UNAVAILABLE'));
     assert.deepEqual([...((await ok).outputs[0]!.data as Float32Array)], [4, 4, 4, 4]);
     assert.deepEqual(events[0], {
       type: 'crash',

@@ -8,6 +8,7 @@ import type { InstanceEvent } from '../../../src/backend/types.js';
 import { type DataType, InferError, type ModelVersionSpec, type Tensor } from '../../../src/core/index.js';
 import { contractSpec } from '../../contract/backend.contract.js';
 import { addOneModel, buildModel, type IoDef, matMulModel, writeModel } from './models.js';
+import { crashInput, hangInput, nextEvent, sleepInput } from './test-hooks.js';
 
 process.env['INFERGATE_TEST_HOOKS'] = '1';
 
@@ -36,27 +37,6 @@ function spec(model: string, path: string, over: Partial<ModelVersionSpec> = {})
 
 function fp32(values: number[]): Tensor {
   return { name: 'x', datatype: 'FP32', shape: [values.length / 4, 4], data: new Float32Array(values) };
-}
-
-const sleepInput = (ms: number): Tensor => ({
-  name: '__test_sleep_ms__',
-  datatype: 'INT32',
-  shape: [1],
-  data: new Int32Array([ms]),
-});
-const crashInput = (): Tensor => ({ name: '__test_crash__', datatype: 'BOOL', shape: [1], data: new Uint8Array([1]) });
-
-function nextEvent(events: InstanceEvent[], type: InstanceEvent['type'], timeoutMs = 10_000): Promise<InstanceEvent> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const poll = () => {
-      const e = events.find((ev) => ev.type === type);
-      if (e) resolve(e);
-      else if (Date.now() - start > timeoutMs) reject(new Error(`no ${type} event`));
-      else setTimeout(poll, 5);
-    };
-    poll();
-  });
 }
 
 /** A model with one Identity per ROUND_TRIP datatype: y_<DT> = x_<DT>, shape [N, 3]. */
@@ -223,7 +203,8 @@ describe('OrtBackend', () => {
       );
       if (!i0.alive) {
         const t = performance.now();
-        await assert.rejects(i0.execute([fp32([1, 1, 1, 1])]), crashed);
+        // It never reached a worker: a retryable 503, not the 500 of a crash mid-run.
+        await assert.rejects(i0.execute([fp32([1, 1, 1, 1])]), { code: 'IG_ERR_UNAVAILABLE' });
         assert.ok(performance.now() - t < 50, 'execute on a dead instance rejects promptly');
       }
       await nextEvent(events, 'restart');
@@ -374,9 +355,11 @@ describe('OrtBackend', () => {
     try {
       const inst = m.instances[0] as OrtInstance;
       inst.crashForTest();
-      // onnxruntime ignores feeds that are not model inputs, so the crash input is inert.
+      // onnxruntime ignores feeds that are not model inputs, so the crash and hang inputs are inert.
       const r = await inst.execute([fp32([1, 1, 1, 1]), crashInput()]);
       assert.deepEqual([...(r.outputs[0]!.data as Float32Array)], [2, 2, 2, 2]);
+      const h = await inst.execute([fp32([2, 2, 2, 2]), hangInput()]);
+      assert.deepEqual([...(h.outputs[0]!.data as Float32Array)], [3, 3, 3, 3]);
       assert.equal(inst.alive, true);
     } finally {
       await m.dispose();

@@ -306,7 +306,7 @@ test('outputs that do not split fail that batch with IG_ERR_INTERNAL and the loo
 test('with every instance dead the queue fails fast', async () => {
   const { s, inst } = setup({}, { max: 2 });
   inst[0]!.alive = false;
-  await assert.rejects(s.submit({ inputs: [row(0)], batchSize: 1 }), code('IG_ERR_WORKER_CRASHED'));
+  await assert.rejects(s.submit({ inputs: [row(0)], batchSize: 1 }), code('IG_ERR_UNAVAILABLE'));
 });
 
 test('drain waits for queued and running work and refuses new jobs', async () => {

@@ -127,7 +127,7 @@ test('with every instance dead, queued jobs fail fast with a clear error', async
   const s = new FifoScheduler(loaded);
   await assert.rejects(
     s.submit({ inputs: [t(1)], batchSize: 1 }),
-    (e: InferError) => e.code === 'IG_ERR_WORKER_CRASHED',
+    (e: InferError) => e.code === 'IG_ERR_UNAVAILABLE' && e.httpStatus === 503,
   );
 });
 
