@@ -45,6 +45,8 @@ before(async () => {
   addModel(repo, 'small', 1, addConstModel(5));
   addModel(repo, 'loops', 1, addConstModel(1), 'resilience { fallback { model: "loops" } }\n');
   addModel(repo, 'unknown', 1, addConstModel(1), 'resilience { fallback { model: "nowhere" } }\n');
+  // R7: no breaker, so every call executes on the failing primary and a step is a retry.
+  addModel(repo, 'r7', 1, fragileModel(), 'max_batch_size: 8\nresilience { fallback { model: "small" } }\n');
   addModel(
     repo,
     'slow',
@@ -147,4 +149,45 @@ test("a deadline beyond the server's maximum is clamped and the response says so
   assert.equal(body.parameters?.['deadline_clamped_ms'], 5000);
   const g = await s.grpc.infer('small', [x(0)], { timeoutMs: 600_000 });
   assert.equal(g.parameters?.['deadline_clamped_ms'], 5000);
+});
+
+test('R7: retries after failed executions stay within 10% of first attempts in every second (plus 3), none for 4xx', async () => {
+  const retriesAllowed = () => metric('infergate_retries_total', 'model="r7",outcome="allowed"');
+  const before = await retriesAllowed();
+  // 4xx: a wrong shape is refused before anything runs; it is never retried.
+  const bad: Tensor = { name: 'x', datatype: 'FP32', shape: [1, 3], data: new Float32Array(3) };
+  for (let i = 0; i < 20; i++) await assert.rejects(s.http.infer('r7', [bad]), { status: 400 });
+  assert.equal(await retriesAllowed(), before, 'no retry of a 4xx');
+  // The dependency fails 100%: a closed loop of 8 clients for ~3 s; each answer is either the step's
+  // (a retry the budget allowed) or the primary's own failure (the budget said no).
+  const t0 = Date.now();
+  const rows: Array<{ second: number; retried: boolean }> = [];
+  const client = async () => {
+    while (Date.now() - t0 < 3000) {
+      const r = await s.http.infer('r7', [x(100)]).then(
+        (res) => res.parameters?.['fallback_step'] === 'model:small',
+        (err: Error & { status?: number }) => {
+          assert.equal(err.status, 500, err.message);
+          return false;
+        },
+      );
+      rows.push({ second: Math.floor((Date.now() - t0) / 1000), retried: r });
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, client));
+  const bySecond = new Map<number, { first: number; retries: number }>();
+  for (const r of rows) {
+    const w = bySecond.get(r.second) ?? { first: 0, retries: 0 };
+    w.first++;
+    if (r.retried) w.retries++;
+    bySecond.set(r.second, w);
+  }
+  // The budget counts over a sliding second of 100 ms buckets; an aligned second can straddle two of
+  // its windows, hence the 10% slack on the ratio (never on the floor).
+  for (const [second, w] of bySecond)
+    assert.ok(w.retries <= Math.ceil(0.1 * 1.1 * w.first) + 3, `second ${second}: ${w.retries} retries of ${w.first}`);
+  const retried = rows.filter((r) => r.retried).length;
+  assert.ok(retried > 0, 'the budget allowed some retries');
+  assert.equal((await retriesAllowed()) - before, retried, 'every step served was counted as an allowed retry');
+  assert.ok((await metric('infergate_retries_total', 'model="r7",outcome="denied"')) > 0);
 });
