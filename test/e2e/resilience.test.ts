@@ -5,6 +5,7 @@
 // server's maximum apply.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import type { Metadata } from '@grpc/grpc-js';
 import { request } from 'undici';
 import type { Tensor } from '../../src/core/index.js';
 import { buildModel, GraphBuilder } from '../../src/onnx/index.js';
@@ -157,6 +158,11 @@ test('R7: retries after failed executions stay within 10% of first attempts in e
   // 4xx: a wrong shape is refused before anything runs; it is never retried.
   const bad: Tensor = { name: 'x', datatype: 'FP32', shape: [1, 3], data: new Float32Array(3) };
   for (let i = 0; i < 20; i++) await assert.rejects(s.http.infer('r7', [bad]), { status: 400 });
+  await assert.rejects(s.grpc.infer('r7', [bad]), (err: Error & { code?: number; metadata?: Metadata }) => {
+    assert.equal(err.code, 3);
+    assert.deepEqual(err.metadata?.get('infergate-error-code'), ['IG_ERR_INVALID_ARG'], 'the stable code as a trailer');
+    return true;
+  });
   assert.equal(await retriesAllowed(), before, 'no retry of a 4xx');
   // The dependency fails 100%: a closed loop of 8 clients for ~3 s; each answer is either the step's
   // (a retry the budget allowed) or the primary's own failure (the budget said no).

@@ -34,5 +34,7 @@ export function toServiceError(err: InferError): Partial<ServiceError> {
   const metadata = new Metadata();
   // Registry headers (e.g. Retry-After) travel as trailers, lower-cased as HTTP/2 requires.
   if (err.headers) for (const [k, v] of Object.entries(err.headers)) metadata.set(k.toLowerCase(), v);
+  // The stable registry code (IG_ERR_…), as HTTP's infergate-error-code header.
+  metadata.set('infergate-error-code', err.code);
   return { code: err.grpcStatus as status, details: err.message, metadata };
 }

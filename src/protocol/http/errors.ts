@@ -5,6 +5,9 @@
  */
 import { InferError, toInferError } from '../../core/index.js';
 
+/** The registry code of an error answer (IG_ERR_…), for clients and load balancers that act on it. */
+export const ERROR_CODE_HEADER = 'infergate-error-code';
+
 /** A finished HTTP error: status, JSON body text and extra headers. */
 export interface HttpError {
   status: number;
@@ -28,7 +31,8 @@ export function toHttpError(err: unknown, onInternal?: (err: unknown) => void): 
   return {
     status: inferError.httpStatus,
     body: JSON.stringify({ error: inferError.message }),
-    headers: { 'content-type': 'application/json', ...inferError.headers },
+    // The stable code travels as a header: the body stays Triton's `{"error": …}`, which clients parse.
+    headers: { 'content-type': 'application/json', [ERROR_CODE_HEADER]: inferError.code, ...inferError.headers },
   };
 }
 

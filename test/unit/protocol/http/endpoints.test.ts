@@ -314,6 +314,7 @@ describe('HTTP endpoints', () => {
     const full = await app.inject(postJson('/v2/models/queued/infer', body(3)));
     assert.equal(full.statusCode, 503);
     assert.equal(full.headers['retry-after'], '1');
+    assert.equal(full.headers['infergate-error-code'], 'IG_ERR_QUEUE_FULL', 'the stable code, beside Triton’s body');
     assert.deepEqual(full.json(), { error: 'Exceeds maximum queue size' });
     assert.equal((await running).statusCode, 200);
     assert.equal((await waiting).statusCode, 200);
@@ -324,6 +325,7 @@ describe('HTTP endpoints', () => {
     );
     assert.equal(boom.statusCode, 500);
     assert.deepEqual(boom.json(), { error: 'internal error' });
+    assert.equal(boom.headers['infergate-error-code'], 'IG_ERR_INTERNAL');
     assert.doesNotMatch(boom.body, /secret|etc|foo\.js/);
     assert.ok(seen.some((e) => e instanceof TypeError && e.message.includes('secret')));
   });
