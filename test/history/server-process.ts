@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { freePort } from '../e2e/process.js';
+import { signalAndWait } from '../harness/replica.js';
 import type { HookCommand, HookEvent } from './child-entry.js';
 
 export type { HookCommand, HookEvent };
@@ -94,15 +95,7 @@ export class ServerSlot {
 
   /** SIGTERM (the orchestrator's stop) and wait for the exit code; SIGKILL after `ms`. */
   async terminate(ms = 30_000): Promise<number | null> {
-    const child = this.child;
-    if (child === undefined || child.exitCode !== null) return child?.exitCode ?? null;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-    try {
-      return await this.#exited;
-    } finally {
-      clearTimeout(timer);
-    }
+    return signalAndWait(this.child, this.#exited, 'SIGTERM', ms);
   }
 
   /** Last resort in `finally` blocks. */
