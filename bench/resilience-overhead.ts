@@ -92,6 +92,7 @@ const repository = {
   readyVersions: (m: string) => handles.filter((h) => h.model === m),
   modelVersions: () => [],
   allReady: () => true,
+  subscribe: () => () => {},
 } as unknown as ModelRepositoryApi;
 const router = new Router({
   repository,

@@ -40,8 +40,8 @@ export class Breakers {
     }));
   }
 
-  /** Forgets breakers of versions no longer loaded (`alive` says which specs are). */
-  prune(alive: (spec: ModelVersionSpec) => boolean): void {
-    for (const [key, e] of this.byName) if (!alive(e.spec)) this.byName.delete(key);
+  /** Forgets an unloaded version's breaker (its state series leaves the metrics with it). */
+  forget(model: string, version: number): void {
+    this.byName.delete(`${model}/${version}`);
   }
 }

@@ -102,6 +102,9 @@ export class Router implements InferenceService {
     const policy = o.policy ?? (o.aliases ? new AliasPolicy(o.aliases, latest) : latest);
     const r = o.resilience ?? {};
     this.breakers = r.breakers ?? new Breakers();
+    o.repository.subscribe((e) => {
+      if (e.type === 'unloaded' && e.version !== undefined) this.breakers.forget(e.model, e.version);
+    });
     const limits = r.maxTimeoutMs === undefined ? {} : { maxTimeoutMs: r.maxTimeoutMs };
     const chain: FallbackOptions = { repository: o.repository, clock };
     if (r.onFallback) chain.onFallback = r.onFallback;

@@ -50,6 +50,7 @@ function repo(handles: VersionHandle[]): ModelRepositoryApi {
     readyVersions: ready,
     modelVersions: (m) => ready(m).map((h) => ({ model: m, version: h.version, state: 'READY' as const })),
     allReady: () => true,
+    subscribe: () => () => {},
   } as Partial<ModelRepositoryApi> as ModelRepositoryApi;
 }
 
@@ -59,10 +60,14 @@ const manual = () => {
 };
 
 function routerOf(handles: VersionHandle[], clock: Clock, maxTimeoutMs?: number) {
+  return routerOfRepo(repo(handles), clock, maxTimeoutMs);
+}
+
+function routerOfRepo(repository: ModelRepositoryApi, clock: Clock, maxTimeoutMs?: number) {
   const steps: string[] = [];
   const retries: boolean[] = [];
   const router = new Router({
-    repository: repo(handles),
+    repository,
     stats: new StatsRegistry(),
     logger: createLogger({ level: 'silent', format: 'json' }),
     serverName: 't',
@@ -143,6 +148,23 @@ describe('breaker and fallback chain', () => {
     assert.equal(healed.parameters?.['fallback_step'], undefined);
     assert.equal(healed.model, 'm');
     assert.equal((await router.infer(req(), ctx())).model, 'm');
+  });
+
+  test("an unloaded version's breaker is forgotten (a reload starts closed; the state series leaves the metrics)", async () => {
+    const clock = manual();
+    const h = handle('m', 1, new Flaky('IG_ERR_MODEL_EXECUTION'), chain({ breaker: breakerOn }));
+    let listener: Parameters<ModelRepositoryApi['subscribe']>[0] = () => {};
+    const r = repo([h]);
+    r.subscribe = (l) => {
+      listener = l;
+      return () => {};
+    };
+    const { router } = routerOfRepo(r, clock);
+    for (let i = 0; i < 2; i++) await assert.rejects(router.infer(req(), ctx()));
+    assert.equal(router.breakers.stateOf('m', 1), 'open');
+    listener({ type: 'unloaded', model: 'm', version: 1 });
+    assert.equal(router.breakers.stateOf('m', 1), undefined);
+    assert.deepEqual(router.breakers.states(), []);
   });
 
   test('without a chain an open breaker answers 503 with Retry-After', async () => {
