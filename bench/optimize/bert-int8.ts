@@ -8,11 +8,12 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildModel } from '../../src/onnx/index.js';
-import { compareVariants } from '../../src/optimizer/compare.js';
-import { cpuInfo } from '../../src/optimizer/cpu.js';
-import { decodeModel } from '../../src/optimizer/io.js';
-import { quantizeDynamic } from '../../src/optimizer/quantize-dynamic.js';
-import { formatReport, saveReport } from '../../src/optimizer/report.js';
+import { compareVariants } from '../../src/optimizer/measure/compare.js';
+import { cpuInfo } from '../../src/optimizer/measure/cpu.js';
+import { decodeModel } from '../../src/optimizer/model/io.js';
+import { quantizeDynamic } from '../../src/optimizer/quantize/dynamic.js';
+import { saveReport } from '../../src/optimizer/report/report.js';
+import { formatReport } from '../../src/cli/optimize/report-table.js';
 import { bertBlock } from '../models.js';
 import { Weights } from '../model-layers.js';
 

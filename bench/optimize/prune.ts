@@ -8,12 +8,13 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Candidate, compareVariants } from '../../src/optimizer/compare.js';
-import type { ValidationSet } from '../../src/optimizer/evaluate.js';
-import { progressReporter } from '../../src/optimizer/progress.js';
-import { pruneModel } from '../../src/optimizer/prune-sweep.js';
-import { compressedSize } from '../../src/optimizer/prune-unstructured.js';
-import { formatReport, saveReport } from '../../src/optimizer/report.js';
+import { type Candidate, compareVariants } from '../../src/optimizer/measure/compare.js';
+import type { ValidationSet } from '../../src/optimizer/data/validation-set.js';
+import { progressReporter } from '../../src/cli/optimize/progress.js';
+import { pruneModel } from '../../src/optimizer/prune/sweep.js';
+import { compressedSize } from '../../src/optimizer/prune/unstructured.js';
+import { saveReport } from '../../src/optimizer/report/report.js';
+import { formatReport } from '../../src/cli/optimize/report-table.js';
 import { fitDigitMlp, loadDigits } from './mnist-mlp.js';
 
 const { values } = parseArgs({

@@ -9,15 +9,16 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ModelProto } from '../../src/gen/onnx-ml_pb.js';
-import type { CalibrationMethod } from '../../src/optimizer/calib-range.js';
-import { type Candidate, compareVariants } from '../../src/optimizer/compare.js';
-import { cpuInfo } from '../../src/optimizer/cpu.js';
-import type { ValidationSet } from '../../src/optimizer/evaluate.js';
-import { convertFp16 } from '../../src/optimizer/fp16.js';
-import { progressReporter } from '../../src/optimizer/progress.js';
-import { quantizeDynamic } from '../../src/optimizer/quantize-dynamic.js';
-import { quantizeStatic } from '../../src/optimizer/quantize-static.js';
-import { formatReport, htmlPathFor, saveReport } from '../../src/optimizer/report.js';
+import type { CalibrationMethod } from '../../src/optimizer/calibrate/range.js';
+import { type Candidate, compareVariants } from '../../src/optimizer/measure/compare.js';
+import { cpuInfo } from '../../src/optimizer/measure/cpu.js';
+import type { ValidationSet } from '../../src/optimizer/data/validation-set.js';
+import { convertFp16 } from '../../src/optimizer/convert/fp16.js';
+import { progressReporter } from '../../src/cli/optimize/progress.js';
+import { quantizeDynamic } from '../../src/optimizer/quantize/dynamic.js';
+import { quantizeStatic } from '../../src/optimizer/quantize/static.js';
+import { htmlPathFor, saveReport } from '../../src/optimizer/report/report.js';
+import { formatReport } from '../../src/cli/optimize/report-table.js';
 import { type Digits, fitDigitConvNet, fitDigitMlp, loadDigits } from './mnist-mlp.js';
 
 const { values } = parseArgs({

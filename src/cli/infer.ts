@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { baseUrl, call } from './client.js';
-import { parseNpy } from './npy.js';
+import { parseNpy } from '../optimizer/data/npy.js';
 
 interface Metadata {
   inputs: Array<{ name: string; datatype: string; shape: number[] }>;
@@ -16,7 +16,7 @@ async function buildBody(file: string, url: string, model: string, input?: strin
       throw new Error(`${file}: expected a KServe v2 request object with an "inputs" array`);
     return body;
   }
-  const arr = parseNpy(bytes);
+  const arr = parseNpy(bytes, file);
   const meta = (await call(`${url}/v2/models/${encodeURIComponent(model)}`)) as Metadata;
   const name = input ?? meta.inputs[0]?.name;
   if (!name) throw new Error(`model '${model}' has no inputs`);

@@ -31,7 +31,7 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
  */
 async function registerOptimize(program: Command, command: string | undefined): Promise<void> {
   if (command === 'optimize') {
-    const { registerOptimizeCommand } = await import('./optimize.js');
+    const { registerOptimizeCommand } = await import('./optimize/index.js');
     registerOptimizeCommand(program);
     return;
   }

@@ -13,7 +13,8 @@ import {
   type NumericArray,
   type TensorSpec,
 } from '../core/index.js';
-import { jsonlSet, npzSet, readNpy } from '../optimizer/data.js';
+import { jsonlSet, npzSet } from '../optimizer/data/load.js';
+import { readNpyFloat64 } from '../optimizer/data/npy.js';
 
 /** The data file's rows (values in C order, whatever the file's dtype) and labels. */
 export interface DataRows {
@@ -35,7 +36,7 @@ export function readData(input: { data: string; labels?: string }, target?: Tens
   let data: DataRows;
   try {
     if (ext === '.npy') {
-      const x = readNpy(path);
+      const x = readNpyFloat64(path);
       if (x.shape.length === 0) throw new Error('holds a scalar, not rows');
       const rowShape = x.shape.slice(1);
       const len = rowShape.reduce((a, b) => a * b, 1);
@@ -52,7 +53,7 @@ export function readData(input: { data: string; labels?: string }, target?: Tens
   }
   if (input.labels !== undefined) {
     try {
-      data.labels = Array.from(readNpy(input.labels).data);
+      data.labels = Array.from(readNpyFloat64(input.labels).data);
     } catch (err) {
       throw unreadable(input.labels, 'labels', err);
     }

@@ -40,7 +40,7 @@ export interface ValidateInput {
   candidate: VersionRecord;
   /** The version `production` names now, if any (and not the candidate). */
   baseline?: VersionRecord;
-  /** .npy / .npz / .jsonl path (optimizer/data.ts readers). */
+  /** .npy / .npz / .jsonl path (optimizer/data/ readers). */
   data: string;
   /** .npy of integer labels (optional; an .npz may carry them). */
   labels?: string;

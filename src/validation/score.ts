@@ -3,7 +3,7 @@
  * is a classifier), whether two answers agree, and latency percentiles.
  */
 import { type DataType, invalidArg, isBytesData, type NumericArray, type Tensor } from '../core/index.js';
-import { halfToFloat } from '../optimizer/tensor-data.js';
+import { halfToFloat } from '../optimizer/model/tensor-data.js';
 import type { Measurements } from '../registry/gate.js';
 
 /** A model's answer to one row: its first output's values, and its class when it is a classifier. */

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { fromOnnxType } from '../../core/index.js';
 import type { ValueInfoProto } from '../../gen/onnx-ml_pb.js';
-import { decodeModel } from '../../optimizer/io.js';
+import { decodeModel } from '../../optimizer/model/io.js';
 import type { Signature, SignatureTensor } from '../../registry/types.js';
 
 function tensor(v: ValueInfoProto): SignatureTensor | undefined {

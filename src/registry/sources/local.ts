@@ -76,7 +76,7 @@ async function readConfig(dir: string): Promise<StoredConfig | undefined> {
   return undefined;
 }
 
-/** The optimizer's lineage.json (optimizer/lineage.ts): parent path + sha256, transform, parameters. */
+/** The optimizer's lineage.json (optimizer/report/lineage.ts): parent path + sha256, transform, parameters. */
 function readLineage(text: string): Lineage {
   let doc: Record<string, unknown>;
   try {

@@ -20,7 +20,7 @@ import {
   type ValueInfoProto,
   ValueInfoProtoSchema,
 } from '../../../src/gen/onnx-ml_pb.js';
-import { floatTensor } from '../../../src/optimizer/tensor-data.js';
+import { floatTensor } from '../../../src/optimizer/model/tensor-data.js';
 import { seededRandom } from '../../../src/core/random.js';
 
 /** Deterministic uniform PRNG in [0, 1) (core/random.ts). */

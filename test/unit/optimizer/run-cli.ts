@@ -1,6 +1,6 @@
 // Runs `infergate optimize …` in-process and returns what it printed to stdout (stderr progress is muted).
 import { Command } from 'commander';
-import { registerOptimizeCommand } from '../../../src/cli/optimize.js';
+import { registerOptimizeCommand } from '../../../src/cli/optimize/index.js';
 
 /** Parses and runs one optimize command line; rejects like the command would. */
 export async function cli(...args: string[]): Promise<string> {
