@@ -1,7 +1,67 @@
 // Shared helpers for the benchmarks: percentiles, starting a server as a child process, waiting.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
+import { DEFAULT_EXECUTION } from '../src/config/execution.js';
+import type { ModelVersionSpec, Tensor } from '../src/core/index.js';
+import type { ModelRepositoryApi, VersionHandle } from '../src/repository/types.js';
+import type { JobResult, Scheduler } from '../src/scheduler/types.js';
 import { REPO } from './models.js';
+
+/** The value after `--name` on this process's command line, else `def`. */
+export function argValue(name: string, def: string): string {
+  const argv = process.argv.slice(2);
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] ? (argv[i + 1] as string) : def;
+}
+
+/** A scheduler that answers every job at once with `output`: a figure is then the pipeline's, not a model's. */
+export function instantScheduler(output: Tensor): Scheduler {
+  const result: JobResult = {
+    outputs: [output],
+    timing: { inputNs: 0, inferNs: 0, outputNs: 0 },
+    queueNs: 0,
+    executedBatchSize: 1,
+  };
+  return {
+    pending: 0,
+    inflight: 0,
+    submit: () => Promise.resolve(result),
+    drain: async () => {},
+    abandon: () => {},
+  };
+}
+
+/** Version 1 of `model`, shaped like the digits MLP (1 × 784 FP32 in, 10 out), answered by `scheduler`. */
+export function mlpHandle(
+  model: string,
+  scheduler: Scheduler,
+  output: string,
+  extra: Partial<ModelVersionSpec> = {},
+): VersionHandle {
+  const spec: ModelVersionSpec = {
+    model,
+    version: 1,
+    path: '/nowhere',
+    maxBatchSize: 64,
+    inputs: [{ name: 'input', datatype: 'FP32', dims: [784] }],
+    outputs: [{ name: output, datatype: 'FP32', dims: [10] }],
+    instances: 1,
+    execution: DEFAULT_EXECUTION,
+    warmup: [],
+    ...extra,
+  };
+  return { model, version: 1, spec, config: {}, scheduler };
+}
+
+/** The repository a bench's in-process Router reads: `handles`, all READY. */
+export function handlesRepo(handles: readonly VersionHandle[]): ModelRepositoryApi {
+  return {
+    readyVersions: (m: string) => handles.filter((h) => h.model === m),
+    modelVersions: () => [],
+    allReady: () => true,
+    subscribe: () => () => {},
+  } as unknown as ModelRepositoryApi;
+}
 
 /** The q-quantile (0..1) of already sorted numbers (nearest rank). */
 export function quantile(sorted: number[], q: number): number {

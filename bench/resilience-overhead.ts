@@ -16,26 +16,24 @@ import { join } from 'node:path';
 import Table from 'cli-table3';
 import { HttpClient } from '../src/client/http-client.js';
 import { BREAKER_DEFAULTS } from '../src/config/resilience.js';
-import {
-  callContext,
-  type InferRequest,
-  type ModelVersionSpec,
-  type ResilienceSpec,
-  type Tensor,
-} from '../src/core/index.js';
-import { DEFAULT_EXECUTION } from '../src/config/execution.js';
+import { callContext, type InferRequest, type ResilienceSpec, type Tensor } from '../src/core/index.js';
 import { createLogger } from '../src/observability/logger.js';
 import { StatsRegistry } from '../src/observability/stats-registry.js';
-import type { ModelRepositoryApi, VersionHandle } from '../src/repository/types.js';
+import type { VersionHandle } from '../src/repository/types.js';
 import { Router } from '../src/router/router.js';
-import type { Job, JobResult, Scheduler } from '../src/scheduler/types.js';
-import { median, quantile, startServerProcess, stopProcess } from './lib.js';
+import {
+  argValue,
+  handlesRepo,
+  instantScheduler,
+  median,
+  mlpHandle,
+  quantile,
+  startServerProcess,
+  stopProcess,
+} from './lib.js';
 
 const argv = process.argv.slice(2);
-const value = (name: string, def: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] ? argv[i + 1]! : def;
-};
+const value = argValue;
 const ROUNDS = Number(value('rounds', '15'));
 const CALLS = Number(value('calls', '200000'));
 const E2E_ROUNDS = Number(value('e2e-rounds', '15'));
@@ -46,35 +44,10 @@ const BUDGET_NS = 5000;
 // --- micro -------------------------------------------------------------------------------------
 
 const OUT: Tensor = { name: 'probabilities', datatype: 'FP32', shape: [1, 10], data: new Float32Array(10) };
-const RESULT: JobResult = {
-  outputs: [OUT],
-  timing: { inputNs: 0, inferNs: 0, outputNs: 0 },
-  queueNs: 0,
-  executedBatchSize: 1,
-};
-/** Answers at once: the figure is the pipeline's, not a model's. */
-const instant: Scheduler = {
-  pending: 0,
-  inflight: 0,
-  submit: (_job: Job) => Promise.resolve(RESULT),
-  drain: async () => {},
-  abandon: () => {},
-};
+const instant = instantScheduler(OUT);
 
 function handle(model: string, resilience?: ResilienceSpec): VersionHandle {
-  const spec: ModelVersionSpec = {
-    model,
-    version: 1,
-    path: '/nowhere',
-    maxBatchSize: 64,
-    inputs: [{ name: 'input', datatype: 'FP32', dims: [784] }],
-    outputs: [{ name: 'probabilities', datatype: 'FP32', dims: [10] }],
-    instances: 1,
-    execution: DEFAULT_EXECUTION,
-    warmup: [],
-  };
-  if (resilience) spec.resilience = resilience;
-  return { model, version: 1, spec, config: {}, scheduler: instant };
+  return mlpHandle(model, instant, 'probabilities', resilience ? { resilience } : {});
 }
 
 const guarded: ResilienceSpec = {
@@ -88,12 +61,7 @@ const handles = [
   handle('guarded', guarded),
   handle('chained', { ...guarded, fallback: [{ kind: 'model', model: 'plain' }] }),
 ];
-const repository = {
-  readyVersions: (m: string) => handles.filter((h) => h.model === m),
-  modelVersions: () => [],
-  allReady: () => true,
-  subscribe: () => () => {},
-} as unknown as ModelRepositoryApi;
+const repository = handlesRepo(handles);
 const router = new Router({
   repository,
   stats: new StatsRegistry(),

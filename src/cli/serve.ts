@@ -168,6 +168,23 @@ export function registerServeCommand(program: Command): void {
     .option('--tls-ca <file>', 'CA of client certificates (mTLS)')
     .option('--tls-require-client-cert', 'refuse TLS clients without a certificate from --tls-ca')
     .option('--payload-log-dir <dir>', 'log sampled request payloads of models that ask for it (payload_log_sample)')
+    .option(
+      '--cache-memory-bytes <n>',
+      'byte budget of the in-process response cache for models with response_cache (0 = none)',
+      int('--cache-memory-bytes'),
+      64 << 20,
+    )
+    .option(
+      '--cache-redis <url>',
+      'Redis (redis://[user:password@]host:port[/db]) shared by replicas as the response cache tier (default: $INFERGATE_CACHE_REDIS)',
+    )
+    .option('--cache-ttl-secs <s>', 'how long a cached response lives', num('--cache-ttl-secs'), 300)
+    .option(
+      '--cache-redis-timeout-ms <ms>',
+      'longest wait for one Redis cache operation before serving goes on without it',
+      num('--cache-redis-timeout-ms'),
+      50,
+    )
     .action(async (repository: string, opts: Record<string, unknown>) => {
       // Loaded here, not at the top: `infergate --help` and client commands stay fast.
       const { startServer } = await import('../server/server.js');
@@ -217,6 +234,10 @@ export function registerServeCommand(program: Command): void {
         tlsCa: opts.tlsCa as string | undefined,
         tlsRequireClientCert: opts.tlsRequireClientCert === true,
         payloadLogDir: opts.payloadLogDir as string | undefined,
+        cacheMemoryBytes: opts.cacheMemoryBytes as number,
+        cacheRedis: opts.cacheRedis as string | undefined,
+        cacheTtlSeconds: opts.cacheTtlSecs as number,
+        cacheRedisTimeoutMs: Math.ceil(opts.cacheRedisTimeoutMs as number),
       }).catch((err: Error & { code?: string; port?: number }) => {
         const why = err.code === 'EADDRINUSE' ? `port ${err.port} is already in use` : err.message;
         console.error(`infergate serve: cannot start: ${why}`);

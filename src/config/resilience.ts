@@ -8,6 +8,7 @@
  *     fallback { version: 1 }                       # tried in order
  *     fallback { model: "digits_small" }
  *     fallback { default_response { output { name: "y" data_type: TYPE_FP32 dims: [1, 2] values: [0, 1] } } }
+ *     fallback { cache: true }                      # a cached answer (needs response_cache)
  *     fallback_reserve: 0.25                        # share of the deadline kept for the chain
  *   }
  *
@@ -45,7 +46,7 @@ export function resilienceSpec(cfg: ModelConfig, outputs: readonly TensorSpec[])
   if (!(reserve > 0 && reserve < 1))
     throw loadError(model, `resilience.fallback_reserve must be between 0 and 1 (got ${r.fallbackReserve})`);
   const spec: ResilienceSpec = {
-    fallback: r.fallback.map((s, i) => fallbackStep(model, s.step, i, outputs)),
+    fallback: r.fallback.map((s, i) => fallbackStep(cfg, s.step, i, outputs)),
     fallbackReserve: reserve,
   };
   if (r.defaultTimeoutMs > 0n) spec.defaultTimeoutMs = Number(r.defaultTimeoutMs);
@@ -75,11 +76,12 @@ function breakerSpec(model: string, b: CircuitBreaker): BreakerSpec {
 }
 
 function fallbackStep(
-  model: string,
+  cfg: ModelConfig,
   step: FallbackStep['step'],
   index: number,
   outputs: readonly TensorSpec[],
 ): FallbackStepSpec {
+  const model = cfg.name;
   const where = `resilience.fallback[${index}]`;
   switch (step.case) {
     case 'version': {
@@ -105,8 +107,14 @@ function fallbackStep(
       if (tensors.length === 0) throw loadError(model, `${where}.default_response names no output`);
       return { kind: 'default', outputs: tensors };
     }
+    case 'cache':
+      // Only answers this model stored can be found: without its response cache the step never answers.
+      if (!step.value) throw loadError(model, `${where}.cache must be true (or the step left out)`);
+      if (!cfg.responseCache?.enable)
+        throw loadError(model, `${where} is a cache step but the model has no response_cache { enable: true }`);
+      return { kind: 'cache' };
     default:
-      throw loadError(model, `${where} is empty: give a version, a model or a default_response`);
+      throw loadError(model, `${where} is empty: give a version, a model, a default_response or cache: true`);
   }
 }
 

@@ -57,5 +57,6 @@ export function toVersionSpec(cfg: ModelConfig, ctx: VersionContext): ModelVersi
   if (objective) spec.latencyObjective = objective;
   const resilience = resilienceSpec(cfg, outputs);
   if (resilience) spec.resilience = resilience;
+  if (cfg.responseCache?.enable) spec.responseCache = true;
   return spec;
 }

@@ -107,7 +107,9 @@ export interface BreakerSpec {
 export type FallbackStepSpec =
   | { kind: 'version'; version: number }
   | { kind: 'model'; model: string; version?: number }
-  | { kind: 'default'; outputs: Tensor[] };
+  | { kind: 'default'; outputs: Tensor[] }
+  /** A cached answer of this model (any READY version) for the same inputs (router/stages/fallback.ts). */
+  | { kind: 'cache' };
 
 /** infergate's `resilience` config section, defaulted (config/resilience.ts). */
 export interface ResilienceSpec {
@@ -158,6 +160,8 @@ export interface ModelVersionSpec {
   latencyObjective?: LatencyObjectiveSpec;
   /** Present when the config has a resilience section (deadline default, breaker, fallback chain). */
   resilience?: ResilienceSpec;
+  /** Triton's `response_cache { enable: true }`: answers may be served from the response cache (cache/). */
+  responseCache?: boolean;
   /** Present when the supply policy read the model: load these bytes instead of `path`. */
   source?: ModelBytes;
   /**

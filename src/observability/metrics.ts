@@ -40,7 +40,35 @@ export interface MetricsSources {
   breakers?: () => Array<{ model: string; version: number; state: string }>;
   /** The traffic split each model applies now (infergate_traffic_weight_percent). */
   traffic?: () => Record<string, { arms: Array<{ version: number; weight: number }> }>;
+  /** The response cache's tiers (infergate_cache_*); absent or empty: no cache. */
+  cache?: () => CacheTierReading[];
 }
+
+/** One response-cache tier as the cache families read it (cache/cache.ts fills it). */
+export interface CacheTierReading {
+  tier: 'memory' | 'redis';
+  /** Lookups that found a valid entry, found none, or found bytes that did not decode. */
+  hits: number;
+  misses: number;
+  garbage: number;
+  /** Entries stored. */
+  stores: number;
+  /** Entries refused because they are larger than the tier takes. */
+  tooLarge: number;
+  /** Bytes and entries held now (memory tier). */
+  bytes?: number;
+  entries?: number;
+  /** Redis tier: the connection, its breaker, what the breaker kept from Redis and what failed. */
+  redis?: {
+    connected: boolean;
+    breaker: 'closed' | 'open' | 'half-open';
+    bypassed: { get: number; set: number };
+    failures: { get: Record<CacheFailure, number>; set: Record<CacheFailure, number> };
+  };
+}
+
+/** Why a Redis cache operation failed: it timed out, Redis answered an error, or it was not connected. */
+export type CacheFailure = 'timeout' | 'error' | 'unavailable';
 
 /** Options of {@link Metrics}. */
 export interface MetricsOptions {
@@ -174,7 +202,7 @@ export class Metrics {
   }
 
   private families(): Family[] {
-    return [...this.tritonFamilies(), ...this.hostFamilies(), ...this.infergateFamilies()];
+    return [...this.tritonFamilies(), ...this.hostFamilies(), ...this.infergateFamilies(), ...this.cacheFamilies()];
   }
 
   /** Triton's per-version families (protocol.md §E), with Triton's names, labels and units. */
@@ -531,6 +559,142 @@ export class Metrics {
             { labels: { stat: 'p99' }, value: d.p99 },
             { labels: { stat: 'max' }, value: d.max },
           );
+        },
+      ],
+    ];
+  }
+
+  /**
+   * The response cache: Triton's per-version families (only for versions whose model enables
+   * response_cache, as Triton does) and the tiers' own counters.
+   */
+  private cacheFamilies(): Family[] {
+    const cached = (pick: (t: ReturnType<VersionStats['totals']>) => number) =>
+      this.perVersion((s, labels, out) => {
+        if (s.responseCache) out.push({ labels, value: pick(s.totals()) });
+      });
+    const tiers =
+      (pick: (t: CacheTierReading) => number | undefined, only?: CacheTierReading['tier']) => (out: Sample[]) => {
+        for (const t of this.sources.cache?.() ?? []) {
+          const value = pick(t);
+          if ((only === undefined || t.tier === only) && value !== undefined)
+            out.push({ labels: only ? {} : { tier: t.tier }, value });
+        }
+      };
+    const redis = () => this.sources.cache?.().find((t) => t.tier === 'redis')?.redis;
+    return [
+      ['nv_cache_num_hits_per_model', 'Number of cache hits per model', 'counter', MV, cached((t) => t.cacheHits)],
+      [
+        'nv_cache_num_misses_per_model',
+        'Number of cache misses per model',
+        'counter',
+        MV,
+        cached((t) => t.cacheMisses),
+      ],
+      [
+        'nv_cache_hit_duration_per_model',
+        'Total cache hit duration per model, in microseconds',
+        'counter',
+        MV,
+        cached((t) => t.us['cache_hit'] as number),
+      ],
+      [
+        'nv_cache_miss_duration_per_model',
+        'Total cache miss (lookup and insertion) duration per model, in microseconds',
+        'counter',
+        MV,
+        cached((t) => t.us['cache_miss'] as number),
+      ],
+      [
+        'infergate_cache_lookups_total',
+        'Response cache lookups per tier that found a valid entry (hit) or none (miss)',
+        'counter',
+        ['tier', 'outcome'],
+        (out) => {
+          for (const t of this.sources.cache?.() ?? [])
+            out.push(
+              { labels: { tier: t.tier, outcome: 'hit' }, value: t.hits },
+              { labels: { tier: t.tier, outcome: 'miss' }, value: t.misses },
+            );
+        },
+      ],
+      [
+        'infergate_cache_garbage_total',
+        "Response cache entries that did not decode (corrupt, foreign, another key's): answered as misses",
+        'counter',
+        ['tier'],
+        tiers((t) => t.garbage),
+      ],
+      [
+        'infergate_cache_stores_total',
+        'Response cache entries stored, per tier',
+        'counter',
+        ['tier'],
+        tiers((t) => t.stores),
+      ],
+      [
+        'infergate_cache_entries_too_large_total',
+        'Responses not cached because they are larger than the tier takes (memory: the whole budget)',
+        'counter',
+        ['tier'],
+        tiers((t) => t.tooLarge),
+      ],
+      [
+        'infergate_cache_memory_bytes',
+        'Bytes the in-process response cache holds',
+        'gauge',
+        [],
+        tiers((t) => t.bytes, 'memory'),
+      ],
+      [
+        'infergate_cache_memory_entries',
+        'Entries the in-process response cache holds',
+        'gauge',
+        [],
+        tiers((t) => t.entries, 'memory'),
+      ],
+      [
+        'infergate_cache_redis_connected',
+        '1 while the Redis cache tier is connected',
+        'gauge',
+        [],
+        (out) => {
+          const r = redis();
+          if (r) out.push({ labels: {}, value: r.connected ? 1 : 0 });
+        },
+      ],
+      [
+        'infergate_cache_redis_breaker_state',
+        "State of the Redis cache tier's circuit breaker: 1 for its current state (closed, open, half-open)",
+        'gauge',
+        ['state'],
+        (out) => {
+          const r = redis();
+          if (r)
+            for (const state of ['closed', 'open', 'half-open'])
+              out.push({ labels: { state }, value: r.breaker === state ? 1 : 0 });
+        },
+      ],
+      [
+        'infergate_cache_redis_bypassed_total',
+        'Redis cache operations skipped because its breaker was open (serving went on without Redis)',
+        'counter',
+        ['op'],
+        (out) => {
+          const r = redis();
+          if (r) for (const op of ['get', 'set'] as const) out.push({ labels: { op }, value: r.bypassed[op] });
+        },
+      ],
+      [
+        'infergate_cache_redis_failures_total',
+        'Redis cache operations that failed: timeout, error, or unavailable (not connected)',
+        'counter',
+        ['op', 'reason'],
+        (out) => {
+          const r = redis();
+          if (!r) return;
+          for (const op of ['get', 'set'] as const)
+            for (const [reason, value] of Object.entries(r.failures[op])) out.push({ labels: { op, reason }, value });
         },
       ],
     ];

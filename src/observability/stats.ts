@@ -82,6 +82,8 @@ export class VersionStats {
   workerRestarts = 0;
   /** Seconds the last load of this version took (nv_model_load_duration_secs). */
   loadSeconds = 0;
+  /** The version's model enables response_cache and the server has a cache: nv_cache_* series exist. */
+  responseCache = false;
   queue: QueueSource | undefined;
 
   constructor(
@@ -100,6 +102,22 @@ export class VersionStats {
     add(this.stats.compute_output, t.outputNs);
     (this.requestSeconds[p === 'grpc' ? 1 : 0] as Buckets[])[0]?.observe(requestNs / 1e9);
     this.queueSeconds.observe(queueNs / 1e9);
+  }
+
+  /**
+   * Records a request answered without running the model (a response-cache hit, a configured
+   * default answer): Triton counts it in success and queue, not in inference_count.
+   */
+  servedWithoutRun(wallMs: number, requestNs: number, p?: Protocol): void {
+    this.lastInference = wallMs;
+    add(this.stats.success, requestNs);
+    add(this.stats.queue, 0);
+    (this.requestSeconds[p === 'grpc' ? 1 : 0] as Buckets[])[0]?.observe(requestNs / 1e9);
+  }
+
+  /** Records a response-cache lookup: a hit's duration, or a miss's (lookup and insertion). */
+  cacheLookup(hit: boolean, ns: number): void {
+    add(hit ? this.stats.cache_hit : this.stats.cache_miss, ns);
   }
 
   /** Records one model execution of `batchSize` inferences. */
@@ -140,14 +158,25 @@ export class VersionStats {
   }
 
   /** Cumulative counters Triton's nv_* families expose (µs from the same ns sums as /stats). */
-  totals(): { success: number; inferences: number; executions: number; us: Record<string, number> } {
+  totals(): {
+    success: number;
+    inferences: number;
+    executions: number;
+    cacheHits: number;
+    cacheMisses: number;
+    us: Record<string, number>;
+  } {
     const s = this.stats;
     const us = (d: StatDuration) => Number(d.ns / 1000n);
     return {
       success: s.success.count,
       inferences: this.inferenceCount,
       executions: this.executionCount,
+      cacheHits: s.cache_hit.count,
+      cacheMisses: s.cache_miss.count,
       us: {
+        cache_hit: us(s.cache_hit),
+        cache_miss: us(s.cache_miss),
         request: us(s.success),
         queue: us(s.queue),
         compute_input: us(s.compute_input),

@@ -23,9 +23,14 @@ export function installStatistics(
     'answered',
     (x) => {
       const { primary } = x.target!;
-      const r = x.result!;
       const s = stats.get(primary.model, primary.version);
-      s.success(clock.wallMs(), ms(x) * 1e6, r.queueNs, x.validated!.batchSize, r.timing, x.ctx.protocol);
+      const c = x.cache;
+      if (c) stats.get(c.model, c.version).cacheLookup(c.hit, c.ns);
+      const r = x.result;
+      // A cache hit, or a fallback answer that ran nothing (default, cache step): no execution to count.
+      if (c?.hit || r === undefined || x.validated === undefined)
+        s.servedWithoutRun(clock.wallMs(), ms(x) * 1e6, x.ctx.protocol);
+      else s.success(clock.wallMs(), ms(x) * 1e6, r.queueNs, x.validated.batchSize, r.timing, x.ctx.protocol);
     },
     { label: 'statistics' },
   );
@@ -33,6 +38,8 @@ export function installStatistics(
     'failed',
     (x, e) => {
       // A call that never reached a version is counted without model labels: the name is the client's.
+      const c = x.cache;
+      if (c) stats.get(c.model, c.version).cacheLookup(false, c.ns);
       if (x.target === undefined) metrics?.countUnrouted(unroutedReasonOf(e.code));
       else {
         const { primary } = x.target;

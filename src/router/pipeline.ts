@@ -34,6 +34,12 @@ export interface Exchange {
    * instead of `request.inputs` (the primary's were transferred to its worker).
    */
   inputs?: Tensor[];
+  /**
+   * Set by `cache` for a version whose model enables response_cache: the request's digest (the
+   * `fallback` stage's cache step keys the model's other versions with it), the version looked up,
+   * whether the cache answered, and the time the cache took (Triton's cache_hit / cache_miss).
+   */
+  cache?: CacheUse;
   /** Set by `validate`: the inputs in the model's shapes and the batch size. */
   validated?: ValidatedInputs;
   /**
@@ -49,6 +55,17 @@ export interface Exchange {
   endedAt?: number;
   /** Set by `observe` when the call failed. */
   error?: InferError;
+}
+
+/** One call's use of the response cache (stages/cache.ts). */
+export interface CacheUse {
+  /** cache/key.ts `requestDigest`: the request's part of the key. */
+  readonly digest: string;
+  readonly model: string;
+  readonly version: number;
+  readonly hit: boolean;
+  /** ns spent in the cache: the lookup, plus the store after a miss. */
+  ns: number;
 }
 
 /** Runs a call to its answer; rejects with an InferError. */

@@ -6,6 +6,16 @@
  *   resolve   — the version policy picks the target; everything after works on a known version
  *   deadline  — the call's deadline (client's, model default, server maximum); a call already late
  *               is refused before any work (validation, queueing) is spent
+ *   cache     — the response cache, for models with response_cache: a hit answers here. After
+ *               `resolve` (the key needs the concrete version) and `deadline` (a remote lookup
+ *               waits at most the time left). Before `fallback` and `breaker`: a hit is not an
+ *               execution, so it must not count as the breaker's success, nor as a first attempt
+ *               in the retry budget, nor cost the chain its copy of the inputs, and a cached answer
+ *               still serves while the breaker is open; on the way back only the primary's own
+ *               answer is stored, never a fallback step's. Before `validate`: everything validation
+ *               reads is in the key (cache/key.ts) and only answered calls store entries, so a
+ *               request validation would refuse never finds one; the key is computed before
+ *               `schedule` transfers the inputs to the worker.
  *   fallback  — the model's chain when the primary cannot answer (breaker open, queue full, failed,
  *               out of time), within a retry budget; outside `breaker` so each step meets its own
  *   breaker   — the target version's circuit breaker: refuses at once while open, learns outcomes
@@ -13,6 +23,7 @@
  *   schedule  — the target's scheduler; the answer is shaped for the client
  * A new concern (auth, limits, cache, breaker, shadow) is a file in stages/ and a line below.
  */
+import type { ResponseCacheApi } from '../cache/cache.js';
 import { type CallContext, type Clock, type InferRequest, type InferResponse, systemClock } from '../core/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -27,6 +38,7 @@ import { compose, type Dispatch } from './pipeline.js';
 import { AliasPolicy, translateVersion, type VersionAliases } from './alias-policy.js';
 import { LatestReadyPolicy, type VersionPolicy } from './policy.js';
 import { breaker } from './stages/breaker.js';
+import { cache } from './stages/cache.js';
 import { deadline } from './stages/deadline.js';
 import { type FallbackOptions, fallback } from './stages/fallback.js';
 import { observe } from './stages/observe.js';
@@ -60,6 +72,8 @@ export interface RouterOptions {
   serving: () => boolean;
   /** Deadlines, breakers and fallback chains (stages deadline, fallback, breaker). */
   resilience?: ResilienceOptions;
+  /** The response cache (stage cache, fallback's cache step); absent: no caching. */
+  cache?: ResponseCacheApi;
   /**
    * Triton's --strict-readiness (default true): ready only while every model that should be
    * served is serving. False: ready once startup finished, whatever the models' states.
@@ -109,12 +123,14 @@ export class Router implements InferenceService {
     const chain: FallbackOptions = { repository: o.repository, clock };
     if (r.onFallback) chain.onFallback = r.onFallback;
     if (r.onRetry) chain.onRetry = r.onRetry;
+    if (o.cache) chain.cache = o.cache;
     this.dispatch = compose(
       [
         observe(this.hooks, clock),
         ...(o.admission ? [admit(o.admission)] : []),
         resolve(policy, this.hooks),
         deadline(clock, limits),
+        ...(o.cache ? [cache({ cache: o.cache, clock, hooks: this.hooks })] : []),
         fallback(chain),
         breaker(this.breakers, clock),
         validate,

@@ -70,6 +70,18 @@ export const ServerOptionsSchema = z.object({
   trustedKeys: z.array(z.string().min(1)).optional(),
   /** File holding the base64 AES-256 key of encrypted models (else INFERGATE_MODEL_KEY). */
   modelKeyFile: z.string().min(1).optional(),
+  /** Byte budget of the in-process response cache (models with response_cache); 0 = none. */
+  cacheMemoryBytes: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(64 * 1024 * 1024),
+  /** The response cache's shared tier: a Redis (redis://…, else INFERGATE_CACHE_REDIS); absent: none. */
+  cacheRedis: z.string().min(1).optional(),
+  /** How long a cached response lives, in seconds. */
+  cacheTtlSeconds: z.number().positive().default(300),
+  /** Longest wait for one Redis cache operation before serving goes on without it (ms). */
+  cacheRedisTimeoutMs: z.number().int().positive().default(50),
 });
 
 /** Security options (auth/, audit/, protocol/common/tls.ts); see docs/security.md. */

@@ -28,6 +28,7 @@ import type { PayloadLog } from '../privacy/payload-log.js';
 import { openPrivacy } from '../privacy/open.js';
 import { type ServerOptions, type ServerOptionsInput, parseServerOptions } from './options.js';
 import { openServerAuth, type ServerAuth } from './auth.js';
+import { openServerCache } from './cache.js';
 import { openServerRollouts, type ServerRollouts } from './rollouts.js';
 import { openServerTls } from './tls.js';
 import { claimServingDir, openServerRegistry, type ServerRegistry } from './registry.js';
@@ -93,6 +94,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
   const tracing = deps.tracing ?? new Tracing({ serviceVersion: VERSION });
   const backends = new BackendRegistry([deps.backend ?? new OrtBackend()]);
   let phase: 'starting' | 'serving' | 'stopping' = 'starting';
+  const responseCache = openServerCache(o, logger);
   // The readers run only at scrape time, after the repository and router below exist.
   const metrics: Metrics | undefined = o.enableMetrics
     ? new Metrics({
@@ -102,6 +104,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
         limiterDegraded: () => auth.limiter.degraded(),
         traffic: () => registry?.sync?.status().traffic ?? {},
         breakers: () => breakers.states(),
+        cache: () => responseCache?.cache.readings() ?? [],
       })
     : undefined;
 
@@ -132,6 +135,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
           tracing.batch(traces, start, end, size, spec.model, String(spec.version)),
       });
       versionStats().queue = scheduler;
+      versionStats().responseCache = responseCache !== undefined && spec.responseCache === true;
       return scheduler;
     },
     onEvent: (e) => {
@@ -174,6 +178,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
       onFallback: (model, step) => metrics?.countFallback(model, step),
       onRetry: (model, allowed) => metrics?.countRetry(model, allowed),
     },
+    cache: responseCache?.cache,
   });
   const admin = new AdminApi({
     repository,
@@ -246,6 +251,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     metrics?.close();
     await registry?.close();
     await auth.close();
+    await responseCache?.cache.close();
     tls?.close();
     await repository.stop();
     await backends.close();
@@ -253,6 +259,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
   }
   phase = 'serving';
   logger.info(auth.summary);
+  if (responseCache) logger.info(responseCache.summary);
   if (tls) logger.info(tls.summary);
   privacy.start();
   const metricsPort = metricsServer?.port;
@@ -278,6 +285,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
       tls?.close();
       await privacy.close();
       await auth.close();
+      await responseCache?.cache.close();
       await registry?.close();
       // Metrics stay scrapeable through the drain; traces still buffered are flushed last.
       await metricsServer?.close();

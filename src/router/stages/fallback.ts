@@ -8,7 +8,9 @@
  *   - it would miss the deadline: while the primary runs it gets the deadline minus
  *     `fallback_reserve` of the time left; if that passes, the chain gets the rest.
  * A step is another version of the model, another model (its primary only: a chain never
- * recurses, so it cannot loop), or a configured default answer. At most 3 executions per call
+ * recurses, so it cannot loop), a configured default answer, or the response cache: this model's
+ * cached answer for the same request from any READY version (the primary's first; a miss goes on
+ * to the next step; nothing executes, so it costs no retry budget). At most 3 executions per call
  * (reliability.md R7); never a step for a client error or once the call's own deadline passed.
  * The answer names the step that served it (response parameter `fallback_step`, which HTTP also
  * sends as the `infergate-fallback-step` header) and each step served is counted.
@@ -23,6 +25,8 @@ import {
   type InferResponse,
   type Tensor,
 } from '../../core/index.js';
+import type { ResponseCacheApi } from '../../cache/cache.js';
+import { responseKey } from '../../cache/key.js';
 import type { FallbackStepSpec, ResilienceSpec } from '../../core/model.js';
 import type { ModelRepositoryApi, VersionHandle } from '../../repository/types.js';
 import { RetryBudget } from '../../resilience/retry-budget.js';
@@ -56,6 +60,8 @@ export interface FallbackOptions {
   onFallback?: (model: string, step: string) => void;
   /** Told of every retry the budget allowed or denied (metrics). */
   onRetry?: (model: string, allowed: boolean) => void;
+  /** The response cache, for `cache` steps (absent: the server has none, the step is skipped). */
+  cache?: ResponseCacheApi;
 }
 
 export function fallback(o: FallbackOptions): Stage {
@@ -87,7 +93,9 @@ async function withChain(
   const model = need(x.target, 'target', 'fallback').primary.model;
   budget.first(o.clock.now());
   // The primary's inputs are transferred to its worker: a step that executes needs its own copy.
-  const kept = r.fallback.some((st) => st.kind !== 'default') ? x.request.inputs.map(copyTensor) : undefined;
+  const kept = r.fallback.some((st) => st.kind === 'version' || st.kind === 'model')
+    ? x.request.inputs.map(copyTensor)
+    : undefined;
   const outer = x.deadline ?? x.ctx.deadline;
   const start = o.clock.wallMs();
   if (outer !== Number.POSITIVE_INFINITY) x.deadline = start + (outer - start) * (1 - r.fallbackReserve);
@@ -105,6 +113,11 @@ async function withChain(
     if (code === undefined || (!ran && !NOT_RUN.has(code))) throw failure;
     if (o.clock.wallMs() >= outer) throw code === 'IG_ERR_DEADLINE_EXCEEDED' ? failure : deadlineExceeded();
     if (step.kind === 'default') return answered(o, model, 'default', defaultAnswer(x, step.outputs));
+    if (step.kind === 'cache') {
+      const hit = await cachedAnswer(o, x, model, outer);
+      if (hit) return answered(o, model, 'cache', hit);
+      continue;
+    }
     const target = stepTarget(o.repository, model, step);
     if (target === undefined) continue; // not loaded now: the next step may be
     if (ran) {
@@ -126,8 +139,9 @@ async function withChain(
   throw failure;
 }
 
-/** The step's label in responses and metrics: `version:2`, `model:small`, `model:small:3`, `default`. */
+/** The step's label in responses and metrics: `version:2`, `model:small`, `model:small:3`, `default`, `cache`. */
 export function stepName(step: FallbackStepSpec): string {
+  if (step.kind === 'cache') return 'cache';
   if (step.kind === 'version') return `version:${step.version}`;
   if (step.kind === 'model')
     return step.version === undefined ? `model:${step.model}` : `model:${step.model}:${step.version}`;
@@ -137,7 +151,7 @@ export function stepName(step: FallbackStepSpec): string {
 function stepTarget(
   repository: FallbackOptions['repository'],
   model: string,
-  step: Exclude<FallbackStepSpec, { kind: 'default' }>,
+  step: Extract<FallbackStepSpec, { kind: 'version' | 'model' }>,
 ): VersionHandle | undefined {
   let ready: readonly VersionHandle[];
   try {
@@ -147,6 +161,37 @@ function stepTarget(
   }
   const wanted = step.version;
   return wanted === undefined ? ready[0] : ready.find((v) => v.version === wanted);
+}
+
+/**
+ * The `cache` step: this model's cached answer for the call's request, from any READY version whose
+ * model enables response_cache, the primary's first; looked up together, within the call's deadline.
+ * The `cache` stage computed the request's digest before the primary's inputs left for its worker.
+ */
+async function cachedAnswer(
+  o: FallbackOptions,
+  x: Exchange,
+  model: string,
+  outer: number,
+): Promise<InferResponse | undefined> {
+  const use = x.cache;
+  const cache = o.cache;
+  if (cache === undefined || use === undefined) return undefined;
+  let ready: readonly VersionHandle[];
+  try {
+    ready = o.repository.readyVersions(model);
+  } catch {
+    return undefined;
+  }
+  const versions = ready
+    .filter((v) => v.spec.responseCache === true)
+    .sort((a, b) => Number(b.version === use.version) - Number(a.version === use.version));
+  const budget = outer - o.clock.wallMs();
+  const tenant = x.ctx.principal.tenant;
+  const found = await Promise.all(versions.map((v) => cache.get(responseKey(tenant, v.spec, use.digest), budget)));
+  const res = found.find((r) => r !== undefined);
+  if (res && x.request.id) res.id = x.request.id;
+  return res;
 }
 
 function defaultAnswer(x: Exchange, outputs: readonly Tensor[]): InferResponse {

@@ -1,9 +1,10 @@
 // Enforces the import direction of docs/architecture.md: each module may import only the
 // modules (or, for some, only the interface files) listed here.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { test } from 'node:test';
+import { importsOf, walk } from './scan.js';
 
 const SRC = resolve('src');
 
@@ -20,7 +21,16 @@ const ALLOWED: Record<string, string[]> = {
   scheduler: ['core', 'observability', 'backend/types.ts'],
   repository: ['core', 'config', 'gen', 'observability', 'backend/types.ts', 'scheduler/types.ts'],
   resilience: ['core'],
-  router: ['core', 'observability', 'resilience', 'scheduler/types.ts', 'repository/types.ts', 'auth/types.ts'],
+  cache: ['core', 'observability/metrics.ts', 'resilience'],
+  router: [
+    'core',
+    'observability',
+    'resilience',
+    'cache',
+    'scheduler/types.ts',
+    'repository/types.ts',
+    'auth/types.ts',
+  ],
   protocol: [
     'core',
     'gen',
@@ -78,22 +88,6 @@ const ALLOWED: Record<string, string[]> = {
   cli: ['*'],
 };
 
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n);
-    return statSync(p).isDirectory() ? walk(p) : p.endsWith('.ts') ? [p] : [];
-  });
-}
-
-function importsOf(file: string): string[] {
-  const text = readFileSync(file, 'utf8');
-  const re =
-    /^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm;
-  const out: string[] = [];
-  for (let m = re.exec(text); m; m = re.exec(text)) out.push((m[1] ?? m[2] ?? m[3])!);
-  return out;
-}
-
 function moduleOf(rel: string): string {
   return rel.split('/')[0]!;
 }
@@ -125,4 +119,22 @@ test('core imports nothing but what a browser also has', () => {
       assert.ok(spec.startsWith('./'), `${relative(SRC, file)} imports '${spec}'`);
     }
   }
+});
+
+test('in the optimizer only measure/ imports onnxruntime-node (the other passes run models through it)', () => {
+  const offenders = walk(join(SRC, 'optimizer'))
+    .filter((f) => !relative(SRC, f).startsWith('optimizer/measure/'))
+    .filter((f) => importsOf(f).includes('onnxruntime-node'))
+    .map((f) => relative(SRC, f));
+  assert.deepEqual(offenders, []);
+});
+
+test('the optimizer library returns plain data: no tables, progress bars or console output (the CLI renders)', () => {
+  const offenders = walk(join(SRC, 'optimizer')).flatMap((f) => {
+    const rel = relative(SRC, f);
+    const libs = importsOf(f).filter((s) => s === 'cli-table3' || s === 'cli-progress' || s.includes('/cli/'));
+    const prints = /\bconsole\.|process\.std(out|err)/.test(readFileSync(f, 'utf8')) ? ['console'] : [];
+    return [...libs, ...prints].map((what) => `${rel}: ${what}`);
+  });
+  assert.deepEqual(offenders, []);
 });

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { normalizeConfig } from '../../../src/config/normalize.js';
 import { parsePbtxt, parseYamlOrJson } from '../../../src/config/parse-text.js';
 import { BREAKER_DEFAULTS, checkFallbackModels, resilienceSpec } from '../../../src/config/resilience.js';
+import { toVersionSpec } from '../../../src/config/version-spec.js';
 import type { ModelIO, TensorSpec } from '../../../src/core/model.js';
 
 const io: ModelIO = {
@@ -93,6 +94,30 @@ describe('resilience config', () => {
     refused(
       'resilience { fallback { default_response { output { name: "y" data_type: TYPE_INT32 dims: [1, 2] values: [1, 2] } } } }',
       /datatype INT32, the model's output is FP32/,
+    );
+  });
+
+  it("a cache step needs the model's response_cache; response_cache reaches the version spec", () => {
+    const text = 'response_cache { enable: true }\nresilience { fallback { cache: true } fallback { version: 1 } }';
+    assert.deepEqual(specOf(text)?.fallback, [{ kind: 'cache' }, { kind: 'version', version: 1 }]);
+    const yaml = parseYamlOrJson(
+      'response_cache: { enable: true }\nresilience: { fallback: [ { cache: true } ] }',
+      'm/config.yaml',
+    );
+    assert.deepEqual(resilienceSpec(normalizeConfig(yaml, 'm', io, ORT), OUTPUTS)?.fallback, [{ kind: 'cache' }]);
+    refused(
+      'resilience { fallback { cache: true } }',
+      /fallback\[0\] is a cache step but the model has no response_cache \{ enable: true \}/,
+    );
+    refused('response_cache { enable: false }\nresilience { fallback { cache: true } }', /no response_cache/);
+    const dir = '/models/m';
+    assert.equal(
+      toVersionSpec(cfgOf(text), { version: 1, path: `${dir}/1/model.onnx`, modelDir: dir }).responseCache,
+      true,
+    );
+    assert.equal(
+      toVersionSpec(cfgOf(''), { version: 1, path: `${dir}/1/model.onnx`, modelDir: dir }).responseCache,
+      undefined,
     );
   });
 

@@ -1,7 +1,8 @@
 /** Plain stand-ins for the router's collaborators: versions with a recording scheduler, a repository over them. */
-import type { ModelVersionSpec, Tensor } from '../../../src/core/index.js';
+import type { Clock, ModelVersionSpec, Tensor } from '../../../src/core/index.js';
 import { notFound } from '../../../src/core/index.js';
 import { DEFAULT_EXECUTION } from '../../../src/config/execution.js';
+import { BREAKER_DEFAULTS } from '../../../src/config/resilience.js';
 import { createLogger } from '../../../src/observability/logger.js';
 import { StatsRegistry } from '../../../src/observability/stats-registry.js';
 import type { ModelRepositoryApi, VersionHandle, VersionStatus } from '../../../src/repository/types.js';
@@ -96,4 +97,46 @@ export function routerOver(repo: ModelRepositoryApi, extra: { strictReadiness?: 
     ...extra,
   });
   return { router, stats, errors };
+}
+
+/** A repository of READY versions of any models (highest first); an unknown model is 404. */
+export function repoOfHandles(handles: VersionHandle[]): ModelRepositoryApi {
+  const ready = (m: string) => {
+    const hs = handles.filter((h) => h.model === m).sort((a, b) => b.version - a.version);
+    if (hs.length === 0) throw notFound.model(m);
+    return hs;
+  };
+  return {
+    readyVersions: ready,
+    modelVersions: (m) => ready(m).map((h) => ({ model: m, version: h.version, state: 'READY' as const })),
+    allReady: () => true,
+    subscribe: () => () => {},
+  } as Partial<ModelRepositoryApi> as ModelRepositoryApi;
+}
+
+/** A clock a test moves by hand (`t`: both monotonic and wall ms). */
+export function manualClock() {
+  const c = { t: 1_000_000, now: () => c.t, wallMs: () => c.t };
+  return c satisfies Clock;
+}
+
+/** A breaker that opens after 2 failures in a row, probes every call after 1 s, closes on one success. */
+export const FAST_BREAKER = {
+  ...BREAKER_DEFAULTS,
+  consecutiveFailures: 2,
+  openMs: 1000,
+  halfOpenShare: 1,
+  halfOpenSuccesses: 1,
+};
+
+/** The options every test Router needs and none cares about: fresh statistics, a silent logger, serving. */
+export function quietRouterOptions() {
+  return {
+    stats: new StatsRegistry(),
+    logger: createLogger({ level: 'silent', format: 'json' }),
+    serverName: 't',
+    serverVersion: '0',
+    extensions: [],
+    serving: () => true,
+  };
 }

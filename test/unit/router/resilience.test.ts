@@ -2,22 +2,18 @@
 // maximum), the breaker in front of a failing version, the fallback chain and its retry budget.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BREAKER_DEFAULTS } from '../../../src/config/resilience.js';
 import {
   callContext,
   type Clock,
   InferError,
   type InferRequest,
   type ModelVersionSpec,
-  notFound,
   type ResilienceSpec,
 } from '../../../src/core/index.js';
 import type { ModelRepositoryApi, VersionHandle } from '../../../src/repository/types.js';
 import { Router } from '../../../src/router/router.js';
-import { createLogger } from '../../../src/observability/logger.js';
-import { StatsRegistry } from '../../../src/observability/stats-registry.js';
 import type { Job, JobResult, Scheduler } from '../../../src/scheduler/types.js';
-import { EchoScheduler, SPEC, x } from './fakes.js';
+import { EchoScheduler, FAST_BREAKER, manualClock, quietRouterOptions, repoOfHandles, SPEC, x } from './fakes.js';
 
 /** A scheduler that fails every job with `code` (or answers, once healed), counting executions. */
 class Flaky implements Scheduler {
@@ -40,24 +36,8 @@ function handle(model: string, v: number, scheduler: Scheduler, resilience?: Res
   return { model, version: v, spec, config: {}, scheduler };
 }
 
-function repo(handles: VersionHandle[]): ModelRepositoryApi {
-  const ready = (m: string) => {
-    const hs = handles.filter((h) => h.model === m).sort((a, b) => b.version - a.version);
-    if (hs.length === 0) throw notFound.model(m);
-    return hs;
-  };
-  return {
-    readyVersions: ready,
-    modelVersions: (m) => ready(m).map((h) => ({ model: m, version: h.version, state: 'READY' as const })),
-    allReady: () => true,
-    subscribe: () => () => {},
-  } as Partial<ModelRepositoryApi> as ModelRepositoryApi;
-}
-
-const manual = () => {
-  const c = { t: 1_000_000, now: () => c.t, wallMs: () => c.t };
-  return c satisfies Clock;
-};
+const repo = repoOfHandles;
+const manual = manualClock;
 
 function routerOf(handles: VersionHandle[], clock: Clock, maxTimeoutMs?: number) {
   return routerOfRepo(repo(handles), clock, maxTimeoutMs);
@@ -67,13 +47,8 @@ function routerOfRepo(repository: ModelRepositoryApi, clock: Clock, maxTimeoutMs
   const steps: string[] = [];
   const retries: boolean[] = [];
   const router = new Router({
+    ...quietRouterOptions(),
     repository,
-    stats: new StatsRegistry(),
-    logger: createLogger({ level: 'silent', format: 'json' }),
-    serverName: 't',
-    serverVersion: '0',
-    extensions: [],
-    serving: () => true,
     clock,
     resilience: {
       ...(maxTimeoutMs === undefined ? {} : { maxTimeoutMs }),
@@ -120,13 +95,7 @@ describe('deadlines', () => {
 });
 
 describe('breaker and fallback chain', () => {
-  const breakerOn = {
-    ...BREAKER_DEFAULTS,
-    consecutiveFailures: 2,
-    openMs: 1000,
-    halfOpenShare: 1,
-    halfOpenSuccesses: 1,
-  };
+  const breakerOn = FAST_BREAKER;
 
   test('a degraded primary answers through its chain, naming the step, and returns when it heals', async () => {
     const clock = manual();
