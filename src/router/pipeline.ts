@@ -40,6 +40,8 @@ export interface Exchange {
    * whether the cache answered, and the time the cache took (Triton's cache_hit / cache_miss).
    */
   cache?: CacheUse;
+  /** Set by `breaker` when it let the call through as a half-open probe (`fallback` reads it). */
+  probe?: boolean;
   /** Set by `validate`: the inputs in the model's shapes and the batch size. */
   validated?: ValidatedInputs;
   /**

@@ -20,6 +20,7 @@ export function breaker(breakers: Breakers, clock: Clock): Stage {
     const start = clock.now();
     const ticket = b.admit(start);
     if ('refused' in ticket) throw breakerOpen(primary.model, primary.version, ticket.retryAfterMs);
+    x.probe = ticket.probe;
     const slow = b.spec.slowCallMs;
     return next(x).then(
       (res: InferResponse) => {

@@ -4,7 +4,8 @@
  *   - its breaker is open (IG_ERR_BREAKER_OPEN) or its queue refused the call (full, shed, queue
  *     timeout): nothing ran, so the step is the call's first execution;
  *   - it executed and failed server-side (execution error, worker crashed or hung): the step is a
- *     retry, allowed only within the model's retry budget (resilience/retry-budget.ts);
+ *     retry, allowed only within the model's retry budget (resilience/retry-budget.ts) — except
+ *     after a failed half-open probe, which its breaker already rations;
  *   - it would miss the deadline: while the primary runs it gets the deadline minus
  *     `fallback_reserve` of the time left; if that passes, the chain gets the rest.
  * A step is another version of the model, another model (its primary only: a chain never
@@ -107,6 +108,9 @@ async function withChain(
   }
   x.deadline = outer;
   let executions = 1;
+  // A failed half-open probe is not charged to the budget: the breaker already rations probes (one
+  // open period each at most), and charging them would turn the probe itself into an error answer.
+  let uncharged = x.probe === true;
   for (const step of r.fallback) {
     const code = failure instanceof InferError ? failure.code : undefined;
     const ran = code !== undefined && RAN_AND_FAILED.has(code);
@@ -122,10 +126,13 @@ async function withChain(
     if (target === undefined) continue; // not loaded now: the next step may be
     if (ran) {
       if (executions >= MAX_EXECUTIONS) throw failure;
-      const allowed = budget.tryRetry(o.clock.now());
-      o.onRetry?.(model, allowed);
-      if (!allowed) throw failure;
+      if (!uncharged) {
+        const allowed = budget.tryRetry(o.clock.now());
+        o.onRetry?.(model, allowed);
+        if (!allowed) throw failure;
+      }
     }
+    uncharged = false;
     executions++;
     x.target = { primary: target, shadows: [] };
     x.validated = undefined;

@@ -119,6 +119,22 @@ describe('breaker and fallback chain', () => {
     assert.equal((await router.infer(req(), ctx())).model, 'm');
   });
 
+  test('a failed half-open probe is still answered by the chain, even with the retry budget spent', async () => {
+    const clock = manual();
+    const primary = new Flaky('IG_ERR_MODEL_EXECUTION');
+    const r = chain({ breaker: { ...breakerOn, openMs: 100 }, fallback: [{ kind: 'version', version: 1 }] });
+    const { router, retries } = routerOf([handle('m', 2, primary, r), handle('m', 1, new EchoScheduler())], clock);
+    // Within one budget window (1 s): two failures open the breaker (2 charged retries), then eight
+    // open periods of 100 ms, each with a failing probe and a refused call: all answered by the step.
+    for (let i = 0; i < 2; i++) assert.equal((await router.infer(req(), ctx())).version, '1');
+    for (let round = 0; round < 8; round++) {
+      clock.t += 101;
+      for (let i = 0; i < 2; i++) assert.equal((await router.infer(req(), ctx())).version, '1');
+    }
+    assert.equal(primary.jobs.length, 2 + 8, 'two failures opened it, then one probe per open period');
+    assert.deepEqual(retries, [true, true], 'only the two closed-state failures were charged');
+  });
+
   test("an unloaded version's breaker is forgotten (a reload starts closed; the state series leaves the metrics)", async () => {
     const clock = manual();
     const h = handle('m', 1, new Flaky('IG_ERR_MODEL_EXECUTION'), chain({ breaker: breakerOn }));
