@@ -9,7 +9,9 @@
 //   end to end: one server process serving two copies of the digits MLP, `plain` (no section) and
 //     `guarded` (breaker + default deadline), HTTP binary at concurrency 1, calls alternating
 //     between the two; medians over rounds of the per-round p50 difference.
-//   npm run bench:resilience [-- --rounds 15 --calls 200000 --e2e-rounds 15 --per-round 400 --skip-e2e]
+//   --control: the end-to-end `guarded` copy has no resilience section either, which shows what two
+//     copies of one model differ by on their own (the resolution of the end-to-end figure).
+//   npm run bench:resilience [-- --rounds 15 --calls 200000 --e2e-rounds 15 --per-round 400 --skip-e2e --control]
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +41,7 @@ const CALLS = Number(value('calls', '200000'));
 const E2E_ROUNDS = Number(value('e2e-rounds', '15'));
 const PER_ROUND = Number(value('per-round', '400'));
 const SKIP_E2E = argv.includes('--skip-e2e');
+const CONTROL = argv.includes('--control');
 const BUDGET_NS = 5000;
 
 // --- micro -------------------------------------------------------------------------------------
@@ -110,7 +113,8 @@ async function e2e() {
   const config = readFileSync('examples/models/digits/config.pbtxt', 'utf8');
   for (const [name, extra] of [
     ['plain', ''],
-    ['guarded', 'resilience {\n  default_timeout_ms: 1000\n  circuit_breaker { }\n}\n'],
+    // --control: both copies plain, to see what two copies of one model differ by on their own.
+    ['guarded', CONTROL ? '' : 'resilience {\n  default_timeout_ms: 1000\n  circuit_breaker { }\n}\n'],
   ] as const) {
     cpSync('examples/models/digits', join(dir, name), { recursive: true });
     writeFileSync(join(dir, name, 'config.pbtxt'), `${config.replace('name: "digits"', `name: "${name}"`)}\n${extra}`);
