@@ -77,7 +77,7 @@ describe('API keys', () => {
       ['API key wrong-secret', 'API key unknown', 'API key malformed', 'API key expired', 'API key revoked'],
     );
     assert.ok(
-      denied.every((d) => !JSON.stringify(d).includes(key.split('_')[2]!)),
+      denied.every((d) => !JSON.stringify(d).includes(key.split('_').slice(2).join('_'))),
       'no secret in the audit events',
     );
   });
