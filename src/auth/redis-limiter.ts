@@ -10,12 +10,13 @@
  * probe succeeds takes go back to Redis. A take never throws and never waits longer than its
  * timeout; serving is never blocked by the limiter.
  *
- * Secrets: the URL is parsed here and ioredis only ever sees host, port and password as options;
+ * Secrets: the URL is parsed by redis/connection.ts and ioredis only ever sees host, port and password as options;
  * nothing is logged, and errors handed to `onError` are rebuilt from a redacted message because
  * ioredis attaches the failed command (HELLO … AUTH default <password>) to its reply errors.
  */
 import { createHash } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
+import { failFastOptions, parseRedisUrl } from '../redis/connection.js';
 import { normalizeLimit } from './token-bucket.js';
 import type { Admission, RateLimiter } from './types.js';
 
@@ -71,11 +72,6 @@ export interface RedisRateLimiterOptions {
   probeIntervalMs?: number;
 }
 
-/** Thrown by the constructor for a URL it cannot use; carries neither the URL nor its password. */
-export class RedisUrlError extends Error {
-  override name = 'RedisUrlError';
-}
-
 export class RedisRateLimiter implements RateLimiter {
   private readonly client: Redis;
   private readonly prefix: string;
@@ -107,22 +103,8 @@ export class RedisRateLimiter implements RateLimiter {
     this.firstReady = new Promise((resolve) => {
       this.resolveFirstReady = resolve;
     });
-    this.client = new Redis({
-      ...conn,
-      // Commands while disconnected fail at once instead of queueing behind a dead connection:
-      // the fallback answers them, and the queue cannot grow without bound during an outage.
-      enableOfflineQueue: false,
-      autoResendUnfulfilledCommands: false,
-      maxRetriesPerRequest: 0,
-      // Reconnect forever, but never wait more than a second between tries, so recovery after
-      // Redis comes back takes about a second.
-      retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), 1000),
-      connectTimeout: 1000,
-      // A Redis that stops answering (SIGSTOP, a stuck host) keeps the TCP connection open; after
-      // this long without a byte for pending commands the socket is dropped and reconnected.
-      socketTimeout: Math.max(1000, this.timeoutMs * 20),
-      connectionName: 'infergate-ratelimit',
-    });
+    // Commands while disconnected fail at once: the fallback answers them (redis/connection.ts).
+    this.client = new Redis(failFastOptions(conn, this.timeoutMs, 'infergate-ratelimit'));
     // Without an 'error' listener ioredis prints the error (with its command) to stderr; every
     // error here is answered by the fallback instead, so it only updates the state.
     this.client.on('error', (err: unknown) => {
@@ -281,37 +263,4 @@ export function redactError(err: unknown, secrets: readonly string[]): Error {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string') (out as Error & { code: string }).code = code;
   return out;
-}
-
-/** redis:// and rediss:// URLs as ioredis connection options. Errors never echo the URL. */
-export function parseRedisUrl(
-  url: string,
-): Pick<RedisOptions, 'host' | 'port' | 'username' | 'password' | 'db' | 'tls'> {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    // Node's ERR_INVALID_URL keeps the input (with any password) in `input`: not rethrown.
-    throw new RedisUrlError('the Redis URL is not a valid URL (expected redis://[user:password@]host:port[/db])');
-  }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
-    throw new RedisUrlError(`the Redis URL must use redis:// or rediss://, not ${u.protocol}//`);
-  const dbText = u.pathname.replace(/^\//, '');
-  const db = dbText === '' ? 0 : Number(dbText);
-  if (!Number.isInteger(db) || db < 0) throw new RedisUrlError('the Redis URL path must be a database number');
-  const decode = (s: string) => {
-    try {
-      return decodeURIComponent(s);
-    } catch {
-      return s;
-    }
-  };
-  return {
-    host: u.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
-    port: u.port ? Number(u.port) : 6379,
-    ...(u.username ? { username: decode(u.username) } : {}),
-    ...(u.password ? { password: decode(u.password) } : {}),
-    db,
-    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
-  };
 }

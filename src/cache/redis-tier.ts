@@ -17,6 +17,7 @@
  * attaches the failed command (AUTH … <password>) to its reply errors.
  */
 import { Redis } from 'ioredis';
+import { failFastOptions } from '../redis/connection.js';
 import type { BreakerSpec } from '../core/model.js';
 import { type BreakerState, CircuitBreaker } from '../resilience/breaker.js';
 import type { CacheFailure } from '../observability/metrics.js';
@@ -100,17 +101,7 @@ export class RedisTier implements CacheTier {
         // A log callback must not break the request path.
       }
     });
-    this.client = new Redis({
-      ...o.connection,
-      enableOfflineQueue: false,
-      autoResendUnfulfilledCommands: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), 1000),
-      connectTimeout: 1000,
-      // A Redis that accepts bytes and never answers (blackholed, SIGSTOPped) is dropped after this.
-      socketTimeout: Math.max(1000, this.timeoutMs * 20),
-      connectionName: 'infergate-cache',
-    });
+    this.client = new Redis(failFastOptions(o.connection, this.timeoutMs, 'infergate-cache'));
     // Without a listener ioredis prints errors (with their commands) to stderr.
     this.client.on('error', (err: unknown) => this.report(err));
     this.client.on('ready', () => {

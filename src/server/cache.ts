@@ -4,7 +4,7 @@
  * The Redis URL is parsed here and never logged: the tier gets host, port and password as options,
  * and its errors arrive redacted (cache/redis-tier.ts).
  */
-import { parseRedisUrl } from '../auth/redis-limiter.js';
+import { parseRedisUrl } from '../redis/connection.js';
 import { ResponseCache } from '../cache/cache.js';
 import { MemoryTier } from '../cache/memory-tier.js';
 import { RedisTier } from '../cache/redis-tier.js';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
-import { parseRedisUrl } from '../../src/auth/redis-limiter.js';
+import { parseRedisUrl } from '../../src/redis/connection.js';
 import { ResponseCache } from '../../src/cache/cache.js';
 import { RedisTier } from '../../src/cache/redis-tier.js';
 import { freshPrefix, MISSING_REDIS, redisInstalled, startServer, testRedisUrl } from '../services/redis.js';

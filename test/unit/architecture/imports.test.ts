@@ -21,7 +21,8 @@ const ALLOWED: Record<string, string[]> = {
   scheduler: ['core', 'observability', 'backend/types.ts'],
   repository: ['core', 'config', 'gen', 'observability', 'backend/types.ts', 'scheduler/types.ts'],
   resilience: ['core'],
-  cache: ['core', 'observability/metrics.ts', 'resilience'],
+  redis: ['core'],
+  cache: ['core', 'observability/metrics.ts', 'resilience', 'redis'],
   router: [
     'core',
     'observability',
@@ -41,7 +42,7 @@ const ALLOWED: Record<string, string[]> = {
     'rollout/api.ts',
     'auth',
   ],
-  auth: ['core'],
+  auth: ['core', 'redis'],
   rollout: [
     'core',
     'registry',
