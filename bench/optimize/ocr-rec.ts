@@ -21,7 +21,7 @@ import { encodeModel, loadModel, writeFileAtomic } from '../../src/optimizer/mod
 import { measureLatency } from '../../src/optimizer/measure/latency.js';
 import { upgradeOpset } from '../../src/optimizer/convert/opset-upgrade.js';
 import { createSession, fusionCheck } from '../../src/optimizer/measure/ort.js';
-import { decodePng } from '../../src/optimizer/data/png.js';
+import { decodeImage } from '../../src/optimizer/data/image.js';
 import { quantizeDynamic } from '../../src/optimizer/quantize/dynamic.js';
 import { quantizeStatic } from '../../src/optimizer/quantize/static.js';
 import { inferShapes } from '../../src/optimizer/model/shape-infer.js';
@@ -77,7 +77,7 @@ function render(text: string, dir: string, i: number): Float32Array {
     '6',
     path,
   ]);
-  return preprocessImage(decodePng(readFileSync(path), path), SPEC);
+  return preprocessImage(decodeImage(readFileSync(path), path), SPEC);
 }
 
 const keys = paddleKeys(readFileSync(join(ASSETS, 'ppocr_keys_v1.txt'), 'utf8'));

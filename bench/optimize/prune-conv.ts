@@ -24,7 +24,7 @@ import { paddleOcrRecSpec, type PreprocessSpec, preprocessImage } from '../../sr
 import { encodeModel, loadModel, writeFileAtomic } from '../../src/optimizer/model/io.js';
 import { measureLatency } from '../../src/optimizer/measure/latency.js';
 import { createSession } from '../../src/optimizer/measure/ort.js';
-import { decodePng } from '../../src/optimizer/data/png.js';
+import { decodeImage } from '../../src/optimizer/data/image.js';
 import { convChannelStats } from '../../src/optimizer/prune/conv-stats.js';
 import { pruneStructured } from '../../src/optimizer/prune/structured.js';
 import { ensureModelFile, MODELS } from '../models.js';
@@ -64,7 +64,7 @@ function render(text: string, path: string, spec: PreprocessSpec, rotate = false
   const args = ['-background', 'white', '-fill', 'black', '-pointsize', '32', '-font', 'DejaVu-Sans'];
   args.push(`label:${text}`, '-bordercolor', 'white', '-border', '6', ...(rotate ? ['-rotate', '180'] : []), path);
   execFileSync('convert', args);
-  return preprocessImage(decodePng(readFileSync(path), path), spec);
+  return preprocessImage(decodeImage(readFileSync(path), path), spec);
 }
 
 interface Subject {

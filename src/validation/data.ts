@@ -30,7 +30,7 @@ const FLOAT_INPUTS: ReadonlySet<DataType> = new Set(['FP32', 'FP64']);
  * Reads the rows (and labels) with the optimizer's readers; any failure names the file. An .npz
  * picks its array by the `target` input's name, .jsonl rows take its dims.
  */
-export function readData(input: { data: string; labels?: string }, target?: TensorSpec): DataRows {
+export async function readData(input: { data: string; labels?: string }, target?: TensorSpec): Promise<DataRows> {
   const path = input.data;
   const ext = extname(path).toLowerCase();
   let data: DataRows;
@@ -42,7 +42,7 @@ export function readData(input: { data: string; labels?: string }, target?: Tens
       const len = rowShape.reduce((a, b) => a * b, 1);
       const rows = Array.from({ length: x.shape[0]! }, (_, i) => x.data.subarray(i * len, (i + 1) * len));
       data = { rowShape, rows };
-    } else if (ext === '.npz' && target) data = npzSet(target.name, path);
+    } else if (ext === '.npz' && target) data = await npzSet(target.name, path);
     else if ((ext === '.jsonl' || ext === '.ndjson' || ext === '.json') && target) {
       if (target.dims.some((d) => d < 0))
         throw new Error(`input '${target.name}' has dynamic dims [${target.dims}]: use .npy or .npz data`);

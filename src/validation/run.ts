@@ -82,13 +82,13 @@ export async function measureVersion(
   const maxRows = positiveInt(input.maxRows ?? DEFAULT_MAX_ROWS, 'maxRows', 1);
   const warmupRows = positiveInt(input.warmupRows ?? DEFAULT_WARMUP_ROWS, 'warmupRows', 0);
   // .npy rows need no model to be read: bad data is refused before anything loads.
-  const early = extname(input.data).toLowerCase() === '.npy' ? readData(input) : undefined;
+  const early = extname(input.data).toLowerCase() === '.npy' ? await readData(input) : undefined;
   const root = await mkdtemp(join(tmpdir(), 'infergate-validate-'));
   const rig = serving(root, input.logger ?? createLogger({ level: 'silent' }));
   try {
     const sides = await loadSides(rig, root, input);
     const [candidate, baseline] = sides;
-    const data = early ?? readData(input, candidate.input);
+    const data = early ?? (await readData(input, candidate.input));
     const n = Math.min(data.rows.length, maxRows);
     for (const side of [candidate, baseline]) if (side) side.shape = fitRow(data.rowShape, side, rig.spec(side.model));
     const run: Run = { router: rig.router, sides, data, signal: input.signal };

@@ -62,7 +62,7 @@ export function registerAuto(opt: Command): void {
 }
 
 async function runAuto(path: string, o: AutoOpts): Promise<void> {
-  const { src, set: all } = modelWithData(path, o, 'auto needs validation rows: give --data FILE or DIR');
+  const { src, set: all } = await modelWithData(path, o, 'auto needs validation rows: give --data FILE or DIR');
   const n = wholeNumber(o.calibSamples, '--calib-samples', 1);
   const { calib, val, heldOut } = calibrationSplit(all, n);
   if (!heldOut) console.log(`note: ${all.rows.length} rows; calibrating and validating on the same rows`);

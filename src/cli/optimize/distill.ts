@@ -69,11 +69,11 @@ export function registerDistill(opt: Command): void {
 }
 
 async function runDistill(path: string, o: DistillOpts): Promise<void> {
-  const data = modelWithData(path, o, 'distill needs transfer rows: give --data FILE');
+  const data = await modelWithData(path, o, 'distill needs transfer rows: give --data FILE');
   const src = data.src;
   let transfer = data.set;
   let val: ValidationSet;
-  if (o.valData) val = loadDataFor(src.model, o.valData, { input: transfer.input, labels: o.valLabels });
+  if (o.valData) val = await loadDataFor(src.model, o.valData, { input: transfer.input, labels: o.valLabels });
   else
     [transfer, val] = shuffleSplit(
       transfer,
@@ -82,7 +82,7 @@ async function runDistill(path: string, o: DistillOpts): Promise<void> {
     );
   if (o.labelLimit) transfer = limitLabels(transfer, wholeNumber(o.labelLimit, '--label-limit', 1));
   if (o.unlabelled)
-    transfer = withUnlabelled(transfer, loadDataFor(src.model, o.unlabelled, { input: transfer.input }));
+    transfer = withUnlabelled(transfer, await loadDataFor(src.model, o.unlabelled, { input: transfer.input }));
   const progress = progressReporter();
   const params = {
     hidden: o.hidden.split(',').map(Number),

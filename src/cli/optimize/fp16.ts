@@ -51,5 +51,5 @@ async function runFp16(path: string, o: Fp16Opts): Promise<void> {
   console.log(FP16_CPU_NOTE);
   const notes = [...res.notes, FP16_CPU_NOTE];
   const spec = { name: 'fp16', model: res.model, transform: 'fp16', parameters: params, notes };
-  await finish(src, spec, o, o.data ? loadSet(src, o.data, o) : undefined);
+  await finish(src, spec, o, o.data ? await loadSet(src, o.data, o) : undefined);
 }

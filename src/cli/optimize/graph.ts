@@ -37,5 +37,5 @@ async function runGraph(path: string, o: GraphOpts): Promise<void> {
     parameters: { level: o.level },
     notes,
   };
-  await finish(src, spec, o, o.data ? loadSet(src, o.data, o) : undefined);
+  await finish(src, spec, o, o.data ? await loadSet(src, o.data, o) : undefined);
 }

@@ -88,15 +88,19 @@ export function requireOutput(o: OutputOpts): void {
 }
 
 /** Rows from a data file or folder for the model's input, with the shared --input/--labels/--row-shape. */
-export function loadSet(src: LoadedModel, path: string, o: OutputOpts): ValidationSet {
+export function loadSet(src: LoadedModel, path: string, o: OutputOpts): Promise<ValidationSet> {
   const opts = { input: o.input, labels: o.labels, rowShape: o.rowShape?.split(/[x,]/).map(Number) };
   return loadDataFor(src.model, path, opts);
 }
 
 /** The model and its --data rows, for a command that cannot run without them (`missing` says so). */
-export function modelWithData(path: string, o: OutputOpts, missing: string): { src: LoadedModel; set: ValidationSet } {
+export async function modelWithData(
+  path: string,
+  o: OutputOpts,
+  missing: string,
+): Promise<{ src: LoadedModel; set: ValidationSet }> {
   requireOutput(o);
   if (!o.data) throw new Error(missing);
   const src = loadModel(path);
-  return { src, set: loadSet(src, o.data, o) };
+  return { src, set: await loadSet(src, o.data, o) };
 }

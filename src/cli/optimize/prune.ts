@@ -42,7 +42,7 @@ export function registerPrune(opt: Command): void {
 }
 
 async function runPrune(path: string, o: PruneOpts): Promise<void> {
-  const { src, set } = modelWithData(path, o, 'prune needs validation rows to guard accuracy: give --data FILE');
+  const { src, set } = await modelWithData(path, o, 'prune needs validation rows to guard accuracy: give --data FILE');
   const budget = parseBudget(o.accuracyBudget);
   const progress = progressReporter();
   const sweep = await sweepPruning(src.model, set, {

@@ -128,10 +128,10 @@ async function runQuantize(path: string, o: QuantizeOpts): Promise<void> {
     excludeNodes: o.excludeNodes ?? [],
     excludeOpTypes: o.excludeOpTypes ?? [],
   };
-  let set = o.data ? loadSet(src, o.data, o) : undefined;
+  let set = o.data ? await loadSet(src, o.data, o) : undefined;
   let spec: VariantSpec;
   if (o.mode === 'static') {
-    const [calib, rest] = splitCalibration(src, set, o);
+    const [calib, rest] = await splitCalibration(src, set, o);
     set = rest;
     if (o.feed.length > 0 && set) {
       // Validation feeds one input per row; a model that needs --feed values cannot be compared that way.
@@ -155,12 +155,12 @@ async function runQuantize(path: string, o: QuantizeOpts): Promise<void> {
 }
 
 // Static mode: calibrate on --calib-data, or split --data by the one policy (data/split.ts).
-function splitCalibration(
+async function splitCalibration(
   src: LoadedModel,
   set: ValidationSet | undefined,
   o: QuantizeOpts,
-): [ValidationSet, ValidationSet | undefined] {
-  if (o.calibData) return [loadSet(src, o.calibData, o), set];
+): Promise<[ValidationSet, ValidationSet | undefined]> {
+  if (o.calibData) return [await loadSet(src, o.calibData, o), set];
   if (!set) throw new Error('--mode static needs calibration rows: give --data FILE (or --calib-data FILE)');
   const n = wholeNumber(o.calibSamples, '--calib-samples', 1);
   const split = calibrationSplit(set, n);

@@ -1,14 +1,15 @@
 /**
- * A folder of PNG images as a validation set: `<dir>/preprocess.json` (or a given spec file) says
+ * A folder of PNG or JPEG images as a validation set: `<dir>/preprocess.json` (or a given spec file) says
  * how to turn each image into a model row; images in sub-folders are labelled by the sub-folder
  * (integer names are the class index, other names are numbered in sorted order); images directly in
- * the folder are unlabelled. JPEG is refused with a message saying to convert it.
+ * the folder are unlabelled. Files with other image extensions are listed too, so that a GIF or WebP
+ * is refused by name (the format is read from the bytes) rather than silently left out.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { ValidationSet } from './validation-set.js';
 import { checkSpec, type PreprocessSpec, preprocessImage, rowShapeOf } from './image-preprocess.js';
-import { decodePng } from './png.js';
+import { decodeImage } from './image.js';
 
 const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.gif', '.webp', '.tif', '.tiff']);
 
@@ -16,15 +17,10 @@ const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.gif', '.webp', '.t
 export function imageFolderSet(input: string, dir: string, specPath?: string): ValidationSet {
   const spec = readSpec(specPath ?? join(dir, 'preprocess.json'));
   const files = listImages(dir);
-  if (files.length === 0) throw new Error(`${dir}: no images found (PNG files, optionally in class sub-folders)`);
+  if (files.length === 0)
+    throw new Error(`${dir}: no images found (PNG or JPEG files, optionally in class sub-folders)`);
   const classes = classIndex([...new Set(files.map((f) => f.cls).filter((c): c is string => c !== undefined))]);
-  const rows = files.map((f) => {
-    if (extname(f.path).toLowerCase() !== '.png')
-      throw new Error(
-        `${f.path}: only PNG is supported (JPEG and others: convert to PNG first, e.g. convert in.jpg out.png)`,
-      );
-    return preprocessImage(decodePng(readFileSync(f.path), f.path), spec);
-  });
+  const rows = files.map((f) => preprocessImage(decodeImage(readFileSync(f.path), f.path), spec));
   const set: ValidationSet = { input, rowShape: rowShapeOf(spec), rows };
   if (files.every((f) => f.cls !== undefined)) set.labels = files.map((f) => classes.get(f.cls!)!);
   return set;

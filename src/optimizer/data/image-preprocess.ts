@@ -3,7 +3,7 @@
  * resize (stretch, or keep the aspect ratio at a fixed height and pad on the right, as text
  * recognizers expect), channel order, mean/std normalisation, and NCHW or NHWC layout.
  */
-import type { Image } from './png.js';
+import type { Image } from './image.js';
 
 export interface PreprocessSpec {
   width: number;

@@ -10,7 +10,7 @@ import type { ModelProto } from '../../gen/onnx-ml_pb.js';
 import type { ValidationSet } from './validation-set.js';
 import { imageFolderSet } from './image-folder.js';
 import { parseNpyFloat64, readNpyFloat64 } from './npy.js';
-import { zipEntries, zipRead } from './zip.js';
+import { openZip } from './zip.js';
 
 /** A validation set from an inputs .npy and an optional labels .npy. */
 export function npySet(input: string, path: string, labelsPath?: string): ValidationSet {
@@ -59,8 +59,11 @@ export interface DataOptions {
   preprocess?: string;
 }
 
-/** Load a validation/calibration set (.npy or .jsonl) for a model's input. */
-export function loadDataFor(model: ModelProto, path: string, o: DataOptions = {}): ValidationSet {
+/**
+ * Load a validation/calibration set (.npy, .npz, .jsonl or an image folder) for a model's input;
+ * async because the .npz reader is.
+ */
+export async function loadDataFor(model: ModelProto, path: string, o: DataOptions = {}): Promise<ValidationSet> {
   const g = model.graph!;
   const init = new Set(g.initializer.map((t) => t.name));
   const first = g.input.find((v) => !init.has(v.name));
@@ -80,28 +83,24 @@ export function loadDataFor(model: ModelProto, path: string, o: DataOptions = {}
 const LABEL_NAMES = ['labels', 'label', 'y'];
 
 /** A validation set from an .npz: inputs and optional labels as arrays inside one zip. */
-export function npzSet(input: string, path: string): ValidationSet {
-  const buf = readFileSync(path);
-  const entries = zipEntries(buf, path).filter((e) => e.name.endsWith('.npy'));
-  const byName = new Map(entries.map((e) => [e.name.slice(0, -4), e]));
-  const xEntry =
-    byName.get(input) ??
-    byName.get('x') ??
-    byName.get('arr_0') ??
-    entries.find((e) => !LABEL_NAMES.includes(e.name.slice(0, -4)));
-  if (!xEntry) throw new Error(`${path}: no input array (looked for "${input}", "x", "arr_0")`);
-  const x = parseNpyFloat64(zipRead(buf, xEntry, path), `${path}:${xEntry.name}`);
+export async function npzSet(input: string, path: string): Promise<ValidationSet> {
+  const zip = await openZip(readFileSync(path), path);
+  const arrays = zip.names.filter((n) => n.endsWith('.npy')).map((n) => n.slice(0, -4));
+  const has = (name: string) => arrays.includes(name);
+  const xName = [input, 'x', 'arr_0'].find(has) ?? arrays.find((n) => !LABEL_NAMES.includes(n));
+  if (xName === undefined) throw new Error(`${path}: no input array (looked for "${input}", "x", "arr_0")`);
+  const x = parseNpyFloat64(await zip.read(`${xName}.npy`), `${path}:${xName}.npy`);
   const rowShape = x.shape.slice(1);
   const len = rowShape.reduce((a, b) => a * b, 1);
   const rows = Array.from({ length: x.shape[0] ?? 0 }, (_, i) =>
     Float32Array.from(x.data.subarray(i * len, (i + 1) * len)),
   );
   const set: ValidationSet = { input, rowShape, rows };
-  const yEntry = LABEL_NAMES.map((n) => byName.get(n)).find((e) => e !== undefined);
-  if (yEntry) {
-    const y = parseNpyFloat64(zipRead(buf, yEntry, path), `${path}:${yEntry.name}`);
+  const yName = LABEL_NAMES.find(has);
+  if (yName !== undefined) {
+    const y = parseNpyFloat64(await zip.read(`${yName}.npy`), `${path}:${yName}.npy`);
     if (y.data.length !== rows.length)
-      throw new Error(`${path}: ${yEntry.name} has ${y.data.length} labels for ${rows.length} rows`);
+      throw new Error(`${path}: ${yName}.npy has ${y.data.length} labels for ${rows.length} rows`);
     set.labels = Array.from(y.data);
   }
   return set;

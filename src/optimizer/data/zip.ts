@@ -1,88 +1,56 @@
 /**
- * A minimal zip reader for .npz files (numpy's savez/savez_compressed): finds the end-of-central-
- * directory record, walks the central directory, and extracts stored or deflated entries with
- * CRC-32 checked. Zip64 sizes are read from the extra field when the 32-bit fields overflow.
+ * Zip archives for .npz files (numpy's savez/savez_compressed), read with yauzl: it finds the
+ * central directory (Zip64 included), inflates deflated entries and refuses an entry whose data is
+ * longer or shorter than the directory says. yauzl does not check CRC-32, so each entry's bytes are
+ * checked here against the directory's CRC: a corrupt stored entry would otherwise load as numbers.
  */
-import { crc32, inflateRawSync } from 'node:zlib';
+import { crc32 } from 'node:zlib';
+import { type Entry, fromBufferPromise, type ZipFile } from 'yauzl';
 
-export interface ZipEntry {
-  name: string;
-  method: number;
-  compressedSize: number;
-  size: number;
-  crc: number;
-  localOffset: number;
+/** An opened archive: its entry names (directory order) and a reader for one entry's bytes. */
+export interface ZipArchive {
+  names: string[];
+  /** The uncompressed bytes of the named entry, size- and CRC-checked. */
+  read(name: string): Promise<Buffer>;
 }
 
-const EOCD = 0x06054b50;
-const CENTRAL = 0x02014b50;
-const LOCAL = 0x04034b50;
+const reason = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-/** The entries listed in a zip's central directory. */
-export function zipEntries(buf: Buffer, source = 'zip'): ZipEntry[] {
-  let eocd = -1;
-  // The EOCD record is 22 bytes plus a comment of at most 65535 bytes, at the very end.
-  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 22 - 65535); i--) {
-    if (buf.readUInt32LE(i) === EOCD) {
-      eocd = i;
-      break;
-    }
+/** Open a zip held in memory; `source` names the file in errors. */
+export async function openZip(buf: Buffer, source = 'zip'): Promise<ZipArchive> {
+  let zip: ZipFile;
+  try {
+    zip = await fromBufferPromise(buf);
+  } catch (err) {
+    throw new Error(`${source}: not a zip archive (${reason(err)}); truncated?`);
   }
-  if (eocd < 0) throw new Error(`${source}: not a zip archive (no end-of-central-directory record); truncated?`);
-  const count = buf.readUInt16LE(eocd + 10);
-  let p = buf.readUInt32LE(eocd + 16);
-  const entries: ZipEntry[] = [];
-  for (let k = 0; k < count; k++) {
-    if (p + 46 > buf.length || buf.readUInt32LE(p) !== CENTRAL) throw new Error(`${source}: corrupt central directory`);
-    const nameLen = buf.readUInt16LE(p + 28);
-    const extraLen = buf.readUInt16LE(p + 30);
-    const commentLen = buf.readUInt16LE(p + 32);
-    const e: ZipEntry = {
-      name: buf.subarray(p + 46, p + 46 + nameLen).toString('utf8'),
-      method: buf.readUInt16LE(p + 10),
-      crc: buf.readUInt32LE(p + 16),
-      compressedSize: buf.readUInt32LE(p + 20),
-      size: buf.readUInt32LE(p + 24),
-      localOffset: buf.readUInt32LE(p + 42),
-    };
-    applyZip64(e, buf.subarray(p + 46 + nameLen, p + 46 + nameLen + extraLen));
-    entries.push(e);
-    p += 46 + nameLen + extraLen + commentLen;
+  // The first of two same-named entries wins, as a directory lookup would.
+  const entries = new Map<string, Entry>();
+  try {
+    for await (const e of zip.eachEntry()) if (!entries.has(e.fileName)) entries.set(e.fileName, e);
+  } catch (err) {
+    throw new Error(`${source}: corrupt central directory (${reason(err)})`);
   }
-  return entries;
+  return {
+    names: [...entries.keys()],
+    read: (name) => {
+      const e = entries.get(name);
+      return e ? readEntry(zip, e, source) : Promise.reject(new Error(`${source}: no entry ${name}`));
+    },
+  };
 }
 
-// Zip64 extra field (id 1): 64-bit values for each 32-bit field that was 0xFFFFFFFF, in order.
-function applyZip64(e: ZipEntry, extra: Buffer): void {
-  for (let q = 0; q + 4 <= extra.length; ) {
-    const id = extra.readUInt16LE(q);
-    const len = extra.readUInt16LE(q + 2);
-    if (id === 1) {
-      let r = q + 4;
-      const take = () => {
-        r += 8;
-        return Number(extra.readBigUInt64LE(r - 8));
-      };
-      if (e.size === 0xffffffff) e.size = take();
-      if (e.compressedSize === 0xffffffff) e.compressedSize = take();
-      if (e.localOffset === 0xffffffff) e.localOffset = take();
-    }
-    q += 4 + len;
+async function readEntry(zip: ZipFile, e: Entry, source: string): Promise<Buffer> {
+  const what = `${source}: ${e.fileName}`;
+  if (e.compressionMethod !== 0 && e.compressionMethod !== 8)
+    throw new Error(`${what} uses compression method ${e.compressionMethod} (only stored and deflate are supported)`);
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of await zip.openReadStreamPromise(e)) chunks.push(chunk as Buffer);
+  } catch (err) {
+    throw new Error(`${what} is corrupt (${reason(err)})`);
   }
-}
-
-/** The uncompressed bytes of one entry (stored or deflate), CRC-checked. */
-export function zipRead(buf: Buffer, e: ZipEntry, source = 'zip'): Buffer {
-  const p = e.localOffset;
-  if (buf.readUInt32LE(p) !== LOCAL) throw new Error(`${source}: bad local header for ${e.name}`);
-  const start = p + 30 + buf.readUInt16LE(p + 26) + buf.readUInt16LE(p + 28);
-  const raw = buf.subarray(start, start + e.compressedSize);
-  if (raw.length < e.compressedSize) throw new Error(`${source}: ${e.name} is truncated`);
-  let data: Buffer;
-  if (e.method === 0) data = raw;
-  else if (e.method === 8) data = inflateRawSync(raw);
-  else
-    throw new Error(`${source}: ${e.name} uses compression method ${e.method} (only stored and deflate are supported)`);
-  if (data.length !== e.size || crc32(data) !== e.crc) throw new Error(`${source}: ${e.name} fails its CRC/size check`);
+  const data = Buffer.concat(chunks);
+  if (crc32(data) !== e.crc32) throw new Error(`${what} fails its CRC check (corrupt archive)`);
   return data;
 }

@@ -20,7 +20,7 @@ import { paddleOcrRecSpec, preprocessImage } from '../../../../src/optimizer/dat
 import { loadModel } from '../../../../src/optimizer/model/io.js';
 import { upgradeOpset } from '../../../../src/optimizer/convert/opset-upgrade.js';
 import { createSession } from '../../../../src/optimizer/measure/ort.js';
-import { decodePng } from '../../../../src/optimizer/data/png.js';
+import { decodeImage } from '../../../../src/optimizer/data/image.js';
 import { quantizeDynamic } from '../../../../src/optimizer/quantize/dynamic.js';
 import { inferShapes } from '../../../../src/optimizer/model/shape-infer.js';
 import { node, rng, valueInfo } from '../models.js';
@@ -121,7 +121,7 @@ describe('PaddleOCR recognizer on rendered text', {
         '6',
         png,
       ]);
-      const row = preprocessImage(decodePng(readFileSync(png), png), paddleOcrRecSpec(320));
+      const row = preprocessImage(decodeImage(readFileSync(png), png), paddleOcrRecSpec(320));
       const x = new ort.Tensor('float32', row, [1, 3, 48, 320]);
       const [a, b] = [await run(src.model, x), await run(up.model, x)];
       assert.deepEqual(b, a, 'upgrade changes nothing');
