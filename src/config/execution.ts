@@ -1,4 +1,4 @@
-import type { ExecutionSpec } from '../core/model.js';
+import { DEFAULT_NICENESS, type ExecutionSpec } from '../core/model.js';
 import type { ModelConfig } from '../gen/model_config_pb.js';
 import { loadError } from './errors.js';
 
@@ -6,7 +6,12 @@ import { loadError } from './errors.js';
  * What a config without `parameters` or `optimization` asks for. Worker threads run at nice 10 by
  * default so the event loop, which only does I/O, gets a core first (protocol.md D.3 `parameters`).
  */
-export const DEFAULT_EXECUTION: ExecutionSpec = { niceness: 10, parameters: {}, graphLevel: 0, cpuAccelerators: [] };
+export const DEFAULT_EXECUTION: ExecutionSpec = {
+  niceness: DEFAULT_NICENESS,
+  parameters: {},
+  graphLevel: 0,
+  cpuAccelerators: [],
+};
 
 // Linux nice range; negative values would need privileges and would starve the event loop.
 function niceness(cfg: ModelConfig): number {

@@ -21,6 +21,12 @@ export interface TensorSpec {
  * How the config asks a version to execute, as plain data every backend reads the same way; each
  * backend derives its own runtime options from it (onnxruntime: backend/ort/execution-settings.ts).
  */
+/**
+ * The nice value of worker threads when a config sets none (`worker_nice`): the event loop, which
+ * only does I/O, gets a core first. The shared pool's threads run at it too.
+ */
+export const DEFAULT_NICENESS = 10;
+
 export interface ExecutionSpec {
   /**
    * Nice value (0–19) of the instance's worker thread and the threads its runtime starts: above 0
@@ -162,6 +168,8 @@ export interface ModelVersionSpec {
   resilience?: ResilienceSpec;
   /** Triton's `response_cache { enable: true }`: answers may be served from the response cache (cache/). */
   responseCache?: boolean;
+  /** infergate's `pinned` parameter: the model memory budget never evicts this version (docs/memory.md). */
+  pinned?: boolean;
   /** Present when the supply policy read the model: load these bytes instead of `path`. */
   source?: ModelBytes;
   /**

@@ -1,16 +1,27 @@
 /**
- * The onnxruntime backend: every session lives in a worker thread (one per instance), so the
- * event loop never loads or runs a model (architecture rule 6).
+ * The onnxruntime backend: every session lives in a worker thread, so the event loop never loads
+ * or runs a model (architecture rule 6). Small models share the threads of a pool (pool.ts, many
+ * sessions per thread); large or isolated ones get a dedicated thread per instance (host.ts).
  */
-import { InferError, type ModelBytes, type ModelIO, type ModelVersionSpec } from '../../core/index.js';
+import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import {
+  DEFAULT_NICENESS,
+  InferError,
+  type ModelBytes,
+  type ModelIO,
+  type ModelVersionSpec,
+} from '../../core/index.js';
 import type { Backend, InstanceEvent, LoadedModel, LoadOptions } from '../types.js';
-import { ortExecutionSettings } from './execution-settings.js';
+import { type OrtExecutionSettings, ortExecutionSettings } from './execution-settings.js';
+import { DedicatedHost, type OpenHost } from './host.js';
 import { workerHooks } from './hooks.js';
 import { OrtInstance } from './instance.js';
-import type { FromWorker, InstanceWorkerData } from './messages.js';
+import type { FromWorker, InspectWorkerData, InstanceWorkerData } from './messages.js';
+import { SharedPool } from './pool.js';
 import { cleanReason, messageOf } from './reasons.js';
 import { sessionOptions } from './session-options.js';
-import { startWorker } from './spawn.js';
+import { startWorker, workerEntry } from './spawn.js';
 import { warmupPlans } from './warmup.js';
 import { DEFAULT_WATCHDOG, type WatchdogSettings, watchdogSettings } from './watchdog.js';
 
@@ -23,9 +34,43 @@ export interface OrtBackendOptions {
    * `watchdog_floor_ms` parameters override them (watchdog.ts).
    */
   watchdog?: Partial<WatchdogSettings>;
+  /** Most shared threads of the pool (default: the cores); 0 gives every instance its own thread. */
+  sharedWorkers?: number;
+  /** Largest model file, bytes, that `worker_pool: auto` places on the pool (default 4 MiB). */
+  sharedMaxBytes?: number;
+  /** Nice value of the shared threads (a model's own `niceness` applies to dedicated threads only). */
+  sharedNiceness?: number;
 }
 
 const DEFAULT_RESTART_DELAYS_MS = [0, 250, 1000, 4000];
+/** Small enough to share a thread: the OCR classifier (0.6 MB) is, its 4.7 MB detector is not. */
+export const DEFAULT_SHARED_MAX_BYTES = 4 * 2 ** 20;
+
+/** What decides a version's placement, besides the pool's own settings. */
+export interface PlacementInput {
+  workerPool: OrtExecutionSettings['workerPool'];
+  fileBytes: number;
+  /** The version's `niceness`: a thread's priority is per thread, so a different one needs its own. */
+  niceness: number;
+}
+
+/**
+ * Whether a version's sessions go on the shared pool: the config's `worker_pool` when it says
+ * shared or dedicated; for 'auto', a file no larger than the threshold and the pool's niceness.
+ */
+export function onSharedPool(v: PlacementInput, pool: { size: number; maxBytes: number; niceness: number }): boolean {
+  if (pool.size <= 0 || v.workerPool === 'dedicated') return false;
+  return v.workerPool === 'shared' || (v.fileBytes <= pool.maxBytes && v.niceness === pool.niceness);
+}
+
+/** The model's size as the placement rule reads it: its bytes when given, else its file (0 if unreadable). */
+async function modelFileBytes(path: string, source: ModelBytes | undefined): Promise<number> {
+  if (source !== undefined) return source.bytes.byteLength;
+  return stat(path).then(
+    (s) => s.size,
+    () => 0,
+  );
+}
 
 /** A loaded version: its instances and an idempotent dispose. */
 class OrtLoadedModel implements LoadedModel {
@@ -55,6 +100,9 @@ export class OrtBackend implements Backend {
   readonly platforms = ['onnxruntime_onnx'] as const;
   readonly #restartDelaysMs: number[];
   readonly #watchdog: WatchdogSettings;
+  /** The shared pool's settings (size 0: no pool). */
+  readonly #placement: { size: number; maxBytes: number; niceness: number };
+  #pool: SharedPool | undefined;
   readonly #loaded = new Set<OrtLoadedModel>();
   readonly #inspecting = new Set<Promise<unknown>>();
   #workers = 0;
@@ -66,6 +114,38 @@ export class OrtBackend implements Backend {
     this.#watchdog = { ...DEFAULT_WATCHDOG, ...w };
     // A floor given without a cold bound is the bound from the first run (tests, strict operators).
     if (w.floorMs !== undefined && w.coldMs === undefined) delete this.#watchdog.coldMs;
+    this.#placement = {
+      size: options.sharedWorkers ?? availableParallelism(),
+      maxBytes: options.sharedMaxBytes ?? DEFAULT_SHARED_MAX_BYTES,
+      niceness: options.sharedNiceness ?? DEFAULT_NICENESS,
+    };
+  }
+
+  /** Threads of the shared pool running now. */
+  get sharedThreads(): number {
+    return this.#pool?.threads ?? 0;
+  }
+
+  /** Sessions open on the shared pool now. */
+  get sharedSessions(): number {
+    return this.#pool?.sessions ?? 0;
+  }
+
+  /** Threads by kind and shared sessions, for the metrics (a retired hung thread counts as dedicated). */
+  workerReading(): { sharedThreads: number; dedicatedThreads: number; sharedSessions: number } {
+    const sharedThreads = this.sharedThreads;
+    return { sharedThreads, dedicatedThreads: this.#workers - sharedThreads, sharedSessions: this.sharedSessions };
+  }
+
+  #track = (delta: number) => {
+    this.#workers += delta;
+  };
+
+  /** The pool, started on first use with the (bundled) worker entry. */
+  #sharedPool(url: URL): SharedPool {
+    const { size, niceness } = this.#placement;
+    this.#pool ??= new SharedPool({ size, url, niceness, track: this.#track });
+    return this.#pool;
   }
 
   /** Worker threads currently running (instances and inspections). */
@@ -82,30 +162,38 @@ export class OrtBackend implements Backend {
     return p;
   }
 
-  #inspect(path: string, source: ModelBytes | undefined): Promise<ModelIO> {
+  async #inspect(path: string, source: ModelBytes | undefined): Promise<ModelIO> {
+    const url = await workerEntry();
+    const data: InspectWorkerData = source ? { mode: 'inspect', path, source } : { mode: 'inspect', path };
+    const fail = (reason: string) =>
+      new InferError('IG_ERR_MODEL_LOAD', `failed to read model signature: ${reason}`, {
+        cause: new Error(`${path}: ${reason}`),
+      });
+    const fileBytes = await modelFileBytes(path, source);
+    const shared = onSharedPool({ workerPool: 'auto', fileBytes, niceness: this.#placement.niceness }, this.#placement);
+    if (shared)
+      return this.#sharedPool(url)
+        .inspect(data)
+        .catch((err: unknown) => {
+          throw fail(cleanReason(messageOf(err)));
+        });
     return new Promise<ModelIO>((resolve, reject) => {
-      const fail = (reason: string) =>
-        reject(
-          new InferError('IG_ERR_MODEL_LOAD', `failed to read model signature: ${reason}`, {
-            cause: new Error(`${path}: ${reason}`),
-          }),
-        );
-      const w = startWorker(source ? { mode: 'inspect', path, source } : { mode: 'inspect', path });
+      const w = startWorker(data, url);
       this.#workers++;
       let done = false;
       w.on('message', (m: FromWorker) => {
         done = true;
         if (m.type === 'inspected') resolve(m.io);
-        else fail(m.type === 'init-error' ? m.message : 'unexpected reply');
+        else reject(fail(m.type === 'init-error' ? m.message : 'unexpected reply'));
         void w.terminate();
       });
       w.on('error', (err) => {
         done = true;
-        fail(cleanReason(messageOf(err)));
+        reject(fail(cleanReason(messageOf(err))));
       });
       w.on('exit', (code) => {
         this.#workers--;
-        if (!done) fail(`inspection worker exited with code ${code}`);
+        if (!done) reject(fail(`inspection worker exited with code ${code}`));
       });
     });
   }
@@ -117,10 +205,12 @@ export class OrtBackend implements Backend {
   async load(spec: ModelVersionSpec, options: LoadOptions = {}): Promise<LoadedModel> {
     if (this.#closed) throw new InferError('IG_ERR_UNAVAILABLE', 'backend is closed');
     const emit = (e: InstanceEvent) => options.onEvent?.(e);
+    const settings = ortExecutionSettings(spec.model, spec.execution);
+    const url = await workerEntry();
     const data: InstanceWorkerData = {
       mode: 'instance',
       path: spec.path,
-      options: sessionOptions(ortExecutionSettings(spec.model, spec.execution)),
+      options: sessionOptions(settings),
       niceness: spec.execution.niceness,
       warmup: warmupPlans(spec),
     };
@@ -132,14 +222,14 @@ export class OrtBackend implements Backend {
     if (hooks !== undefined) watchdog.floorMs += hooks.sleepMs;
     // Shared with every instance and restart of this version: workers load these bytes, not the path.
     if (spec.source !== undefined) data.source = spec.source;
-    const ctx = {
-      restartDelaysMs: this.#restartDelaysMs,
-      watchdog,
-      emit,
-      track: (d: number) => {
-        this.#workers += d;
-      },
-    };
+    const fileBytes = await modelFileBytes(spec.path, spec.source);
+    const { niceness } = spec.execution;
+    const shared = onSharedPool({ workerPool: settings.workerPool, fileBytes, niceness }, this.#placement);
+    const group = `${spec.model}:${spec.version}`;
+    const open: OpenHost = shared
+      ? (d, events) => this.#sharedPool(url).open(d, events, group)
+      : (d, events) => new DedicatedHost(url, d, events, this.#track);
+    const ctx = { restartDelaysMs: this.#restartDelaysMs, watchdog, emit, open };
     const count = Math.max(1, spec.instances);
     const instances = Array.from(
       { length: count },
@@ -172,5 +262,7 @@ export class OrtBackend implements Backend {
     this.#closed = true;
     await Promise.allSettled([...this.#inspecting]);
     await Promise.all([...this.#loaded].map((m) => m.dispose()));
+    await this.#pool?.close();
+    this.#pool = undefined;
   }
 }

@@ -17,6 +17,11 @@ export interface OrtExecutionSettings {
   enableMemPattern: boolean;
   /** Requested execution providers in order; the worker falls back to 'cpu'. */
   executionProviders: string[];
+  /**
+   * Where the sessions live (pool.ts): 'shared' threads of the pool, a 'dedicated' thread per
+   * instance, or 'auto' (shared when the model file is at most the backend's size threshold).
+   */
+  workerPool: 'auto' | 'shared' | 'dedicated';
 }
 
 /** Defaults for a small shared machine: one thread each, no spinning (protocol.md D.3 `parameters`). */
@@ -29,6 +34,7 @@ export const DEFAULT_ORT_EXECUTION: OrtExecutionSettings = {
   enableMemArena: true,
   enableMemPattern: true,
   executionProviders: [],
+  workerPool: 'auto',
 };
 
 /** Reads typed parameters of one model; failures are IG_ERR_MODEL_LOAD naming the parameter. */
@@ -70,6 +76,13 @@ function executionMode(p: Params): OrtExecutionSettings['executionMode'] {
   throw p.fail(`parameter 'execution_mode' must be 0 (sequential) or 1 (parallel), got '${v}'`);
 }
 
+function workerPool(p: Params): OrtExecutionSettings['workerPool'] {
+  const v = p.text('worker_pool')?.toLowerCase();
+  if (v === undefined) return 'auto';
+  if (v === 'auto' || v === 'shared' || v === 'dedicated') return v;
+  throw p.fail(`parameter 'worker_pool' must be auto, shared or dedicated, got '${v}'`);
+}
+
 /** Triton's ORT mapping of optimization.graph.level: -1 basic, 1 extended, 2 disable all, else all. */
 function graphLevel(level: number): OrtExecutionSettings['graphOptimizationLevel'] {
   if (level === -1) return 'basic';
@@ -91,5 +104,6 @@ export function ortExecutionSettings(model: string, e: ExecutionSpec): OrtExecut
     enableMemArena: p.bool('enable_mem_arena', d.enableMemArena),
     enableMemPattern: p.bool('enable_mem_pattern', d.enableMemPattern),
     executionProviders: e.cpuAccelerators.map((a) => a.toLowerCase()).filter((n) => n.length > 0),
+    workerPool: workerPool(p),
   };
 }

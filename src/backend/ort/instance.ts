@@ -1,23 +1,20 @@
 /**
- * One model instance: a worker thread holding one ORT session. A small state machine:
+ * One model instance: one ORT session on a host (host.ts: its own worker thread, or a slot in a
+ * shared one from pool.ts). A small state machine:
  * starting → alive ⇄ (crashed | hung → restarting) → disposed. Requests are matched to replies by
  * id; a crash fails only this instance's in-flight requests, then the worker is re-created (bounded
  * retries). The watchdog (watchdog.ts) watches the worker's oldest unanswered run: past its bound the
  * worker is declared hung, every request in flight on it fails with IG_ERR_WORKER_HUNG, and a new
  * worker starts on the crash's restart path without waiting for the hung one, which is dropped.
  */
-import type { Worker } from 'node:worker_threads';
 import { deadlineExceeded, InferError, inputNamed, notFound, type Tensor } from '../../core/index.js';
 import { instanceLabel } from '../instance-ref.js';
 import type { BackendInstance, ExecOptions, ExecResult, InstanceEvent, InstanceRef } from '../types.js';
+import type { OpenHost, SessionHost } from './host.js';
 import type { FromWorker, InstanceWorkerData, ToWorker, WireRows, WireTensor } from './messages.js';
-import { cleanReason, clientExecutionMessage, messageOf } from './reasons.js';
-import { startWorker } from './spawn.js';
+import { clientExecutionMessage } from './reasons.js';
 import { DurationWindow, type Watch, type WatchdogSettings, watchdogBoundMs, watchdogVerdict } from './watchdog.js';
 import { rowsToWire, tensorToWire, transferList, wireToTensor } from './wire.js';
-
-/** How long a worker asked to stop may take before it is terminated. */
-const STOP_GRACE_MS = 5_000;
 
 interface Pending {
   resolve: (r: ExecResult) => void;
@@ -31,15 +28,15 @@ export interface InstanceContext {
   /** When a run's worker counts as hung (the version's, see watchdog.ts). */
   watchdog: WatchdogSettings;
   emit: (e: InstanceEvent) => void;
-  /** Counts live workers (backend-wide, for tests and close()). */
-  track: (delta: number) => void;
+  /** Opens the session's host: a dedicated worker or a slot on the shared pool (the backend decides). */
+  open: OpenHost;
 }
 
 /** A worker-backed BackendInstance. */
 export class OrtInstance implements BackendInstance {
   /** Readable id for logs and error texts; events carry `ref`. */
   readonly id: string;
-  #worker: Worker | undefined;
+  #host: SessionHost | undefined;
   #alive = false;
   #disposed = false;
   #disposing: Promise<void> | undefined;
@@ -85,18 +82,12 @@ export class OrtInstance implements BackendInstance {
   start(): Promise<string[]> {
     return new Promise<string[]>((resolve, reject) => {
       this.#startup = { resolve, reject };
-      const w = startWorker(this.data);
-      this.#worker = w;
-      this.ctx.track(1);
-      let lastError = '';
-      w.on('message', (m: FromWorker) => this.#onMessage(w, m));
-      w.on('error', (err) => {
-        lastError = cleanReason(messageOf(err));
+      let host: SessionHost | undefined;
+      host = this.ctx.open(this.data, {
+        message: (m) => this.#onMessage(host, m),
+        exit: (reason) => this.#onExit(host, reason),
       });
-      w.on('exit', (code) => {
-        this.ctx.track(-1);
-        this.#onExit(w, lastError || `worker exited with code ${code}`);
-      });
+      this.#host = host;
     });
   }
 
@@ -124,8 +115,8 @@ export class OrtInstance implements BackendInstance {
     deadline: number | undefined,
   ): Promise<ExecResult> {
     if (this.#disposed) return Promise.reject(notFound.notReady(this.ref.model, this.ref.version));
-    const w = this.#worker;
-    if (!this.#alive || w === undefined) return Promise.reject(this.#unavailable());
+    const h = this.#host;
+    if (!this.#alive || h === undefined) return Promise.reject(this.#unavailable());
     const id = this.#nextId++;
     return new Promise<ExecResult>((resolve, reject) => {
       try {
@@ -133,7 +124,7 @@ export class OrtInstance implements BackendInstance {
         const msg: Extract<ToWorker, { type: 'run' }> = { type: 'run', id, inputs: wire };
         if (outputs !== undefined) msg.outputs = outputs;
         if (deadline !== undefined) msg.deadline = deadline;
-        w.postMessage(msg, transferList(wire));
+        h.post(msg, transferList(wire));
         this.#pending.set(id, { resolve, reject });
         if (this.#pending.size === 1) this.#watchHead(performance.now());
       } catch (err) {
@@ -163,29 +154,19 @@ export class OrtInstance implements BackendInstance {
 
   /** Test-only (INFERGATE_TEST_HOOKS=1 in the worker's environment): makes the worker exit now. */
   crashForTest(): void {
-    this.#worker?.postMessage({ type: '__crash__' } satisfies ToWorker);
+    this.#host?.crash();
   }
 
-  /**
-   * Asks the worker to exit and waits for it. Messages are handled only between onnxruntime's
-   * synchronous native calls, so the exit never lands inside one; Worker.terminate() can (e.g. in
-   * session creation or warm-up) and that aborts the whole process. terminate() stays the fallback
-   * for a worker that does not answer in time.
-   */
+  /** Ends the session (host.ts: never inside a native call) and waits until it is gone. */
   async #stop(): Promise<void> {
-    const w = this.#worker;
-    this.#worker = undefined;
+    const h = this.#host;
+    this.#host = undefined;
     this.#alive = false;
-    if (w === undefined || w.threadId < 0) return; // never started, or already gone
-    const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
-    w.postMessage({ type: 'stop' } satisfies ToWorker);
-    const force = setTimeout(() => void w.terminate(), STOP_GRACE_MS);
-    await exited;
-    clearTimeout(force);
+    await h?.stop();
   }
 
-  #onMessage(w: Worker, m: FromWorker): void {
-    if (w !== this.#worker) return;
+  #onMessage(h: SessionHost | undefined, m: FromWorker): void {
+    if (h !== this.#host) return;
     switch (m.type) {
       case 'ready':
         this.#alive = true;
@@ -255,7 +236,9 @@ export class OrtInstance implements BackendInstance {
     const watch = this.#watch;
     if (watch === undefined) return;
     const now = performance.now();
-    const v = watchdogVerdict(watch, now);
+    // A shared thread that answered other sessions meanwhile was busy, not stuck (host.ts).
+    const progress = this.#host?.progressAt ?? 0;
+    const v = watchdogVerdict(progress > watch.since ? { ...watch, since: progress } : watch, now);
     if (!v.hung) {
       this.#armWatchdog(now, v.inMs);
       return;
@@ -271,7 +254,7 @@ export class OrtInstance implements BackendInstance {
    * The worker did not answer within `boundMs`: fail everything in flight on it, drop it and start
    * a replacement on the crash's restart path without waiting for it to exit.
    *
-   * It is asked to stop, never terminate()d: measured on onnxruntime-node 1.30 / Node 20, a
+   * It is asked to stop (host.abandon()), never terminate()d: measured on onnxruntime-node 1.30 / Node 20, a
    * Worker.terminate() that lands while the thread is inside a native session.run or session
    * creation aborts the whole process ('terminate called after throwing an instance of
    * Napi::Error') once the native call returns. A worker stuck in a long run handles 'stop' as soon
@@ -280,14 +263,13 @@ export class OrtInstance implements BackendInstance {
    * not this.#worker) except for the worker count.
    */
   #onHung(boundMs: number): void {
-    const w = this.#worker;
-    if (w === undefined) return;
-    this.#worker = undefined;
+    const h = this.#host;
+    if (h === undefined) return;
+    this.#host = undefined;
     this.#alive = false;
     this.#down = 'hung';
     this.#watch = undefined;
-    w.postMessage({ type: 'stop' } satisfies ToWorker);
-    w.unref();
+    h.abandon();
     const failed = [...this.#pending.values()];
     this.#pending.clear();
     const reason = `did not answer within ${boundMs} ms`;
@@ -311,13 +293,13 @@ export class OrtInstance implements BackendInstance {
     s?.reject(new Error(reason));
   }
 
-  #onExit(w: Worker, reason: string): void {
-    if (w !== this.#worker) return; // terminated on purpose, or already replaced
+  #onExit(h: SessionHost | undefined, reason: string): void {
+    if (h !== this.#host) return; // stopped on purpose, or already replaced
     if (this.#startup !== undefined) {
       this.#failStartup(reason);
       return;
     }
-    this.#worker = undefined;
+    this.#host = undefined;
     this.#alive = false;
     this.#down = 'crashed';
     this.#watch = undefined;

@@ -88,24 +88,48 @@ export interface InspectWorkerData {
   source?: ModelBytes;
 }
 
-export type WorkerData = InstanceWorkerData | InspectWorkerData;
+/**
+ * workerData of a shared worker (pool.ts): it hosts many sessions, opened and closed by message,
+ * each addressed by a slot id (`sid`) the pool assigns. `niceness` applies to the whole thread.
+ */
+export interface SharedWorkerData {
+  mode: 'shared';
+  niceness: number;
+}
 
-/** Event-loop thread → worker. */
+export type WorkerData = InstanceWorkerData | InspectWorkerData | SharedWorkerData;
+
+/** Event-loop thread → worker. `sid` addresses one slot of a shared worker (absent: dedicated). */
 export type ToWorker =
   /** `deadline`: epoch ms after which the worker answers 'expired' instead of running (ExecOptions). */
-  | { type: 'run'; id: number; inputs: Array<WireTensor | WireRows>; outputs?: string[]; deadline?: number }
-  /** Exit between native calls (see OrtInstance's stop). */
+  | {
+      type: 'run';
+      id: number;
+      inputs: Array<WireTensor | WireRows>;
+      outputs?: string[];
+      deadline?: number;
+      sid?: number;
+    }
+  /** Exit between native calls (see OrtInstance's stop); a shared worker exits with all its slots. */
   | { type: 'stop' }
-  | { type: '__crash__' };
+  | { type: '__crash__'; sid?: number }
+  /** Shared worker: create a slot's session ('ready' / 'init-error'), or read a signature ('inspected'). */
+  | { type: 'open'; sid: number; data: InstanceWorkerData | InspectWorkerData }
+  /** Shared worker: release a slot's session after its queued runs; answered 'closed'. */
+  | { type: 'close'; sid: number };
 
-/** Worker → event-loop thread. */
+/** Worker → event-loop thread. A shared worker's answers carry the slot's `sid`. */
 export type FromWorker =
   /** `memoryBytes`: what the session holds, measured in the worker (see worker-memory.ts). */
-  | { type: 'ready'; ms: number; warnings: string[]; memoryBytes: number }
-  | { type: 'init-error'; message: string }
-  | { type: 'inspected'; io: ModelIO }
-  | { type: 'result'; id: number; outputs: WireTensor[]; timing: ExecTiming }
-  /** `code`: set when the worker refused the run itself (e.g. IG_ERR_INVALID_ARG), else the model failed. */
-  | { type: 'error'; id: number; message: string; code?: ErrorCode }
-  /** The run's deadline had passed when its turn came: it was not executed. */
-  | { type: 'expired'; id: number };
+  (
+    | { type: 'ready'; ms: number; warnings: string[]; memoryBytes: number }
+    | { type: 'init-error'; message: string }
+    | { type: 'inspected'; io: ModelIO }
+    | { type: 'result'; id: number; outputs: WireTensor[]; timing: ExecTiming }
+    /** `code`: set when the worker refused the run itself (e.g. IG_ERR_INVALID_ARG), else the model failed. */
+    | { type: 'error'; id: number; message: string; code?: ErrorCode }
+    /** The run's deadline had passed when its turn came: it was not executed. */
+    | { type: 'expired'; id: number }
+    /** Shared worker: the slot's session is released. */
+    | { type: 'closed' }
+  ) & { sid?: number };

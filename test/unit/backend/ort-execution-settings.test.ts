@@ -24,6 +24,7 @@ describe('onnxruntime execution settings', () => {
       enableMemArena: true,
       enableMemPattern: true,
       executionProviders: [],
+      workerPool: 'auto',
     });
     assert.deepEqual(ortExecutionSettings('m', DEFAULT_EXECUTION), DEFAULT_ORT_EXECUTION);
   });
@@ -35,7 +36,8 @@ describe('onnxruntime execution settings', () => {
         { key: "execution_mode" value { string_value: "1" } },
         { key: "enable_mem_arena" value { string_value: "0" } },
         { key: "enable_mem_pattern" value { string_value: "false" } },
-        { key: "spinning" value { string_value: "true" } } ]
+        { key: "spinning" value { string_value: "true" } },
+        { key: "worker_pool" value { string_value: "Dedicated" } } ]
         optimization { graph { level: -1 } execution_accelerators { cpu_execution_accelerator [ { name: "OpenVINO" } ] } }`);
     assert.deepEqual(s, {
       intraOpThreads: 2,
@@ -46,6 +48,7 @@ describe('onnxruntime execution settings', () => {
       enableMemArena: false,
       enableMemPattern: false,
       executionProviders: ['openvino'],
+      workerPool: 'dedicated',
     });
     assert.equal(settingsOf('optimization { graph { level: 1 } }').graphOptimizationLevel, 'extended');
     assert.equal(settingsOf('optimization { graph { level: 2 } }').graphOptimizationLevel, 'disabled');
@@ -64,6 +67,7 @@ describe('onnxruntime execution settings', () => {
     );
     refused(param('spinning', 'maybe'), /parameter 'spinning' must be a boolean \(true\/false\/1\/0\), got 'maybe'/);
     refused(param('execution_mode', '2'), /parameter 'execution_mode' must be 0 \(sequential\) or 1 \(parallel\)/);
+    refused(param('worker_pool', 'own'), /parameter 'worker_pool' must be auto, shared or dedicated, got 'own'/);
   });
 
   it('maps to session options with spinning off by default and cpu when no provider is asked for', () => {

@@ -8,14 +8,30 @@ import { addOneModel, writeModel } from './models.js';
 process.env['INFERGATE_TEST_HOOKS'] = '1';
 process.env['INFERGATE_TEST_SLEEP_MS'] = `slow-add-one=${SLOW_MS}`;
 
+const modelFor = (_backend: unknown, kind?: string) => {
+  if (kind !== 'bad-file') return writeModel(addOneModel(4));
+  const path = writeModel(new Uint8Array(0), 'bad.onnx');
+  writeFileSync(path, 'this is not an ONNX model');
+  return path;
+};
+const crash = (instance: unknown) => (instance as OrtInstance).crashForTest();
+
+// Small models share the pool's threads (two, so that a version's two instances run in parallel).
 backendContract(
-  'onnxruntime',
-  () => new OrtBackend({ restartDelaysMs: [0, 50] }),
-  (_backend, kind) => {
-    if (kind !== 'bad-file') return writeModel(addOneModel(4));
-    const path = writeModel(new Uint8Array(0), 'bad.onnx');
-    writeFileSync(path, 'this is not an ONNX model');
-    return path;
+  'onnxruntime (shared pool)',
+  () => new OrtBackend({ restartDelaysMs: [0, 50], sharedWorkers: 2 }),
+  modelFor,
+  {
+    crash,
+    modelsAreFiles: true,
   },
-  { crash: (instance) => (instance as OrtInstance).crashForTest(), modelsAreFiles: true },
+);
+backendContract(
+  'onnxruntime (dedicated workers)',
+  () => new OrtBackend({ restartDelaysMs: [0, 50], sharedWorkers: 0 }),
+  modelFor,
+  {
+    crash,
+    modelsAreFiles: true,
+  },
 );

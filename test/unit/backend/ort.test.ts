@@ -13,7 +13,9 @@ import { crashInput, hangInput, nextEvent, sleepInput } from './test-hooks.js';
 process.env['INFERGATE_TEST_HOOKS'] = '1';
 
 const backend = new OrtBackend({ restartDelaysMs: [0, 30] });
-after(() => backend.close());
+/** Every instance on a thread of its own (no shared pool). */
+const dedicated = new OrtBackend({ restartDelaysMs: [0, 30], sharedWorkers: 0 });
+after(() => Promise.all([backend.close(), dedicated.close()]));
 
 const ROUND_TRIP: Array<[DataType, Tensor['data']]> = [
   ['BOOL', new Uint8Array([1, 0, 1])],
@@ -298,21 +300,25 @@ describe('OrtBackend', () => {
     await m.dispose();
   });
 
-  it('warm-up failure rejects load with IG_ERR_MODEL_LOAD and stops every worker', async () => {
+  it('warm-up failure rejects load with IG_ERR_MODEL_LOAD and stops every worker or session', async () => {
     const path = writeModel(addOneModel(4));
-    const before = backend.activeWorkers;
+    const before = dedicated.activeWorkers;
+    const sessionsBefore = backend.sharedSessions;
     const warmup: ModelVersionSpec['warmup'] = [
       { name: 'wrong', batchSize: 1, count: 1, inputs: [{ name: 'x', datatype: 'FP32', dims: [5], kind: 'zero' }] },
     ];
-    await assert.rejects(backend.load(spec('warmfail', path, { warmup, instances: 2 })), (err: unknown) => {
+    const refused = (err: unknown) => {
       assert.ok(err instanceof InferError);
       assert.equal(err.code, 'IG_ERR_MODEL_LOAD');
       assert.match(err.message, /^failed to load model 'warmfail' version 1: warm-up sample 'wrong' failed: /);
       assert.ok(!err.message.includes(dirname(path)));
       return true;
-    });
-    for (let i = 0; i < 100 && backend.activeWorkers > before; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(backend.activeWorkers, before);
+    };
+    await assert.rejects(dedicated.load(spec('warmfail', path, { warmup, instances: 2 })), refused);
+    for (let i = 0; i < 100 && dedicated.activeWorkers > before; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(dedicated.activeWorkers, before);
+    await assert.rejects(backend.load(spec('warmfail', path, { warmup, instances: 2 })), refused);
+    assert.equal(backend.sharedSessions, sessionsBefore);
   });
 
   it('falls back to cpu with a warning event when a provider is unavailable', async () => {
