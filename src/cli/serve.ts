@@ -180,6 +180,23 @@ export function registerServeCommand(program: Command): void {
     )
     .option('--cache-ttl-secs <s>', 'how long a cached response lives', num('--cache-ttl-secs'), 300)
     .option(
+      '--model-memory-budget <bytes>',
+      'bytes loaded models may hold together; idle, unpinned ones are evicted (LRU) and reloaded on demand (0 = unlimited)',
+      int('--model-memory-budget'),
+      0,
+    )
+    .option(
+      '--shared-workers <n>',
+      'threads of the pool that hosts small models together (default: one per core; 0 = a thread per instance)',
+      int('--shared-workers'),
+    )
+    .option(
+      '--shared-worker-max-bytes <bytes>',
+      "largest model file placed on the shared pool unless its config's worker_pool parameter says otherwise",
+      int('--shared-worker-max-bytes'),
+      4 * 2 ** 20,
+    )
+    .option(
       '--cache-redis-timeout-ms <ms>',
       'longest wait for one Redis cache operation before serving goes on without it',
       num('--cache-redis-timeout-ms'),
@@ -238,6 +255,9 @@ export function registerServeCommand(program: Command): void {
         cacheRedis: opts.cacheRedis as string | undefined,
         cacheTtlSeconds: opts.cacheTtlSecs as number,
         cacheRedisTimeoutMs: Math.ceil(opts.cacheRedisTimeoutMs as number),
+        modelMemoryBudget: opts.modelMemoryBudget as number,
+        sharedWorkers: opts.sharedWorkers as number | undefined,
+        sharedWorkerMaxBytes: opts.sharedWorkerMaxBytes as number,
       }).catch((err: Error & { code?: string; port?: number }) => {
         const why = err.code === 'EADDRINUSE' ? `port ${err.port} is already in use` : err.message;
         console.error(`infergate serve: cannot start: ${why}`);

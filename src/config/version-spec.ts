@@ -4,6 +4,7 @@ import { batchingSpec, latencyObjectiveSpec } from './batching.js';
 import { dimsOf, protocolType } from './datatypes.js';
 import { loadError } from './errors.js';
 import { executionSpec } from './execution.js';
+import { pinnedParameter } from './residency.js';
 import { resilienceSpec } from './resilience.js';
 import { warmupSamples } from './warmup.js';
 
@@ -58,5 +59,6 @@ export function toVersionSpec(cfg: ModelConfig, ctx: VersionContext): ModelVersi
   const resilience = resilienceSpec(cfg, outputs);
   if (resilience) spec.resilience = resilience;
   if (cfg.responseCache?.enable) spec.responseCache = true;
+  if (pinnedParameter(cfg)) spec.pinned = true;
   return spec;
 }

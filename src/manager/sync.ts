@@ -32,7 +32,7 @@ import { type AliasTable, desiredVersions, nextAliasTable, servedVersions, union
 export interface RegistrySyncOptions {
   store: RegistryStore;
   artifacts: ArtifactStore;
-  repository: Pick<ModelRepositoryApi, 'sync' | 'readyVersions'>;
+  repository: Pick<ModelRepositoryApi, 'sync' | 'readyVersions' | 'isEvicted'>;
   /** The serving directory: the repository's root in registry mode. */
   root: string;
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
@@ -70,6 +70,8 @@ export class RegistrySync implements VersionAliases, TrafficTable {
   private unwatch: (() => void) | undefined;
   private stopped = false;
   private readonly defaultAlias: string;
+  /** The registry's default-alias target per model (the memory budget pins it and what serves now). */
+  private defaultTargets = new Map<string, number>();
 
   constructor(private readonly o: RegistrySyncOptions) {
     this.defaultAlias = o.defaultAlias ?? 'production';
@@ -81,6 +83,14 @@ export class RegistrySync implements VersionAliases, TrafficTable {
 
   defaultVersion(model: string): number | undefined {
     return this.table.get(model)?.get(this.defaultAlias);
+  }
+
+  /**
+   * Never evicted by the memory budget: the version the default alias serves, and the one the
+   * registry moved it to (pinned from its load on, so it is warm when the alias switches).
+   */
+  isPinned(model: string, version: number): boolean {
+    return this.defaultVersion(model) === version || this.defaultTargets.get(model) === version;
   }
 
   trafficFor(model: string): TrafficPolicy | undefined {
@@ -174,6 +184,9 @@ export class RegistrySync implements VersionAliases, TrafficTable {
   /** One reconcile pass over a snapshot (see the file comment for the order). */
   private async apply(snapshot: RegistrySnapshot): Promise<void> {
     const desired = desiredVersions(snapshot);
+    this.defaultTargets = new Map(
+      snapshot.aliases.filter((a) => a.alias === this.defaultAlias).map((a) => [a.model, a.version]),
+    );
     // What serves now (aliases and the traffic split) stays loaded until the new tables are in place.
     const keep = unionVersions(desired, servedVersions(this.table), trafficVersions(this.traffic));
     for (const [model, versions] of keep) {
@@ -231,8 +244,10 @@ export class RegistrySync implements VersionAliases, TrafficTable {
     }
   }
 
+  /** READY, or evicted by the memory budget (a call loads it again): an alias may name it. */
   private isReady(model: string, version: number): boolean {
     try {
+      if (this.o.repository.isEvicted?.(model, version)) return true;
       return this.o.repository.readyVersions(model).some((h) => h.version === version);
     } catch {
       return false;

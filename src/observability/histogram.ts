@@ -26,6 +26,26 @@ export class Buckets {
   }
 }
 
+/** One series per key (a model name), created at its first observation. */
+export class KeyedBuckets {
+  private readonly byKey = new Map<string, Buckets>();
+
+  constructor(private readonly bounds: readonly number[]) {}
+
+  observe(key: string, value: number): void {
+    let b = this.byKey.get(key);
+    if (!b) {
+      b = new Buckets(this.bounds);
+      this.byKey.set(key, b);
+    }
+    b.observe(value);
+  }
+
+  entries(): IterableIterator<[string, Buckets]> {
+    return this.byKey.entries();
+  }
+}
+
 /** Upper bounds of request, queue and execution latencies, seconds (100 µs … 10 s). */
 export const LATENCY_BUCKETS: readonly number[] = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,

@@ -4,7 +4,7 @@
  * protocol its Registry uses (name, get, reset), so it is exposed beside prom-client's own
  * default metrics in one text exposition.
  */
-import type { Buckets } from './histogram.js';
+import type { Buckets, KeyedBuckets } from './histogram.js';
 
 export type Labels = Record<string, string>;
 
@@ -48,4 +48,9 @@ export function pushHistogram(out: Sample[], name: string, labels: Labels, b: Bu
   out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: b.count });
   out.push({ metricName: `${name}_sum`, labels, value: b.sum });
   out.push({ metricName: `${name}_count`, labels, value: b.count });
+}
+
+/** Appends one histogram series per key of `keyed`, the key as the `label` label. */
+export function pushHistograms(out: Sample[], name: string, label: string, keyed: KeyedBuckets): void {
+  for (const [key, b] of keyed.entries()) pushHistogram(out, name, { [label]: key }, b);
 }

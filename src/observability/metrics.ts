@@ -6,8 +6,9 @@
  * Label values come only from the repository (model names, version numbers) and fixed sets.
  */
 import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
-import { Buckets, LOAD_BUCKETS } from './histogram.js';
-import { type Labels, type MetricType, MetricView, pushHistogram, type Sample } from './metric-view.js';
+import { type Buckets, KeyedBuckets, LOAD_BUCKETS } from './histogram.js';
+import { MemoryMetrics, type MemoryReading, type WorkerReading } from './memory-metrics.js';
+import { type Labels, type MetricType, MetricView, pushHistogram, pushHistograms, type Sample } from './metric-view.js';
 import { GpuPoller, type GpuReading } from './nvidia-smi.js';
 import { DROP_REASONS, FAILURE_REASONS, OUTCOMES, PROTOCOLS, STAGES, type VersionStats } from './stats.js';
 import type { StatsRegistry } from './stats-registry.js';
@@ -42,6 +43,10 @@ export interface MetricsSources {
   traffic?: () => Record<string, { arms: Array<{ version: number; weight: number }> }>;
   /** The response cache's tiers (infergate_cache_*); absent or empty: no cache. */
   cache?: () => CacheTierReading[];
+  /** The model memory budget and what loaded versions hold (memory-metrics.ts); undefined: unlimited. */
+  memory?: () => MemoryReading | undefined;
+  /** Worker threads and shared sessions (memory-metrics.ts); absent: a backend without threads. */
+  workers?: () => WorkerReading | undefined;
 }
 
 /** One response-cache tier as the cache families read it (cache/cache.ts fills it). */
@@ -85,6 +90,8 @@ const MV = ['model', 'version'] as const;
 /** The process's metrics registry: declarations, readers, and the few counters kept outside VersionStats. */
 export class Metrics {
   readonly registry = new Registry();
+  /** The model memory budget's counters (evictions, loads on demand). */
+  readonly memory = new MemoryMetrics();
   private readonly unrouted = new Float64Array(UNROUTED_REASONS.length);
   private readonly denied = new Float64Array(DENIAL_KINDS.length);
   private readonly rollbacks = new Map<string, number>();
@@ -93,7 +100,7 @@ export class Metrics {
   private readonly transitions = new Map<string, number>();
   private readonly fallbacks = new Map<string, number>();
   private readonly retries = new Map<string, number>();
-  private readonly loadSeconds = new Map<string, Buckets>();
+  private readonly loadSeconds = new KeyedBuckets(LOAD_BUCKETS);
   /** Watchdog hangs per version, kept by its VersionStats so the series lives exactly as long as the crash count's. */
   private readonly workerHangs = new WeakMap<VersionStats, number>();
   private readonly cpu = new CpuUtilization();
@@ -158,12 +165,7 @@ export class Metrics {
 
   /** Records a finished load: per-model histogram (the per-version gauge lives in VersionStats). */
   modelLoaded(model: string, seconds: number): void {
-    let b = this.loadSeconds.get(model);
-    if (!b) {
-      b = new Buckets(LOAD_BUCKETS);
-      this.loadSeconds.set(model, b);
-    }
-    b.observe(seconds);
+    this.loadSeconds.observe(model, seconds);
   }
 
   /** The text exposition (format 0.0.4). */
@@ -202,7 +204,13 @@ export class Metrics {
   }
 
   private families(): Family[] {
-    return [...this.tritonFamilies(), ...this.hostFamilies(), ...this.infergateFamilies(), ...this.cacheFamilies()];
+    return [
+      ...this.tritonFamilies(),
+      ...this.hostFamilies(),
+      ...this.infergateFamilies(),
+      ...this.cacheFamilies(),
+      ...this.memory.families(this.sources.memory, this.sources.workers),
+    ];
   }
 
   /** Triton's per-version families (protocol.md §E), with Triton's names, labels and units. */
@@ -525,10 +533,7 @@ export class Metrics {
         'Time to load a model version (all versions of a model together)',
         'histogram',
         ['model'],
-        (out) => {
-          for (const [model, b] of this.loadSeconds)
-            pushHistogram(out, 'infergate_model_load_duration_seconds', { model }, b);
-        },
+        (out) => pushHistograms(out, 'infergate_model_load_duration_seconds', 'model', this.loadSeconds),
       ],
       [
         'infergate_model_ready',

@@ -55,6 +55,12 @@ export async function resolveModelFile(modelDir: string, version: number, file: 
   return undefined;
 }
 
+/** Size, mtime and inode of a file: equal stamps mean the same file, unchanged (undefined: unreadable). */
+export async function fileStamp(path: string): Promise<string | undefined> {
+  const st = await stat(path).catch(() => undefined);
+  return st && `${st.size}:${st.mtimeMs}:${st.ino}`;
+}
+
 /** What a poll compares: the model directory's own files, and each version directory's files. */
 export interface ModelSnapshot {
   root: string;
@@ -81,4 +87,11 @@ export async function snapshotModel(modelDir: string): Promise<ModelSnapshot> {
   const rootFiles = await filesSignature(modelDir, 0);
   const warmup = await filesSignature(join(modelDir, 'warmup'), 1);
   return { root: `${rootFiles}|${warmup}`, versions };
+}
+
+/** Same files as at the last look (poll mode's change detection). */
+export function sameSnapshot(a: ModelSnapshot, b: ModelSnapshot): boolean {
+  if (a.root !== b.root || a.versions.size !== b.versions.size) return false;
+  for (const [v, sig] of a.versions) if (b.versions.get(v) !== sig) return false;
+  return true;
 }

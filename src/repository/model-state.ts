@@ -1,5 +1,6 @@
+import type { RawConfig } from '../config/read-config.js';
 import { notFound } from '../core/errors.js';
-import type { ModelState } from '../core/model.js';
+import type { ModelIO, ModelState, ModelVersionSpec } from '../core/model.js';
 import type { ModelSnapshot } from './discovery.js';
 import { parseRequestedVersion } from './names.js';
 import type { RepositoryIndexEntry, VersionHandle, VersionStatus } from './types.js';
@@ -18,6 +19,17 @@ export interface Slot {
   desired: boolean;
   /** Files signature at which loading failed; an unchanged broken version is not retried by polls. */
   failedSig?: string;
+  /**
+   * Unloaded by the memory budget, still desired: a call loads it again (on demand), strict
+   * readiness counts it as serving, and only an unload, removed files or a registry sync that no
+   * longer names it end it for good.
+   */
+  evicted?: boolean;
+  /**
+   * While evicted: what metadata and config answer from (the spec without model bytes), and the
+   * file's signature and stamp, reused by the next load while the file is unchanged.
+   */
+  dormant?: { spec: ModelVersionSpec; configJson: Record<string, unknown>; io: ModelIO; stamp?: string };
 }
 
 /** Everything known about one model name. */
@@ -32,6 +44,8 @@ export interface Entry {
   attempted: boolean;
   /** Files seen by the last (re)load, for poll change detection. */
   snapshot?: ModelSnapshot;
+  /** The config a load call supplied (explicit mode): loads on demand use it too. */
+  override?: RawConfig;
 }
 
 /** A fresh entry for a model name. */
@@ -60,23 +74,47 @@ function handle(entry: Entry, slot: Slot): VersionHandle {
   };
 }
 
-/** The READY version a request goes to, or Triton's NOT_FOUND / not-ready error. */
-export function resolveIn(entry: Entry | undefined, model: string, version?: string | number): VersionHandle {
+/** The config of a READY version, or of an evicted one (it answers calls: they load it). */
+function configOf(s: Slot): Record<string, unknown> | undefined {
+  if (s.state === 'READY' && s.live) return s.live.configJson;
+  return s.evicted ? s.dormant?.configJson : undefined;
+}
+
+/** The config (Triton JSON) of the requested version, else the highest READY (else evicted) one; Triton's errors. */
+export function configIn(entry: Entry | undefined, model: string, version?: string | number): Record<string, unknown> {
   if (!entry?.attempted) throw notFound.model(model);
   const v = parseRequestedVersion(version);
   if (v === null) throw notFound.version(model, String(version));
   if (v === undefined) {
-    const ready = [...entry.slots.values()].filter((s) => s.state === 'READY' && s.live);
-    if (ready.length === 0) throw notFound.noVersions(model);
-    return handle(
-      entry,
-      ready.reduce((a, b) => (b.version > a.version ? b : a)),
-    );
+    const slots = [...entry.slots.values()].sort((a, b) => b.version - a.version);
+    const best = slots.find((s) => s.state === 'READY' && s.live) ?? slots.find((s) => configOf(s));
+    if (!best) throw notFound.noVersions(model);
+    return configOf(best)!;
   }
   const slot = entry.slots.get(v);
   if (!slot) throw notFound.version(model, v);
-  if (slot.state !== 'READY' || !slot.live) throw notFound.notReady(model, v);
-  return handle(entry, slot);
+  const config = configOf(slot);
+  if (!config) throw notFound.notReady(model, v);
+  return config;
+}
+
+/**
+ * The evicted version a call names, which a load on demand would serve: the requested one, or for
+ * a call naming none while no version is READY, the highest evicted one. Undefined otherwise.
+ */
+export function evictedTarget(entry: Entry | undefined, requested: string | undefined): number | undefined {
+  if (!entry) return undefined;
+  if (requested === undefined || requested === '') {
+    let best: number | undefined;
+    for (const s of entry.slots.values()) {
+      if (s.state === 'READY' && s.live) return undefined;
+      if (s.evicted && s.desired && (best === undefined || s.version > best)) best = s.version;
+    }
+    return best;
+  }
+  const v = parseRequestedVersion(requested);
+  const slot = typeof v === 'number' ? entry.slots.get(v) : undefined;
+  return slot?.evicted && slot.desired ? slot.version : undefined;
 }
 
 /** The READY versions of a known model, highest first. */
@@ -103,6 +141,11 @@ export function statusesIn(entry: Entry | undefined, model: string, version?: st
       row.config = s.live.configJson;
       row.platform = String(s.live.configJson['platform'] ?? '');
       row.scheduler = s.live.scheduler;
+    } else if (s.evicted && s.dormant) {
+      row.evicted = true;
+      row.spec = s.dormant.spec;
+      row.config = s.dormant.configJson;
+      row.platform = String(s.dormant.configJson['platform'] ?? '');
     }
     return row;
   });
@@ -122,13 +165,14 @@ export function indexRows(name: string, entry: Entry | undefined): RepositoryInd
 }
 
 /**
- * Strict readiness of one model: not wanted, or serving (some version READY). A swap in progress
+ * Strict readiness of one model: not wanted, or serving (some version READY, or evicted by the
+ * memory budget: calls load it, so eviction never takes a replica out of rotation). A swap in progress
  * (the new version LOADING while the old one serves) and a newer version that failed to load while
  * an older one serves are the model's own state (its version readiness, the repository index),
  * never the server's: behind a load balancer, a bad push must not take every replica out at once.
  */
 export function entryReady(entry: Entry): boolean {
   if (!entry.desired) return true;
-  for (const s of entry.slots.values()) if (s.state === 'READY' && s.live) return true;
+  for (const s of entry.slots.values()) if ((s.state === 'READY' && s.live) || s.evicted) return true;
   return false;
 }

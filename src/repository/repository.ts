@@ -4,24 +4,32 @@
  * reloads, unloads and polls of a model never interleave; different models proceed in parallel.
  */
 import { join } from 'node:path';
-import { create } from '@bufbuild/protobuf';
 import { checkFallbackModels, parseConfigOverride, type RawConfig, readModelConfig } from '../config/index.js';
 import { InferError, notFound } from '../core/errors.js';
-import { ModelVersionPolicySchema } from '../gen/model_config_pb.js';
-import { listModelDirs, listModelDirsSync, listVersions, type ModelSnapshot, snapshotModel } from './discovery.js';
-import { checkInMemoryPaths, type InMemoryModel, removeInMemoryModel, writeInMemoryModel } from './in-memory.js';
 import {
+  listModelDirs,
+  listModelDirsSync,
+  listVersions,
+  type ModelSnapshot,
+  sameSnapshot,
+  snapshotModel,
+} from './discovery.js';
+import { checkInMemoryPaths, type InMemoryModel, removeInMemoryModel, writeInMemoryModel } from './in-memory.js';
+import { VersionSteps } from './lifecycle.js';
+import { type BudgetHost, type BudgetReadings, loadedSlots, MemoryBudget } from './memory-budget.js';
+import {
+  configIn,
   type Entry,
   entryReady,
+  evictedTarget,
   indexRows,
   newEntry,
   readyIn,
-  resolveIn,
-  type Slot,
   slotOf,
   statusesIn,
 } from './model-state.js';
 import { isSafeModelName } from './names.js';
+import { OnDemandLoads, type ReloadContext, reloadEvicted } from './on-demand.js';
 import { publicLoadError, publicMessage } from './reasons.js';
 import { KeyedSerial } from './serial.js';
 import type {
@@ -33,23 +41,20 @@ import type {
   VersionHandle,
   VersionStatus,
 } from './types.js';
-import {
-  disposeLive,
-  type Live,
-  loadVersion,
-  PrepareFailure,
-  type PreparedModel,
-  prepareModel,
-} from './version-loader.js';
+import { PrepareFailure, type PreparedModel, prepareModel, withVersions } from './version-loader.js';
 
 const CONTROL_MODE_TEXT = 'explicit model load / unload is not allowed if polling is enabled';
 const REGISTRY_MODE_TEXT =
   'explicit model load / unload is not allowed in registry control mode: move an alias or pin a version in the registry';
 
-/** How one (re)load runs: `force` reloads READY versions too; `source` replaces the on-disk model. */
+/**
+ * How one (re)load runs: `force` reloads READY versions too; `source` replaces the on-disk model;
+ * `wake` loads evicted versions too (an explicit load: otherwise they wait for a call).
+ */
 interface ReconcileOptions {
   force: boolean;
   source?: { modelDir: string; config?: RawConfig; memory?: InMemoryModel };
+  wake?: boolean;
 }
 
 /** Triton-layout model repository with none / explicit / poll control (protocol.md D.1, D.10, B.3). */
@@ -58,13 +63,24 @@ export class ModelRepository implements ModelRepositoryApi {
   private readonly serial = new KeyedSerial();
   /** Model directory names seen by the last scan of the root. */
   private onDisk = new Set<string>();
-  private readonly tempRefs = new Map<string, number>();
   private pollTimer: NodeJS.Timeout | undefined;
   private pollRun: Promise<void> | undefined;
   private stopped = false;
   private readonly listeners = new Set<(e: RepositoryEvent) => void>();
+  private readonly steps: VersionSteps;
+  /** The memory budget and its loads on demand; absent when unlimited. */
+  private readonly budget: MemoryBudget | undefined;
+  private readonly onDemand: OnDemandLoads | undefined;
 
-  constructor(private readonly opts: ModelRepositoryOptions) {}
+  constructor(private readonly opts: ModelRepositoryOptions) {
+    const b = opts.memoryBudget;
+    this.budget = b && b.bytes > 0 ? new MemoryBudget(b, opts.clock, this.budgetHost()) : undefined;
+    const emit = (e: RepositoryEvent) => this.emit(e);
+    this.steps = new VersionSteps(opts, emit, this.budget);
+    const c: ReloadContext = { opts, steps: this.steps, entries: this.entries, emit, roots: this.roots() };
+    const reload = (m: string, v: number) => (this.stopped ? Promise.resolve() : reloadEvicted(c, m, v));
+    this.onDemand = this.budget && new OnDemandLoads(opts.clock, (m, v) => this.serial.run(m, () => reload(m, v)));
+  }
 
   /** Initial loads: every model (none/poll) or the startup list (explicit); then the poll loop. */
   async start(): Promise<void> {
@@ -101,8 +117,7 @@ export class ModelRepository implements ModelRepositoryApi {
     clearTimeout(this.pollTimer);
     await this.pollRun;
     await this.serial.idle();
-    const all = [...this.entries.values()].flatMap((e) => [...e.slots.values()].map((s) => [e, s] as const));
-    await Promise.all(all.map(([e, s]) => this.retire(e, s)));
+    await Promise.all([...this.entries.values()].map((e) => this.steps.retireAll(e)));
   }
 
   abandonQueued(err: InferError): void {
@@ -120,7 +135,33 @@ export class ModelRepository implements ModelRepositoryApi {
 
   /** The normalized config (Triton JSON) of the requested, or else the highest READY, version. */
   modelConfig(model: string, version?: string | number): Record<string, unknown> {
-    return resolveIn(this.entries.get(model), model, version).config;
+    return configIn(this.entries.get(model), model, version);
+  }
+
+  /**
+   * Memory budget: the load of the evicted version a call names (shared by every call meanwhile;
+   * see on-demand.ts), or undefined when the call names none (no budget, unknown, not evicted).
+   */
+  ensureResident(model: string, requested: string | undefined): Promise<void> | undefined {
+    if (!this.onDemand) return undefined;
+    const v = evictedTarget(this.entries.get(model), requested);
+    return v === undefined ? undefined : this.onDemand.wake(model, v);
+  }
+
+  /** Memory budget: evicted and still desired (a call loads it again). */
+  isEvicted(model: string, version: number): boolean {
+    const slot = this.entries.get(model)?.slots.get(version);
+    return slot?.evicted === true && slot.desired;
+  }
+
+  /** Memory budget: a call resolved to this version (its recency for eviction). */
+  touch(version: VersionHandle): void {
+    this.budget?.touch(version.scheduler);
+  }
+
+  /** The budget and what each loaded version holds (metrics); undefined when unlimited. */
+  memoryReadings(): BudgetReadings | undefined {
+    return this.budget?.readings();
   }
 
   /** Version states of a known model (metadata, ready, statistics). */
@@ -165,10 +206,12 @@ export class ModelRepository implements ModelRepositoryApi {
     }
     const memory = files ? await writeInMemoryModel(model, files) : undefined;
     const modelDir = memory?.modelDir ?? join(this.opts.root, model);
+    // Loads on demand read the model again: from the same config override, if any.
+    this.entryFor(model).override = memory ? undefined : config;
     try {
-      await this.reconcile(model, { force: true, source: { modelDir, config, memory } });
+      await this.reconcile(model, { force: true, source: { modelDir, config, memory }, wake: true });
     } finally {
-      if (memory && !this.tempRefs.has(memory.tempDir)) await removeInMemoryModel(memory.tempDir);
+      if (memory && !this.steps.usesTempDir(memory.tempDir)) await removeInMemoryModel(memory.tempDir);
     }
   }
 
@@ -182,7 +225,7 @@ export class ModelRepository implements ModelRepositoryApi {
       const entry = this.entries.get(model);
       if (!entry) return; // on disk but never loaded: nothing to do
       entry.desired = false;
-      await Promise.all([...entry.slots.values()].map((s) => this.retire(entry, s)));
+      await this.steps.retireAll(entry);
     });
   }
 
@@ -196,11 +239,8 @@ export class ModelRepository implements ModelRepositoryApi {
       if (versions.length === 0) return this.removeServed(model);
       const modelDir = join(this.opts.root, model);
       this.onDisk.add(model);
-      const raw = await readModelConfig(modelDir, model);
       // The registry names the versions; the stored config's own policy would pick others.
-      raw.config.versionPolicy = create(ModelVersionPolicySchema, {
-        policyChoice: { case: 'specific', value: { versions: versions.map((v) => BigInt(v)) } },
-      });
+      const raw = withVersions(await readModelConfig(modelDir, model), versions);
       await this.reconcile(model, { force: false, source: { modelDir, config: raw } });
     });
   }
@@ -211,7 +251,7 @@ export class ModelRepository implements ModelRepositoryApi {
     this.onDisk.delete(model);
     if (!entry) return;
     entry.desired = false;
-    await Promise.all([...entry.slots.values()].map((s) => this.retire(entry, s)));
+    await this.steps.retireAll(entry);
     this.entries.delete(model);
   }
 
@@ -277,7 +317,7 @@ export class ModelRepository implements ModelRepositoryApi {
     } catch (caught) {
       const err = caught instanceof PrepareFailure ? caught.error : caught;
       const versions = caught instanceof PrepareFailure ? caught.desired : [];
-      this.modelFailed(entry, publicMessage(err, roots), snapshot, versions);
+      this.steps.modelFailed(entry, publicMessage(err, roots), snapshot, versions);
       throw publicLoadError(err, model, roots);
     }
     entry.error = undefined;
@@ -286,22 +326,6 @@ export class ModelRepository implements ModelRepositoryApi {
     await this.retireUnselected(entry, prepared.desired, available, failures.length === 0);
     entry.snapshot = snapshot;
     if (failures[0]) throw publicLoadError(failures[0], model, roots);
-  }
-
-  /** A failure before any version loaded: selected versions (if known) or the model carry the reason. */
-  private modelFailed(entry: Entry, reason: string, snapshot: ModelSnapshot | undefined, versions: number[]): void {
-    entry.snapshot = snapshot;
-    for (const v of versions) {
-      const slot = slotOf(entry, v);
-      slot.desired = true;
-      slot.failedSig = snapshot?.versions.get(v);
-      // A serving version keeps serving; the failure then shows in the log only.
-      if (slot.state !== 'READY') Object.assign(slot, { state: 'UNAVAILABLE', reason });
-      this.emit({ type: 'failed', model: entry.name, version: v, reason });
-    }
-    if (versions.length > 0) return;
-    this.emit({ type: 'failed', model: entry.name, reason });
-    if (![...entry.slots.values()].some((s) => s.state === 'READY')) entry.error = reason;
   }
 
   private async loadSelected(
@@ -317,8 +341,9 @@ export class ModelRepository implements ModelRepositoryApi {
       const sig = snapshot?.versions.get(v);
       const unchanged = !opts.force && sig !== undefined && entry.snapshot?.versions.get(v) === sig;
       if (unchanged && (slot.state === 'READY' || slot.failedSig === sig)) continue;
+      if (slot.evicted && !opts.wake) continue; // a call loads it, with the files it finds then
       try {
-        await this.loadInto(entry, slot, prepared, opts.source?.memory?.tempDir);
+        await this.steps.loadInto(entry, slot, prepared, opts.source?.memory?.tempDir);
         slot.failedSig = undefined;
       } catch (err) {
         failures.push(err);
@@ -331,56 +356,14 @@ export class ModelRepository implements ModelRepositoryApi {
     return failures;
   }
 
-  /** Loads a version beside whatever serves it now; swaps only once the new one is READY. */
-  private async loadInto(entry: Entry, slot: Slot, prepared: PreparedModel, tempDir?: string): Promise<void> {
-    if (slot.state !== 'READY') Object.assign(slot, { state: 'LOADING', reason: undefined });
-    this.emit({ type: 'loading', model: entry.name, version: slot.version });
-    const t0 = this.opts.clock.now();
-    const live: Live = await loadVersion(this.opts.createScheduler, prepared, slot.version, {
-      onEvent: this.opts.onInstanceEvent,
-    });
-    if (tempDir) {
-      live.tempDir = tempDir;
-      this.tempRefs.set(tempDir, (this.tempRefs.get(tempDir) ?? 0) + 1);
-    }
-    const old = slot.live;
-    Object.assign(slot, { live, state: 'READY', reason: undefined });
-    this.emit({ type: 'ready', model: entry.name, version: slot.version, ms: this.opts.clock.now() - t0 });
-    if (old) await this.release(old);
-  }
-
   private async retireUnselected(entry: Entry, desired: number[], available: number[], allLoaded: boolean) {
     for (const slot of [...entry.slots.values()]) {
       if (desired.includes(slot.version)) continue;
       slot.desired = false;
       const removed = !available.includes(slot.version);
       // A version the policy dropped keeps serving until every selected version loaded.
-      if (slot.live && (removed || allLoaded)) await this.retire(entry, slot);
+      if (slot.evicted || (slot.live && (removed || allLoaded))) await this.steps.retire(entry, slot);
       if (removed && !slot.live) entry.slots.delete(slot.version);
-    }
-  }
-
-  /** READY → UNLOADING → (drain, dispose) → UNAVAILABLE 'unloaded'. */
-  private async retire(entry: Entry, slot: Slot): Promise<void> {
-    const live = slot.live;
-    if (!live) return;
-    Object.assign(slot, { state: 'UNLOADING', reason: undefined });
-    this.emit({ type: 'unloading', model: entry.name, version: slot.version });
-    const t0 = this.opts.clock.now();
-    await this.release(live);
-    Object.assign(slot, { live: undefined, state: 'UNAVAILABLE', reason: 'unloaded', desired: false });
-    this.emit({ type: 'unloaded', model: entry.name, version: slot.version, ms: this.opts.clock.now() - t0 });
-  }
-
-  private async release(live: Live): Promise<void> {
-    const problem = await disposeLive(live);
-    if (problem) this.emit({ type: 'warning', model: live.spec.model, version: live.spec.version, reason: problem });
-    if (!live.tempDir) return;
-    const left = (this.tempRefs.get(live.tempDir) ?? 1) - 1;
-    if (left > 0) this.tempRefs.set(live.tempDir, left);
-    else {
-      this.tempRefs.delete(live.tempDir);
-      await removeInMemoryModel(live.tempDir);
     }
   }
 
@@ -421,13 +404,21 @@ export class ModelRepository implements ModelRepositoryApi {
   private async removeModel(model: string): Promise<void> {
     const entry = this.entries.get(model);
     if (!entry || this.onDisk.has(model)) return;
-    await Promise.all([...entry.slots.values()].map((s) => this.retire(entry, s)));
+    await this.steps.retireAll(entry);
     this.entries.delete(model);
   }
-}
 
-function sameSnapshot(a: ModelSnapshot, b: ModelSnapshot): boolean {
-  if (a.root !== b.root || a.versions.size !== b.versions.size) return false;
-  for (const [v, sig] of a.versions) if (b.versions.get(v) !== sig) return false;
-  return true;
+  /** What the memory budget reads and does through the repository (memory-budget.ts). */
+  private budgetHost(): BudgetHost {
+    return {
+      loaded: () => loadedSlots(this.entries),
+      queueBusy: (model) => this.serial.busy(model),
+      evict: (entry, slot, inQueue) => {
+        const finish = this.steps.beginEvict(entry, slot);
+        return inQueue ? finish() : this.serial.run(entry.name, finish);
+      },
+      emit: (e) => this.emit(e),
+      stopped: () => this.stopped,
+    };
+  }
 }

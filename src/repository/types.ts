@@ -14,11 +14,29 @@ export type ControlMode = 'none' | 'explicit' | 'poll' | 'registry';
 
 /** A lifecycle event, for logs and metrics. `ms` = load/unload duration; `reason` = failure or warning text. */
 export interface RepositoryEvent {
-  type: 'loading' | 'ready' | 'failed' | 'unloading' | 'unloaded' | 'warning';
+  /**
+   * `evicted`: the memory budget unloaded an idle version to make room (it stays desired and loads
+   * again on demand; `bytes` = what it held). `on-demand`: a call's load of an evicted version
+   * finished (`ms`), or failed (`reason`).
+   */
+  type: 'loading' | 'ready' | 'failed' | 'unloading' | 'unloaded' | 'warning' | 'evicted' | 'on-demand';
   model: string;
   version?: number;
   ms?: number;
   reason?: string;
+  bytes?: number;
+}
+
+/** The model memory budget (docs/memory.md): absent or `bytes` 0 = unlimited. */
+export interface MemoryBudgetOptions {
+  /** What loaded versions may hold together (LoadedModel.memoryBytes summed). */
+  bytes: number;
+  /** Versions never evicted besides those whose config pins them (registry mode: the default alias's). */
+  pinned?: (model: string, version: number) => boolean;
+  /** Longest wait for busy versions to go idle before a load that needs their room is refused (default 10 s). */
+  waitMs?: number;
+  /** How often a waiting load looks again (default 10 ms). */
+  pollMs?: number;
 }
 
 /** Everything the repository is built from; backend and scheduler factory are injected. */
@@ -41,6 +59,8 @@ export interface ModelRepositoryOptions {
   onInstanceEvent?: (e: InstanceEvent) => void;
   /** The supply-chain policy (supply/policy.ts): consulted before a model file is inspected or loaded. */
   modelSource?: ModelSource;
+  /** The model memory budget; absent: unlimited, nothing is evicted. */
+  memoryBudget?: MemoryBudgetOptions;
 }
 
 /**
@@ -88,6 +108,8 @@ export interface VersionStatus {
   /** Config platform (metadata), while loaded. */
   platform?: string;
   scheduler?: Scheduler;
+  /** Evicted by the memory budget: a call loads it; spec, config and platform are the last load's. */
+  evicted?: boolean;
 }
 
 /**
@@ -129,4 +151,6 @@ export interface ModelRepositoryApi {
    * are READY before the ones left out are retired. Rejects when a version fails to load.
    */
   sync(model: string, versions: readonly number[]): Promise<void>;
+  /** Memory budget: the version was evicted and is still desired (a call loads it again). */
+  isEvicted?(model: string, version: number): boolean;
 }

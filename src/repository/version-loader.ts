@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { clone, create } from '@bufbuild/protobuf';
 import type { Backend, BackendLookup, LoadedModel, LoadOptions } from '../backend/types.js';
 import {
   applyBaseDefaults,
@@ -13,10 +14,19 @@ import {
   validateSignature,
 } from '../config/index.js';
 import type { ModelBytes, ModelIO, ModelVersionSpec } from '../core/model.js';
-import type { ModelConfig } from '../gen/model_config_pb.js';
+import { type ModelConfig, ModelConfigSchema, ModelVersionPolicySchema } from '../gen/model_config_pb.js';
 import type { Scheduler, SchedulerFactory } from '../scheduler/types.js';
-import { resolveModelFile } from './discovery.js';
+import { fileStamp, resolveModelFile } from './discovery.js';
 import type { ModelSource } from './types.js';
+
+/** The raw config with its version policy replaced by exactly `versions` (registry sync, on-demand loads). */
+export function withVersions(raw: RawConfig, versions: readonly number[]): RawConfig {
+  const config = clone(ModelConfigSchema, raw.config);
+  config.versionPolicy = create(ModelVersionPolicySchema, {
+    policyChoice: { case: 'specific', value: { versions: versions.map((v) => BigInt(v)) } },
+  });
+  return { ...raw, config };
+}
 
 /** A model's config, normalized once per (re)load and shared by the versions it loads. */
 export interface PreparedModel {
@@ -46,6 +56,9 @@ export interface Live {
   scheduler: Scheduler;
   /** Private directory of an in-memory model, released with the last version using it. */
   tempDir?: string;
+  /** The model file's signature, and the file's stamp when it was read (see discovery.ts fileStamp). */
+  io: ModelIO;
+  stamp?: string;
 }
 
 /** A failure after the version policy was applied: the selected versions carry the reason. */
@@ -114,6 +127,8 @@ export async function prepareModel(
   raw: RawConfig,
   available: number[],
   source?: ModelSource,
+  /** Signatures read by an earlier load of unchanged files: inspecting again would only cost a worker. */
+  known?: ReadonlyMap<number, ModelIO>,
 ): Promise<PreparedModel> {
   const base = applyBaseDefaults(raw.config, model, backends.list());
   const backend = backends.byName(base.backend);
@@ -125,7 +140,10 @@ export async function prepareModel(
   let config: ModelConfig;
   let labels: Map<string, string[]>;
   try {
-    const inspected = await inspectLatest(backend, base, modelDir, desired, source);
+    const reuse = desired[0] === undefined ? undefined : known?.get(desired[0]);
+    const inspected = reuse
+      ? { io: new Map([[desired[0] as number, reuse]]), opened: new Map(), latest: reuse }
+      : await inspectLatest(backend, base, modelDir, desired, source);
     io = inspected.io;
     opened = inspected.opened;
     config = normalizeConfig(base, model, inspected.latest, backends.list());
@@ -148,12 +166,17 @@ export async function prepareModel(
   };
 }
 
-/** Loads one version on the model's backend: signature check, spec, backend load (with warm-up), scheduler. */
+/**
+ * Loads one version on the model's backend: signature check, spec, backend load (with warm-up),
+ * scheduler. `admit` runs right before the backend loads (the memory budget makes room there: after
+ * every check, so a broken version never evicts anything); it rejects to refuse the load.
+ */
 export async function loadVersion(
   schedulerFactory: SchedulerFactory,
   prepared: PreparedModel,
   version: number,
   options?: LoadOptions,
+  admit?: (spec: ModelVersionSpec) => Promise<void>,
 ): Promise<Live> {
   const { model, modelDir, config, backend, source } = prepared;
   const file = config.defaultModelFilename;
@@ -165,13 +188,15 @@ export async function loadVersion(
     : await openModel(source, config, modelDir, version, path);
   prepared.opened.delete(version);
   const io = prepared.io.get(version) ?? (await backend.inspect(path, bytes));
+  const stamp = await fileStamp(path);
   validateSignature(config, io);
   const spec = toVersionSpec(config, { version, path, modelDir, labels: prepared.labels });
   if (bytes !== undefined) spec.source = bytes;
   if (backend.bytesAsText) spec.bytesAsText = true;
+  await admit?.(spec);
   const loaded = await backend.load(spec, options);
   try {
-    return { spec, configJson: prepared.configJson, loaded, scheduler: schedulerFactory(spec, loaded) };
+    return { spec, configJson: prepared.configJson, loaded, scheduler: schedulerFactory(spec, loaded), io, stamp };
   } catch (err) {
     await loaded.dispose().catch(() => undefined);
     throw err;

@@ -66,6 +66,9 @@ export class SplitPolicy implements VersionPolicy {
       try {
         const t = this.inner.resolve(model, String(v), ctx);
         if (!(t instanceof Promise)) out.push(t.primary);
+        // Not resolved now (an evicted version loading on demand): this call has no shadow, and a
+        // failed load must not surface as an unhandled rejection.
+        else t.catch(() => undefined);
       } catch {
         // Not ready on this replica: no shadow for this call.
       }

@@ -5,9 +5,10 @@ import type { ModelMetadata } from './types.js';
 /**
  * Model metadata by Triton's rules: versions = the one asked for, else every READY version;
  * shapes = config dims with -1 prepended when the model batches. Uses the newest READY version's spec.
+ * A version the memory budget evicted counts as READY here (a call loads it), with its last spec.
  */
 export function modelMetadata(model: string, version: string | undefined, versions: VersionStatus[]): ModelMetadata {
-  const ready = versions.filter((v) => v.state === 'READY' && v.spec);
+  const ready = versions.filter((v) => (v.state === 'READY' || v.evicted === true) && v.spec);
   const chosen = ready.sort((a, b) => b.version - a.version)[0];
   if (!chosen?.spec) {
     if (version !== undefined) throw notFound.notReady(model, version);

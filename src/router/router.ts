@@ -36,7 +36,8 @@ import { modelMetadata } from './metadata.js';
 import { installRequestLog, installStatistics, installTracing } from './observers.js';
 import { compose, type Dispatch } from './pipeline.js';
 import { AliasPolicy, translateVersion, type VersionAliases } from './alias-policy.js';
-import { LatestReadyPolicy, type VersionPolicy } from './policy.js';
+import { OnDemandPolicy, type Residency } from './on-demand-policy.js';
+import { LatestReadyPolicy, type VersionPolicy, type VersionSource } from './policy.js';
 import { breaker } from './stages/breaker.js';
 import { cache } from './stages/cache.js';
 import { deadline } from './stages/deadline.js';
@@ -66,6 +67,11 @@ export interface RouterOptions {
   policy?: VersionPolicy;
   /** Registry aliases callers may name as versions (router/alias-policy.ts); absent: numbers only. */
   aliases?: VersionAliases;
+  /**
+   * The model memory budget's residency (on-demand-policy.ts): calls for evicted versions load
+   * them. Wraps the default policy only; a given `policy` composes it itself (see `readyPolicy`).
+   */
+  residency?: Residency;
   /** Who may infer on what, and how often (stages/admit.ts); absent: no admission checks (tests). */
   admission?: AdmitOptions;
   /** True between the end of startup and the start of shutdown: readiness needs it. */
@@ -112,7 +118,7 @@ export class Router implements InferenceService {
     installTracing(this.hooks);
     // A given policy is the whole chain (the server composes splits and aliases); else Triton's,
     // behind the alias translation when there are aliases.
-    const latest = new LatestReadyPolicy(o.repository);
+    const latest = readyPolicy(o.repository, o.residency, clock);
     const policy = o.policy ?? (o.aliases ? new AliasPolicy(o.aliases, latest) : latest);
     const r = o.resilience ?? {};
     this.breakers = r.breakers ?? new Breakers();
@@ -156,7 +162,10 @@ export class Router implements InferenceService {
   }
 
   modelReady(model: string, version?: string): boolean {
-    return this.o.repository.modelVersions(model, this.named(model, version)).some((v) => v.state === 'READY');
+    // An evicted version is ready to serve: a call loads it (memory budget, docs/memory.md).
+    return this.o.repository
+      .modelVersions(model, this.named(model, version))
+      .some((v) => v.state === 'READY' || v.evicted === true);
   }
 
   modelMetadata(model: string, version?: string): ModelMetadata {
@@ -173,4 +182,10 @@ export class Router implements InferenceService {
     if (!this.o.aliases || version === undefined || version === '') return version;
     return translateVersion(this.o.aliases, model, version);
   }
+}
+
+/** Triton's latest-READY policy, loading evicted versions on demand when there is a memory budget. */
+export function readyPolicy(source: VersionSource, residency: Residency | undefined, clock: Clock): VersionPolicy {
+  const latest = new LatestReadyPolicy(source);
+  return residency ? new OnDemandPolicy(latest, residency, clock) : latest;
 }

@@ -82,6 +82,22 @@ export const ServerOptionsSchema = z.object({
   cacheTtlSeconds: z.number().positive().default(300),
   /** Longest wait for one Redis cache operation before serving goes on without it (ms). */
   cacheRedisTimeoutMs: z.number().int().positive().default(50),
+  /**
+   * Bytes loaded model versions may hold together (docs/memory.md): idle, unpinned versions are
+   * evicted least recently used first and loaded again by the next call. 0 = unlimited.
+   */
+  modelMemoryBudget: z.number().int().nonnegative().default(0),
+  /**
+   * Threads of the shared pool that hosts small models' sessions (docs/memory.md, dense hosting);
+   * absent: one per core; 0: every instance gets a thread of its own.
+   */
+  sharedWorkers: z.number().int().nonnegative().optional(),
+  /** Largest model file, bytes, placed on the shared pool unless its config's `worker_pool` says otherwise. */
+  sharedWorkerMaxBytes: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(4 * 2 ** 20),
 });
 
 /** Security options (auth/, audit/, protocol/common/tls.ts); see docs/security.md. */

@@ -47,7 +47,7 @@ export function claimServingDir(dir: string): void {
 
 export async function openServerRegistry(
   o: ServerOptions,
-  repository: Pick<ModelRepositoryApi, 'sync' | 'readyVersions'>,
+  repository: Pick<ModelRepositoryApi, 'sync' | 'readyVersions' | 'isEvicted'>,
   logger: Logger,
   clock: Clock,
 ): Promise<ServerRegistry | undefined> {

@@ -13,15 +13,16 @@ import { Tracing } from '../observability/tracing.js';
 import { createGrpcServer } from '../protocol/grpc/server.js';
 import { createHttpServer } from '../protocol/http/server.js';
 import { ModelRepository } from '../repository/repository.js';
+import { EVICTED_REASON } from '../repository/residency.js';
 import type { ModelRepositoryApi, RepositoryEvent } from '../repository/types.js';
 import type { RegistrySync } from '../manager/sync.js';
 import { ManualTraffic } from '../rollout/manual-traffic.js';
 import { SplitPolicy } from '../rollout/split-policy.js';
 import { AdminApi } from '../router/admin.js';
 import { AliasPolicy } from '../router/alias-policy.js';
-import { LatestReadyPolicy, type VersionPolicy } from '../router/policy.js';
+import type { VersionPolicy } from '../router/policy.js';
 import { Breakers } from '../resilience/breakers.js';
-import { Router } from '../router/router.js';
+import { Router, readyPolicy } from '../router/router.js';
 import { createScheduler } from '../scheduler/create-scheduler.js';
 import { openSupplyPolicy } from '../supply/policy.js';
 import type { PayloadLog } from '../privacy/payload-log.js';
@@ -92,7 +93,10 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
   const clock = deps.clock ?? systemClock;
   const stats = new StatsRegistry();
   const tracing = deps.tracing ?? new Tracing({ serviceVersion: VERSION });
-  const backends = new BackendRegistry([deps.backend ?? new OrtBackend()]);
+  const ort = deps.backend
+    ? undefined
+    : new OrtBackend({ sharedWorkers: o.sharedWorkers, sharedMaxBytes: o.sharedWorkerMaxBytes });
+  const backends = new BackendRegistry([deps.backend ?? ort!]);
   let phase: 'starting' | 'serving' | 'stopping' = 'starting';
   const responseCache = openServerCache(o, logger);
   // The readers run only at scrape time, after the repository and router below exist.
@@ -105,6 +109,8 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
         traffic: () => registry?.sync?.status().traffic ?? {},
         breakers: () => breakers.states(),
         cache: () => responseCache?.cache.readings() ?? [],
+        memory: () => repository.memoryReadings(),
+        workers: () => ort?.workerReading(),
       })
     : undefined;
 
@@ -140,9 +146,14 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     },
     onEvent: (e) => {
       if (e.type === 'ready' && e.version !== undefined) recordLoad(stats, metrics, e.model, e.version, e.ms ?? 0);
+      if (e.type === 'evicted') metrics?.memory.countEviction(e.model);
+      if (e.type === 'on-demand') metrics?.memory.onDemandLoad(e.model, e.reason === undefined, (e.ms ?? 0) / 1000);
       logRepositoryEvent(logger, stats, e);
     },
     modelSource: await openSupplyPolicy(o),
+    // The registry's default alias is pinned too (registry mode); `registry` exists before any load.
+    memoryBudget:
+      o.modelMemoryBudget > 0 ? { bytes: o.modelMemoryBudget, pinned: (m, v) => pinnedByRegistry(m, v) } : undefined,
     onInstanceEvent: (e: InstanceEvent) => {
       countInstanceEvent(stats, e);
       if (e.type === 'hung') metrics?.countWorkerHang(e.instance.model, e.instance.version);
@@ -152,12 +163,15 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
   });
 
   const registry: ServerRegistry | undefined = await openServerRegistry(o, repository, logger, clock);
+  const pinnedByRegistry = (m: string, v: number) => registry?.sync?.isPinned(m, v) === true;
+  const residency = o.modelMemoryBudget > 0 ? repository : undefined;
   const auth: ServerAuth = openServerAuth(o, { logger, metrics, registryStore: registry?.service.store });
   const tls = openServerTls(o, logger);
   const router = new Router({
     repository,
     aliases: registry?.sync,
-    policy: registry?.sync && servingPolicy(registry.sync, repository, metrics),
+    residency,
+    policy: registry?.sync && servingPolicy(registry.sync, readyPolicy(repository, residency, clock), metrics),
     admission: {
       gatekeeper: auth.gatekeeper,
       limiter: auth.limiter,
@@ -301,8 +315,8 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
 }
 
 /** Registry mode's chain: a traffic split (unqualified calls) → aliases → Triton's ready-version policy. */
-function servingPolicy(sync: RegistrySync, repository: ModelRepositoryApi, metrics?: Metrics): VersionPolicy {
-  return new SplitPolicy(sync, new AliasPolicy(sync, new LatestReadyPolicy(repository)), {
+function servingPolicy(sync: RegistrySync, ready: VersionPolicy, metrics?: Metrics): VersionPolicy {
+  return new SplitPolicy(sync, new AliasPolicy(sync, ready), {
     onStickyMissing: (model) => metrics?.countStickyMissing(model),
   });
 }
@@ -315,11 +329,14 @@ const DROPS: Record<'queue-full' | 'timeout' | 'shed' | 'deadline', DropReason> 
   deadline: 'deadline',
 };
 
-/** Versions for infergate_model_ready: loaded, loading or failed ones (not those unloaded on purpose). */
+/**
+ * Versions for infergate_model_ready: loaded, loading or failed ones (not those unloaded on
+ * purpose, nor those the memory budget evicted: they answer calls; a failed reload shows).
+ */
 function versionRows(repository: ModelRepositoryApi): Array<{ model: string; version: string; ready: boolean }> {
   return repository
     .index(false)
-    .filter((e) => e.version !== undefined && e.reason !== 'unloaded')
+    .filter((e) => e.version !== undefined && e.reason !== 'unloaded' && e.reason !== EVICTED_REASON)
     .map((e) => ({ model: e.name, version: e.version as string, ready: e.state === 'READY' }));
 }
 
@@ -352,6 +369,14 @@ function logRepositoryEvent(logger: Logger, stats: StatsRegistry, e: RepositoryE
     case 'unloaded':
       stats.drop(e.model, e.version ?? 0);
       logger.info(at, `unloaded ${e.model} v${e.version}`);
+      break;
+    case 'evicted':
+      logger.info({ ...at, bytes: e.bytes }, `evicted ${e.model} v${e.version} (memory budget, ${e.bytes} bytes)`);
+      break;
+    case 'on-demand':
+      if (e.reason === undefined)
+        logger.info({ ...at, ms: e.ms }, `loaded ${e.model} v${e.version} on demand (${Math.round(e.ms ?? 0)} ms)`);
+      else logger.warn({ ...at, reason: e.reason }, `on-demand load of ${e.model} v${e.version} failed: ${e.reason}`);
       break;
     default:
       logger.debug({ ...at, event: e.type }, `${e.type} ${e.model}`);

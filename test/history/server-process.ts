@@ -57,6 +57,10 @@ export class ServerSlot {
       '0',
       '--log-format',
       'json',
+      // The fault control (child-entry.ts) addresses one instance's own thread; faults on the
+      // shared pool's threads, which take their co-tenants along, are tested in ort-pool.test.ts.
+      '--shared-workers',
+      '0',
       ...this.o.args,
     ];
     const child = spawn(process.execPath, args, {

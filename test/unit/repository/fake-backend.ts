@@ -1,7 +1,8 @@
 /**
  * A fake Backend for repository tests. A "model file" is JSON: {"inputs":[…],"outputs":[…]}
- * (ModelIO), optionally with "failLoad": true or "loadMs": N. Anything else fails inspect with
- * a message that contains the absolute path (to check it never reaches clients).
+ * (ModelIO), optionally with "failLoad": true, "loadMs": N or "memoryBytes": N (what the loaded
+ * version reports holding; default the file's size). Anything else fails inspect with a message
+ * that contains the absolute path (to check it never reaches clients).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -9,9 +10,10 @@ import type { Backend, LoadedModel } from '../../../src/backend/types.js';
 import type { ModelIO, ModelVersionSpec } from '../../../src/core/model.js';
 import type { Job, JobResult, Scheduler } from '../../../src/scheduler/types.js';
 
-interface FakeFile extends ModelIO {
+export interface FakeFile extends ModelIO {
   failLoad?: boolean;
   loadMs?: number;
+  memoryBytes?: number;
 }
 
 /** A batchable FP32 signature x:[-1,3] → y:[-1,2]. */
@@ -30,14 +32,20 @@ export class FakeBackend implements Backend {
   readonly name = 'onnxruntime';
   readonly platforms = ['onnxruntime_onnx'];
   readonly loads: ModelVersionSpec[] = [];
+  /** Every load call, failed ones included. */
+  attempts = 0;
+  /** Every inspect call. */
+  inspects = 0;
   disposed = 0;
   live = 0;
 
   async inspect(path: string): Promise<ModelIO> {
+    this.inspects++;
     return (await this.read(path)) as ModelIO;
   }
 
   async load(spec: ModelVersionSpec): Promise<LoadedModel> {
+    this.attempts++;
     const file = await this.read(spec.path);
     if (file.loadMs) await new Promise((r) => setTimeout(r, file.loadMs));
     if (file.failLoad) throw new Error(`onnxruntime could not create a session for ${spec.path}`);
@@ -46,7 +54,7 @@ export class FakeBackend implements Backend {
     let done = false;
     return {
       instances: [],
-      memoryBytes: (await readFile(spec.path)).byteLength,
+      memoryBytes: file.memoryBytes ?? (await readFile(spec.path)).byteLength,
       dispose: async () => {
         if (done) return;
         done = true;

@@ -2,9 +2,14 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BackendRegistry } from '../../../src/backend/registry.js';
-import { systemClock } from '../../../src/core/clock.js';
+import { type Clock, systemClock } from '../../../src/core/clock.js';
 import { ModelRepository } from '../../../src/repository/repository.js';
-import type { ControlMode, RepositoryEvent, VersionHandle } from '../../../src/repository/types.js';
+import type {
+  ControlMode,
+  MemoryBudgetOptions,
+  RepositoryEvent,
+  VersionHandle,
+} from '../../../src/repository/types.js';
 import { LatestReadyPolicy } from '../../../src/router/policy.js';
 import { FakeBackend, FakeScheduler, SIMPLE, writeModelFile } from './fake-backend.js';
 
@@ -31,7 +36,7 @@ export async function writeModel(
 export function makeRepo(
   root: string,
   mode: ControlMode,
-  extra: { startupModels?: string[]; pollIntervalMs?: number } = {},
+  extra: { startupModels?: string[]; pollIntervalMs?: number; memoryBudget?: MemoryBudgetOptions; clock?: Clock } = {},
 ) {
   const backend = new FakeBackend();
   const events: RepositoryEvent[] = [];
@@ -48,7 +53,8 @@ export function makeRepo(
       schedulers.push(s);
       return s;
     },
-    clock: systemClock,
+    clock: extra.clock ?? systemClock,
+    memoryBudget: extra.memoryBudget,
     onEvent: (e) => {
       events.push(e);
       for (const w of waiters.splice(0))
