@@ -220,7 +220,9 @@ describe('model memory budget', () => {
     const { repo, backend, events, call, state } = await aEvictedByB(clock);
     await writeFile(join(root, 'a', '1', 'model.onnx'), sized(1000, { failLoad: true }));
     const failed = (e: unknown) =>
-      e instanceof InferError && e.code === 'IG_ERR_UNAVAILABLE' && /^'a' could not be loaded on demand: /.test(e.message);
+      e instanceof InferError &&
+      e.code === 'IG_ERR_UNAVAILABLE' &&
+      /^'a' could not be loaded on demand: /.test(e.message);
     const attempts = backend.attempts;
     await assert.rejects(call('a'), failed);
     assert.equal(backend.attempts - attempts, 1);
