@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 
 function int(name: string) {
@@ -205,6 +206,8 @@ export function registerServeCommand(program: Command): void {
     .action(async (repository: string, opts: Record<string, unknown>) => {
       // Loaded here, not at the top: `infergate --help` and client commands stay fast.
       const { startServer } = await import('../server/server.js');
+      // Signals count from the start: one that arrives while models load still ends the process.
+      const signals = new SignalHandling(opts.drainSecs as number, opts.exitTimeoutSecs as number);
       const server = await startServer({
         repository,
         host: opts.host as string,
@@ -263,23 +266,85 @@ export function registerServeCommand(program: Command): void {
         console.error(`infergate serve: cannot start: ${why}`);
         process.exit(1);
       });
-      let signals = 0;
-      const onSignal = (sig: NodeJS.Signals) => {
-        if (++signals > 1) {
-          server.logger.warn(`second ${sig}: exiting now`);
-          process.exit(1);
-        }
-        server.logger.info(`${sig} received`);
-        // Ctrl-C is a person at a terminal, not an orchestrator: no drain period for SIGINT.
-        server.stop(sig === 'SIGINT' ? { drainSeconds: 0 } : {}).then(
-          () => process.exit(0),
-          (err) => {
-            server.logger.error({ err }, 'error during shutdown');
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
+      signals.serving(server);
     });
+}
+
+/**
+ * Ends the process at once. Not process.exit(): it joins every worker thread, and a thread inside a
+ * native onnxruntime call (a long run, a session being created) is joined only when that call
+ * returns — measured: a process.exit() during a 3.5 s run waited for it, then aborted. A model
+ * that runs for minutes kept a SIGTERMed server alive and busy that long (issue #21 item 8).
+ */
+function killNow(server: StoppableServer, why: string): void {
+  server.logger.warn(`${why}: ending the process now`);
+  // The log is written asynchronously and would be lost: say it on stderr too, synchronously.
+  writeSync(2, `infergate serve: ${why}: ending the process now\n`);
+  process.kill(process.pid, 'SIGKILL');
+}
+
+/** What signal handling needs of a running server. */
+interface StoppableServer {
+  stop(options?: { drainSeconds?: number }): Promise<{ timedOut: boolean }>;
+  logger: {
+    info(msg: string): void;
+    warn(msg: string): void;
+    error(obj: object, msg: string): void;
+    flush?(cb?: (err?: Error) => void): void;
+  };
+}
+
+/**
+ * SIGTERM / SIGINT handling of `serve`, bounded in every state: the first signal stops the server
+ * (drain, then in-flight work within --exit-timeout-secs; SIGINT skips the drain), a second one
+ * exits at once, and a hard deadline (drain + exit timeout + 10 s) exits whatever still waits —
+ * a close that never settles must not keep a process the orchestrator asked to stop. A signal
+ * during startup (models still loading) exits at once: nothing is serving yet.
+ */
+class SignalHandling {
+  #count = 0;
+  #server: StoppableServer | undefined;
+
+  constructor(
+    private readonly drainSeconds: number,
+    private readonly exitTimeoutSeconds: number,
+  ) {
+    process.on('SIGTERM', (sig) => this.#onSignal(sig));
+    process.on('SIGINT', (sig) => this.#onSignal(sig));
+  }
+
+  /** The server is up: signals from now on stop it in order. */
+  serving(server: StoppableServer): void {
+    this.#server = server;
+  }
+
+  #onSignal(sig: NodeJS.Signals): void {
+    const server = this.#server;
+    if (server === undefined) {
+      // Models may be loading inside native calls, which process.exit() would wait for (killNow).
+      console.error(`infergate serve: ${sig} during startup: exiting`);
+      process.kill(process.pid, 'SIGKILL');
+      return;
+    }
+    if (++this.#count > 1) {
+      server.logger.warn(`second ${sig}: exiting now`);
+      process.exit(1);
+    }
+    server.logger.info(`${sig} received`);
+    // Ctrl-C is a person at a terminal, not an orchestrator: no drain period for SIGINT.
+    const drain = sig === 'SIGINT' ? 0 : this.drainSeconds;
+    const deadline = setTimeout(
+      () => killNow(server, 'shutdown did not finish within the drain and exit timeouts'),
+      (drain + this.exitTimeoutSeconds + 10) * 1000,
+    );
+    deadline.unref();
+    server.stop(sig === 'SIGINT' ? { drainSeconds: 0 } : {}).then(
+      ({ timedOut }) =>
+        timedOut ? killNow(server, 'the exit timeout passed with model work still running') : process.exit(0),
+      (err) => {
+        server.logger.error({ err }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  }
 }

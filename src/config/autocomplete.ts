@@ -12,6 +12,7 @@ import {
 } from '../gen/model_config_pb.js';
 import { configType } from './datatypes.js';
 import { loadError } from './errors.js';
+import { serverFedInputs, stateOutputs } from './sequence.js';
 
 /** Triton's `default-max-batch-size` backend setting. */
 export const DEFAULT_MAX_BATCH_SIZE = 4;
@@ -41,12 +42,17 @@ export function autoComplete(input: ModelConfig, io: ModelIO, defaultMaxBatch = 
   if (completesIo && cfg.maxBatchSize > 1 && !cfg.schedulingChoice.case)
     cfg.schedulingChoice = { case: 'dynamicBatching', value: create(ModelDynamicBatchingSchema) };
   const batched = cfg.maxBatchSize > 0;
+  // Control and state tensors are fed and read by the sequence batcher, never by clients.
+  const fedIn = new Set(serverFedInputs(cfg));
+  const fedOut = new Set(stateOutputs(cfg));
   if (cfg.input.length === 0)
-    cfg.input = io.inputs.map((t) => create(ModelInputSchema, generated(model, 'input', t, batched)) as ModelInput);
+    cfg.input = io.inputs
+      .filter((t) => !fedIn.has(t.name))
+      .map((t) => create(ModelInputSchema, generated(model, 'input', t, batched)) as ModelInput);
   if (cfg.output.length === 0)
-    cfg.output = io.outputs.map(
-      (t) => create(ModelOutputSchema, generated(model, 'output', t, batched)) as ModelOutput,
-    );
+    cfg.output = io.outputs
+      .filter((t) => !fedOut.has(t.name))
+      .map((t) => create(ModelOutputSchema, generated(model, 'output', t, batched)) as ModelOutput);
   return cfg;
 }
 

@@ -47,7 +47,8 @@ export function configWarnings(cfg: ModelConfig): string[] {
     out.push(`gpu_execution_accelerator (${gpu.map((a) => a.name).join(', ')}) ignored: no GPU on this server`);
   if (cfg.modelOperations && cfg.modelOperations.opLibraryFilename.length > 0)
     out.push('model_operations ignored: custom op libraries are not loaded');
-  if (cfg.schedulingChoice.case === 'sequenceBatching')
-    out.push('sequence_batching: sequences are scheduled without implicit state support');
+  const sb = cfg.schedulingChoice.case === 'sequenceBatching' ? cfg.schedulingChoice.value : undefined;
+  if (sb?.strategyChoice.case === 'direct' && sb.strategyChoice.value.minimumSlotUtilization > 0)
+    out.push('sequence_batching direct minimum_slot_utilization ignored: every ready slot runs at once');
   return out;
 }

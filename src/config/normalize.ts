@@ -14,6 +14,7 @@ import { autoComplete } from './autocomplete.js';
 import { dimsOf } from './datatypes.js';
 import { applyBaseDefaults, type KnownBackend } from './defaults.js';
 import { loadError } from './errors.js';
+import { normalizeSequenceBatching } from './sequence.js';
 import { validateSignature } from './signature.js';
 
 /**
@@ -33,6 +34,7 @@ export function normalizeConfig(
   cfg = clone(ModelConfigSchema, cfg);
   if (cfg.maxBatchSize < 0) throw loadError(model, 'max_batch_size must not be negative');
   if (cfg.schedulingChoice.case === 'dynamicBatching') normalizeDynamicBatching(cfg.schedulingChoice.value, cfg);
+  normalizeSequenceBatching(cfg);
   if (cfg.schedulingChoice.case === 'ensembleScheduling')
     throw loadError(model, 'ensemble scheduling is not supported by this server');
   cfg.optimization = withPinnedDefaults(cfg.optimization);

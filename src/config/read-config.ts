@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import { type ModelConfig, ModelConfigSchema } from '../gen/model_config_pb.js';
-import { loadError } from './errors.js';
+import { loadError, messageOf } from './errors.js';
 import { formatOf, parseModelConfig } from './parse-text.js';
 
 /** Config file names looked up in a model directory, first found wins. */
@@ -33,5 +33,19 @@ export async function readModelConfig(modelDir: string, model: string): Promise<
 /** Parses the `config` parameter of a repository load call (ModelConfig JSON). */
 export function parseConfigOverride(json: string, model: string): RawConfig {
   const file = `${model} (load parameter 'config')`;
-  return { config: parseModelConfig(json, 'json', file), file };
+  // JSON only, as Triton reads it: a broken JSON fragment must not pass as YAML. Refusals say
+  // "failed to load", which Triton's model-control examples check for.
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (err) {
+    throw loadError(model, `the 'config' parameter is not valid JSON: ${messageOf(err)}`, err);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw loadError(model, "the 'config' parameter must be a JSON object (a model configuration)");
+  try {
+    return { config: parseModelConfig(json, 'json', file), file };
+  } catch (err) {
+    throw loadError(model, messageOf(err), err);
+  }
 }

@@ -3,6 +3,8 @@ import type { ModelConfig, ModelInput, ModelOutput } from '../gen/model_config_p
 import { supportsBatching } from './autocomplete.js';
 import { configTypeName, dimsOf, protocolType } from './datatypes.js';
 import { loadError } from './errors.js';
+import { sequenceSpec, serverFedInputs } from './sequence.js';
+import type { DataType } from '../core/datatype.js';
 
 type IoTensor = ModelIO['inputs'][number];
 
@@ -26,7 +28,8 @@ export function validateSignature(cfg: ModelConfig, io: ModelIO): void {
     throw loadError(model, 'model does not support batching while non-zero max_batch_size is specified');
   checkList(cfg, 'input', cfg.input, io.inputs);
   checkList(cfg, 'output', cfg.output, io.outputs);
-  const declared = new Set(cfg.input.map((i) => i.name));
+  checkSequenceSignature(cfg, io);
+  const declared = new Set([...cfg.input.map((i) => i.name), ...serverFedInputs(cfg)]);
   const missing = io.inputs.filter((t) => !declared.has(t.name)).map((t) => `'${t.name}'`);
   if (missing.length > 0) throw mismatch(model, `model input(s) ${missing.join(', ')} missing from the config`);
 }
@@ -64,4 +67,35 @@ function checkTensor(cfg: ModelConfig, kind: string, d: ModelInput | ModelOutput
       model,
       `${kind} '${d.name}' has shape [${full.join(',')}] in the config but [${t.shape.join(',')}] in the model`,
     );
+}
+
+/**
+ * Checks control and state tensors against the model file: present, same datatype, and the
+ * shape the server feeds ([1] per row for controls, the state's dims for states).
+ */
+function checkSequenceSignature(cfg: ModelConfig, io: ModelIO): void {
+  const spec = sequenceSpec(cfg);
+  if (!spec) return;
+  const model = cfg.name;
+  const batch = cfg.maxBatchSize > 0 ? [-1] : [];
+  const check = (kind: string, name: string, datatype: DataType, dims: number[], list: ModelIO['inputs']) => {
+    const t = list.find((x) => x.name === name);
+    if (!t) throw loadError(model, `sequence batching ${kind} '${name}' is not in the model`);
+    if (t.datatype !== datatype)
+      throw loadError(
+        model,
+        `sequence batching ${kind} '${name}' is ${datatype} in the config but ${t.datatype ?? 'an unsupported type'} in the model`,
+      );
+    const full = [...batch, ...dims];
+    if (!shapesCompatible(full, t.shape))
+      throw loadError(
+        model,
+        `sequence batching ${kind} '${name}' is fed as [${full.join(',')}] but the model has [${t.shape.join(',')}]`,
+      );
+  };
+  for (const c of spec.controls) check('control input', c.input, c.datatype, [1], io.inputs);
+  for (const s of spec.states) {
+    check('state input', s.input, s.datatype, s.initialDims, io.inputs);
+    check('state output', s.output, s.datatype, s.initialDims, io.outputs);
+  }
 }

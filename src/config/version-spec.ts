@@ -6,6 +6,7 @@ import { loadError } from './errors.js';
 import { executionSpec } from './execution.js';
 import { pinnedParameter } from './residency.js';
 import { resilienceSpec } from './resilience.js';
+import { sequenceSpec, withSequenceWarmup } from './sequence.js';
 import { warmupSamples } from './warmup.js';
 
 /** Where one version lives and what was read beside it. */
@@ -54,6 +55,11 @@ export function toVersionSpec(cfg: ModelConfig, ctx: VersionContext): ModelVersi
   };
   const batching = batchingSpec(cfg);
   if (batching && cfg.maxBatchSize > 0) spec.batching = batching;
+  const sequence = sequenceSpec(cfg);
+  if (sequence) {
+    spec.sequence = sequence;
+    spec.warmup = withSequenceWarmup(cfg, spec.warmup, sequence);
+  }
   const objective = latencyObjectiveSpec(cfg);
   if (objective) spec.latencyObjective = objective;
   const resilience = resilienceSpec(cfg, outputs);

@@ -57,6 +57,10 @@ export const ERRORS = {
   IG_ERR_DEADLINE_EXCEEDED: { http: 504, grpc: GrpcStatus.DEADLINE_EXCEEDED },
   /** Shared-memory region referenced but not registered. */
   IG_ERR_SHM_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND },
+  /** A shared-memory region of that name is already registered (Triton's ALREADY_EXISTS, HTTP 400). */
+  IG_ERR_SHM_EXISTS: { http: 400, grpc: GrpcStatus.ALREADY_EXISTS },
+  /** The server holds as many shared-memory regions as it allows; unregister some first. */
+  IG_ERR_SHM_LIMIT: { http: 400, grpc: GrpcStatus.RESOURCE_EXHAUSTED },
   /** A model failed to load (bad file, config mismatch). */
   IG_ERR_MODEL_LOAD: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT },
   /** The model raised during execution. */

@@ -89,6 +89,43 @@ export interface LatencyObjectiveSpec {
   windowRequests: number;
 }
 
+/** What a sequence control input carries (Triton's ModelSequenceBatching.Control.Kind). */
+export type SequenceControlKind = 'start' | 'end' | 'ready' | 'corrid';
+
+/** One control input the sequence batcher feeds (never the client): a model input absent from `inputs`. */
+export interface SequenceControlSpec {
+  /** The model input's name. */
+  input: string;
+  kind: SequenceControlKind;
+  datatype: DataType;
+  /** start/end/ready: the [false, true] values of `*_false_true`; absent for corrid. */
+  falseTrue?: [number, number];
+}
+
+/** One implicit state: output `output` of request n feeds input `input` of request n+1 of a sequence. */
+export interface SequenceStateSpec {
+  input: string;
+  output: string;
+  datatype: DataType;
+  /** Shape of the state at a sequence's start (no batch dim): initial_state's dims, else the state's. */
+  initialDims: number[];
+}
+
+/** Triton's sequence_batching, plain and defaulted (config/sequence.ts). */
+export interface SequenceBatchingSpec {
+  strategy: 'direct' | 'oldest';
+  /** A sequence with nothing to do for this long releases its slot (default 1 s, as Triton). */
+  maxIdleUs: number;
+  /** Sequence slots per instance: max(1, max_batch_size), or oldest's max_candidate_sequences. */
+  slotsPerInstance: number;
+  /** oldest: how long the oldest waiting request may wait for a fuller batch. */
+  maxQueueDelayUs: number;
+  /** oldest: preferred batch sizes (empty: max_batch_size). */
+  preferredBatchSizes: number[];
+  controls: SequenceControlSpec[];
+  states: SequenceStateSpec[];
+}
+
 /** A circuit breaker's settings (our config section `resilience.circuit_breaker`), defaulted. */
 export interface BreakerSpec {
   /** Opens when at least this share of the window's calls failed (0 < rate ≤ 1). */
@@ -162,6 +199,8 @@ export interface ModelVersionSpec {
   warmup: WarmupSample[];
   /** Present when the config has a dynamic_batching section; absent = request at a time. */
   batching?: DynamicBatchingSpec;
+  /** Present when the config has a sequence_batching section (scheduler/sequence-scheduler.ts). */
+  sequence?: SequenceBatchingSpec;
   /** Present when the config has a latency_objective section. */
   latencyObjective?: LatencyObjectiveSpec;
   /** Present when the config has a resilience section (deadline default, breaker, fallback chain). */

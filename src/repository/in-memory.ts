@@ -2,7 +2,17 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isContainedRelativePath } from '../config/warmup.js';
+import { loadError } from '../config/errors.js';
 import { invalidArg } from '../core/errors.js';
+
+/** What the file system's codes mean for a load call's file names. */
+const FS_REASONS: Record<string, string> = {
+  ENAMETOOLONG: 'a file name is too long',
+  ENOTDIR: 'a path uses a file as a folder',
+  EISDIR: 'a path names a folder as a file',
+  EEXIST: 'a path names a file as a folder',
+  ENOSPC: 'no space left',
+};
 
 /** A private copy of a model directory supplied through a load call's `file:` parameters. */
 export interface InMemoryModel {
@@ -37,7 +47,10 @@ export async function writeInMemoryModel(model: string, files: Record<string, Ui
     }
   } catch (err) {
     await rm(tempDir, { recursive: true, force: true });
-    throw err;
+    // The file system's refusal of a name (too long, a file where a folder must go…) is the load's
+    // failure, answered like one (400), never an internal error; the temp path stays private.
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw loadError(model, `a file of the load parameters cannot be written (${FS_REASONS[code] ?? code})`, err);
   }
   return { tempDir, modelDir };
 }

@@ -2,11 +2,18 @@ import { elementCount, isBigIntType, isBytesData, invalidArg, type Tensor } from
 
 const enc = new TextEncoder();
 
-/** Formats like C++'s default ostream for floats (6 significant digits, no trailing zeros). */
-function formatValue(v: number | bigint): string {
-  if (typeof v === 'bigint') return v.toString();
-  if (Number.isInteger(v)) return String(v);
-  return String(Number(v.toPrecision(6)));
+/**
+ * Formats as Triton does (std::to_string): floating-point values in C's "%f" (six decimals, e.g.
+ * "1.000000", "nan", "-inf"), integers as they are. Clients compare these strings.
+ */
+function formatValue(v: number | bigint, float: boolean): string {
+  if (typeof v === 'bigint' || !float) return v.toString();
+  if (Number.isNaN(v)) return 'nan';
+  if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
+  // toFixed switches to exponent notation from 1e21 on; %f never does.
+  const fixed = Math.abs(v) < 1e21 ? v.toFixed(6) : `${BigInt(v)}.000000`;
+  // toFixed drops the sign of values that round to zero; %f keeps it ("-0.000000").
+  return v < 0 || Object.is(v, -0) ? (fixed.startsWith('-') ? fixed : `-${fixed}`) : fixed;
 }
 
 /**
@@ -22,6 +29,7 @@ export function classify(t: Tensor, k: number, batched: boolean, labels?: string
   const top = Math.min(k, per);
   const out: Uint8Array[] = [];
   const big = isBigIntType(t.datatype);
+  const float = t.datatype === 'FP32' || t.datatype === 'FP64';
   for (let b = 0; b < items; b++) {
     const idx = Array.from({ length: per }, (_, i) => i);
     const at = (i: number) => data[b * per + i]!;
@@ -29,7 +37,7 @@ export function classify(t: Tensor, k: number, batched: boolean, labels?: string
     for (let j = 0; j < top; j++) {
       const i = idx[j]!;
       const label = labels?.[i];
-      out.push(enc.encode(`${formatValue(at(i))}:${i}${label !== undefined ? `:${label}` : ''}`));
+      out.push(enc.encode(`${formatValue(at(i), float)}:${i}${label !== undefined ? `:${label}` : ''}`));
     }
   }
   return { name: t.name, datatype: 'BYTES', shape: batched ? [items, top] : [top], data: out };

@@ -22,6 +22,16 @@ export interface Job {
   signal?: AbortSignal;
   /** Present when tracing sampled the request: its batch is reported through onTracedBatch. */
   trace?: RequestTrace;
+  /** The request's sequence_* parameters (read only by the sequence scheduler). */
+  sequence?: SequenceFlags;
+}
+
+/** A request's place in a sequence (Triton's `sequence_id`, `sequence_start`, `sequence_end`). */
+export interface SequenceFlags {
+  /** Correlation id: unsigned integer or string; 0 / '' = in no sequence. */
+  id: string | number | bigint;
+  start: boolean;
+  end: boolean;
 }
 
 /** What the scheduler reports back with each result, for statistics. Times in ns. */

@@ -10,6 +10,7 @@ import { type MetricsServer, startMetricsServer } from '../observability/metrics
 import type { DropReason } from '../observability/stats.js';
 import { StatsRegistry } from '../observability/stats-registry.js';
 import { Tracing } from '../observability/tracing.js';
+import { SystemSharedMemory } from '../protocol/common/shm-regions.js';
 import { createGrpcServer } from '../protocol/grpc/server.js';
 import { createHttpServer } from '../protocol/http/server.js';
 import { ModelRepository } from '../repository/repository.js';
@@ -44,6 +45,7 @@ const EXTENSIONS = [
   'schedule_policy',
   'model_configuration',
   'binary_tensor_data',
+  'system_shared_memory',
   'parameters',
   'statistics',
   'trace',
@@ -67,7 +69,11 @@ export interface RunningServer {
   /** Payload logging (privacy/), when --payload-log-dir is set. */
   readonly payloadLog: PayloadLog | undefined;
   /** Readiness turns false, the drain period passes, in-flight requests finish, models unload. */
-  stop(options?: StopOptions): Promise<void>;
+  /**
+   * `timedOut`: the exit timeout passed with work still running; a model thread may be inside a
+   * native onnxruntime call, which a process.exit() would wait for (serve ends the process otherwise).
+   */
+  stop(options?: StopOptions): Promise<{ timedOut: boolean }>;
 }
 
 /** How one stop runs. */
@@ -221,6 +227,8 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
   // The ports open before any model loads: liveness answers at once, readiness once the startup
   // models are READY (orchestrators would otherwise restart a server that is still loading).
   const limits = { maxBodyBytes: o.maxBodyBytes, maxJsonBytes: o.maxJsonBytes, maxBytesElements: o.maxBytesElements };
+  // One region table: a region registered over HTTP serves gRPC calls too, as in Triton.
+  const sharedMemory = new SystemSharedMemory();
   const http = o.enableHttp
     ? createHttpServer(services, {
         ...limits,
@@ -235,6 +243,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
         onAdmin: (e) => auth.audit.record({ action: 'security.admin', ...e }),
         https: tls?.https,
         privacy: privacy.payloadLog,
+        sharedMemory,
       })
     : undefined;
   const grpc = o.enableGrpc
@@ -246,6 +255,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
         auth: auth.gatekeeper,
         onAdmin: (e) => auth.audit.record({ action: 'security.admin', ...e }),
         credentials: tls?.grpc,
+        sharedMemory,
       })
     : undefined;
   let httpPort: number | undefined;
@@ -285,7 +295,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
       : `infergate started but NOT ready (some models failed to load): HTTP ${httpPort ?? '-'}, gRPC ${grpcPort ?? '-'}`,
   );
 
-  let stopping: Promise<void> | undefined;
+  let stopping: Promise<{ timedOut: boolean }> | undefined;
   const stop = (options: StopOptions = {}) => {
     stopping ??= (async () => {
       phase = 'stopping';
@@ -294,6 +304,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
       await registry?.sync?.stop();
       const drainMs = (options.drainSeconds ?? o.drainSeconds) * 1000;
       const { timedOut } = await shutdown({ http, grpc, repository, logger }, drainMs, o.exitTimeoutSeconds * 1000);
+      sharedMemory.close();
       // Past the timeout a worker may still be inside a native call: the process exit ends it.
       if (!timedOut) await backends.close();
       tls?.close();
@@ -307,6 +318,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
       await tracing.shutdown().catch((err) => logger.warn({ err }, 'flushing traces failed'));
       logger.info('shutdown complete');
       logger.flush?.();
+      return { timedOut };
     })();
     return stopping;
   };

@@ -1,15 +1,11 @@
 // The official Triton Python client (tritonclient[all]) against the real server, over HTTP and
 // gRPC: each check in python/client_checks.py runs as its own test. Python and the client are
 // required: a missing one fails these tests, it never skips them.
-import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
-import { clientPython } from './python-env.js';
+import { clientPython, runPythonCheck } from './python-env.js';
 import { startTestServer, type TestServer } from './server.js';
 
-const run = promisify(execFile);
 const SCRIPT = resolve('test/e2e/python/client_checks.py');
 const CHECKS = [
   'health',
@@ -20,7 +16,7 @@ const CHECKS = [
   'statistics',
   'errors',
   'grpc_stream',
-  'shared_memory_declined',
+  'cuda_shared_memory_declined',
   'repository',
 ];
 
@@ -34,15 +30,5 @@ before(async () => {
 after(() => s.close());
 
 for (const check of CHECKS) {
-  test(`tritonclient: ${check}`, async () => {
-    try {
-      const { stdout } = await run(python, [SCRIPT, '--http', s.httpAddress, '--grpc', s.grpcAddress, check], {
-        timeout: 120_000,
-      });
-      assert.match(stdout, new RegExp(`^ok ${check}$`, 'm'));
-    } catch (err) {
-      const e = err as { stderr?: string; stdout?: string; message: string };
-      assert.fail(`${check} failed:\n${e.stderr ?? ''}${e.stdout ?? ''}${e.stderr ? '' : e.message}`);
-    }
-  });
+  test(`tritonclient: ${check}`, () => runPythonCheck(python, SCRIPT, check, s));
 }

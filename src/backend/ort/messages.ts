@@ -59,6 +59,11 @@ export interface WarmupPlan {
   name: string;
   count: number;
   inputs: WarmupInputPlan[];
+  /**
+   * Made up by infergate (no `model_warmup` in the config): it must never fail a valid model, so
+   * its strings are "0" (a graph may cast them to numbers) and a failure is only a warning.
+   */
+  generated?: boolean;
 }
 
 /** Test-only behaviour, present only when INFERGATE_TEST_HOOKS=1 (see hooks.ts). */

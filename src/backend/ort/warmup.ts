@@ -36,5 +36,5 @@ export function warmupPlans(spec: ModelVersionSpec): WarmupPlan[] {
       shape: batching ? [1, ...fixedDims(t)] : fixedDims(t),
       kind: 'zero' as const,
     }));
-  return [{ name: 'generated', count: 1, inputs }];
+  return [{ name: 'generated', count: 1, inputs, generated: true }];
 }

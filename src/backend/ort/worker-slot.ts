@@ -86,14 +86,15 @@ export class SessionSlot {
         d.source?.externalDataDir,
       );
       const rssAfterCreate = residentBytes();
-      await runWarmup(created.session, d.warmup);
+      const warmupWarnings = await runWarmup(created.session, d.warmup);
       const memoryBytes = sessionMemoryBytes(created.fileBytes, rssAfterCreate, residentBytes());
       if (this.#closed) {
         await created.session.release();
         return;
       }
       this.#session = created.session;
-      this.post({ type: 'ready', ms: performance.now() - started, warnings: created.warnings, memoryBytes });
+      const warnings = [...created.warnings, ...warmupWarnings];
+      this.post({ type: 'ready', ms: performance.now() - started, warnings, memoryBytes });
       void this.#drain();
     } catch (err) {
       this.post({ type: 'init-error', message: reasonOf(err) });

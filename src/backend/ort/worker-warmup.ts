@@ -46,14 +46,18 @@ function fileData(p: WarmupInputPlan, n: number): WireTensor['data'] {
   return numericFromBytes(p.datatype, buf);
 }
 
-/** Generates one warm-up input tensor. */
-export function warmupTensor(p: WarmupInputPlan): WireTensor {
+/** "0": a string a graph can also cast to a number (Triton's string examples do), unlike "". */
+const ZERO_TEXT = new TextEncoder().encode('0');
+
+/** Generates one warm-up input tensor (`generated`: a sample infergate made up, see WarmupPlan). */
+export function warmupTensor(p: WarmupInputPlan, generated = false): WireTensor {
   const n = elementCount(p.shape);
   const base = { name: p.name, datatype: p.datatype, shape: p.shape };
   if (p.kind === 'file') return { ...base, data: fileData(p, n) };
   if (p.datatype === 'BYTES') {
     const items = new Array<Uint8Array>(n);
-    for (let i = 0; i < n; i++) items[i] = p.kind === 'random' ? randomText() : new Uint8Array(0);
+    const zero = generated ? ZERO_TEXT : new Uint8Array(0);
+    for (let i = 0; i < n; i++) items[i] = p.kind === 'random' ? randomText() : zero;
     return { ...base, data: packBytes(items) };
   }
   const data = new (arrayCtor(p.datatype))(n);
@@ -73,20 +77,28 @@ export function planFromSession(session: ort.InferenceSession): WarmupPlan[] {
     if (!m.isTensor || datatype === undefined) throw new LoadFailure(`input '${m.name}' has an unsupported type`);
     inputs.push({ name: m.name, datatype, shape: m.shape.map((d) => (typeof d === 'number' ? d : 1)), kind: 'zero' });
   }
-  return [{ name: 'generated', count: 1, inputs }];
+  return [{ name: 'generated', count: 1, inputs, generated: true }];
 }
 
-/** Runs every warm-up plan `count` times; a failure names the sample and the reason. */
-export async function runWarmup(session: ort.InferenceSession, plans: WarmupPlan[]): Promise<void> {
+/**
+ * Runs every warm-up plan `count` times. A configured sample that fails fails the load, naming the
+ * sample and the reason (as in Triton); a generated one only returns a warning: the model may be
+ * valid and simply not accept made-up data, and Triton would not have warmed it up at all.
+ */
+export async function runWarmup(session: ort.InferenceSession, plans: WarmupPlan[]): Promise<string[]> {
+  const warnings: string[] = [];
   for (const plan of plans.length > 0 ? plans : planFromSession(session)) {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const p of plan.inputs) feeds[p.name] = wireToOrt(warmupTensor(p));
-    for (let i = 0; i < plan.count; i++) {
-      try {
-        await session.run(feeds);
-      } catch (err) {
-        throw new LoadFailure(`warm-up sample '${plan.name}' failed: ${cleanReason(messageOf(err))}`);
-      }
+    try {
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const p of plan.inputs) feeds[p.name] = wireToOrt(warmupTensor(p, plan.generated));
+      for (let i = 0; i < plan.count; i++) await session.run(feeds);
+    } catch (err) {
+      const why = err instanceof LoadFailure ? err.message : cleanReason(messageOf(err));
+      // Our own refusals (a data file that cannot be read) already say what is wrong.
+      if (!plan.generated)
+        throw err instanceof LoadFailure ? err : new LoadFailure(`warm-up sample '${plan.name}' failed: ${why}`);
+      warnings.push(`the generated warm-up failed, so the model starts cold: ${why}`);
     }
   }
+  return warnings;
 }

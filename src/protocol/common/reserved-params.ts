@@ -78,9 +78,22 @@ function bool(key: string, value: ParamValue): boolean {
   return value;
 }
 
+/**
+ * The longest string sequence_id accepted, in UTF-8 bytes: the id is kept per open sequence and
+ * copied into a CORRID tensor, so an unbounded one would be memory a client chooses.
+ */
+export const MAX_SEQUENCE_ID_BYTES = 256;
+
 /** sequence_id is an unsigned integer or a string (sequence(string_id) extension). */
 function sequenceId(value: ParamValue): ParamValue {
-  if (typeof value === 'string') return value;
+  if (typeof value === 'string') {
+    const bytes = Buffer.byteLength(value, 'utf8');
+    if (bytes > MAX_SEQUENCE_ID_BYTES)
+      throw invalidArg(
+        `parameter 'sequence_id' is ${bytes} bytes long; string ids are at most ${MAX_SEQUENCE_ID_BYTES} bytes`,
+      );
+    return value;
+  }
   if (typeof value === 'bigint' && value >= 0n) return value;
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
   throw invalidArg(`parameter 'sequence_id' must be an unsigned integer or a string`);

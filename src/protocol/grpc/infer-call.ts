@@ -1,7 +1,8 @@
 /**
- * The one gRPC inference path, shared by ModelInfer and ModelStreamInfer: decode → infer →
- * encode, with the call context built once here. When tracing samples the call, a request span
- * continuing the caller's `traceparent` wraps the same path (no separate traced copy).
+ * The one gRPC inference path, shared by ModelInfer and ModelStreamInfer: decode → (read the
+ * inputs in shared memory) → infer → (write the outputs to shared memory) → encode, with the call
+ * context built once here. When tracing samples the call, a request span continuing the caller's
+ * `traceparent` wraps the same path (no separate traced copy).
  */
 import type { Metadata } from '@grpc/grpc-js';
 import {
@@ -16,7 +17,8 @@ import {
 import type { ModelInferRequest, ModelInferResponse } from '../../gen/grpc_service_pb.js';
 import type { RequestSpan, Tracing } from '../../observability/tracing.js';
 import type { InferenceService } from '../../router/types.js';
-import { decodeInferRequest, type GrpcDecodeLimits } from './infer-decode.js';
+import { ShmCall, type SystemSharedMemory } from '../common/index.js';
+import { decodeInferCall, type GrpcDecodeLimits } from './infer-decode.js';
 import { encodeInferResponse } from './infer-encode.js';
 
 /** What a call brings besides its message. */
@@ -40,9 +42,18 @@ export interface InferOutcome {
 /** Runs one ModelInferRequest through the service. Rejects with what the service threw. */
 export type InferPath = (msg: ModelInferRequest, call: GrpcCall) => Promise<InferOutcome>;
 
-/** The inference path over `service`, traced when `tracing` is given and samples the call. */
-export function inferPath(service: InferenceService, limits?: GrpcDecodeLimits, tracing?: Tracing): InferPath {
-  const plain = (msg: ModelInferRequest, call: GrpcCall, span?: RequestSpan) => run(service, msg, call, span, limits);
+/**
+ * The inference path over `service`, traced when `tracing` is given and samples the call; tensors
+ * in shared memory name regions of `regions`.
+ */
+export function inferPath(
+  service: InferenceService,
+  regions: SystemSharedMemory,
+  limits?: GrpcDecodeLimits,
+  tracing?: Tracing,
+): InferPath {
+  const plain = (msg: ModelInferRequest, call: GrpcCall, span?: RequestSpan) =>
+    run(service, msg, call, span, limits, regions);
   if (!tracing) return plain;
   return (msg, call) => {
     if (!tracing.on) return plain(msg, call);
@@ -58,10 +69,29 @@ async function run(
   call: GrpcCall,
   span: RequestSpan | undefined,
   limits: GrpcDecodeLimits | undefined,
+  regions: SystemSharedMemory,
 ): Promise<InferOutcome> {
-  const request = decodeInferRequest(msg, limits);
+  const decoded = decodeInferCall(msg, limits);
   // A call cancelled while its message was being decoded never enters the router.
   if (call.signal.aborted) throw call.signal.reason;
+  if (decoded.shm === undefined) return infer(service, decoded.request, msg, call, span);
+  // Holds its regions until the answer is encoded: an unregister meanwhile waits for this call.
+  const shm = await ShmCall.open(regions, decoded.shm, decoded.request);
+  try {
+    return await infer(service, shm.request, msg, call, span, shm);
+  } finally {
+    shm.release();
+  }
+}
+
+async function infer(
+  service: InferenceService,
+  request: InferRequest,
+  msg: ModelInferRequest,
+  call: GrpcCall,
+  span: RequestSpan | undefined,
+  shm?: ShmCall,
+): Promise<InferOutcome> {
   const ctx = callContext({
     protocol: 'grpc',
     id: request.id,
@@ -77,8 +107,9 @@ async function run(
     subject: subjectId(call.metadata.get(SUBJECT_HEADER)),
   });
   const result = await service.infer(request, ctx);
+  const inShm = await shm?.writeOutputs(result);
   const t0 = span ? performance.now() : 0;
-  const response = encodeInferResponse(result, msg.id);
+  const response = encodeInferResponse(result, msg.id, inShm);
   span?.encoded(t0, performance.now());
   return { request, response };
 }

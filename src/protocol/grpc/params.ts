@@ -5,7 +5,7 @@
 import { create } from '@bufbuild/protobuf';
 import { invalidArg, type ParamValue } from '../../core/index.js';
 import { type InferParameter, InferParameterSchema } from '../../gen/grpc_service_pb.js';
-import { checkParameterCount, shmRegionNotFound, splitReservedParameters } from '../common/index.js';
+import { checkParameterCount, type ShmRef, splitReservedParameters } from '../common/index.js';
 
 type Case = NonNullable<InferParameter['parameterChoice']['case']>;
 
@@ -109,24 +109,59 @@ export function decodeRequestParams(map: Record<string, InferParameter>): Reques
   return { parameters, priority, timeoutUs };
 }
 
-/** Fails like Triton does for an unregistered region when a tensor references shared memory. */
-export function rejectSharedMemory(map: Record<string, InferParameter>): void {
+/** A shared-memory int64 parameter's value (a non-negative safe integer), Triton's checks in its order. */
+function shmSize(map: Record<string, InferParameter>, key: string, tensor: string, inShm: boolean): number | undefined {
+  const p = map[key];
+  if (p === undefined) return undefined;
+  // Triton's texts, matched by its QA tests.
+  if (!inShm)
+    throw invalidArg(`'${key}' can not be specified without 'shared_memory_region' parameter for tensor '${tensor}'`);
+  if (p.parameterChoice.case !== 'int64Param')
+    throw invalidArg(`invalid value type for '${key}' parameter for tensor '${tensor}', expected int64_param.`);
+  const v = p.parameterChoice.value;
+  if (v < 0n || v > MAX_SAFE) throw invalidArg(`invalid value ${v} for '${key}' parameter for tensor '${tensor}'`);
+  return Number(v);
+}
+
+/**
+ * The region a tensor's data is in (protocol.md B.8), parsed as Triton's gRPC front end does:
+ * `shared_memory_region` (string_param) with `shared_memory_byte_size` and an optional
+ * `shared_memory_offset` (int64_param); undefined when the tensor names no region.
+ */
+export function shmRef(map: Record<string, InferParameter>, tensor: string): ShmRef | undefined {
   const region = map['shared_memory_region'];
-  if (region === undefined) return;
-  throw shmRegionNotFound(region.parameterChoice.case === 'stringParam' ? region.parameterChoice.value : '');
+  if (region !== undefined && region.parameterChoice.case !== 'stringParam')
+    throw invalidArg(
+      `invalid value type for 'shared_memory_region' parameter for tensor '${tensor}', expected string_param.`,
+    );
+  const inShm = region !== undefined;
+  const offset = shmSize(map, 'shared_memory_offset', tensor, inShm);
+  const byteSize = shmSize(map, 'shared_memory_byte_size', tensor, inShm);
+  if (region === undefined) return undefined;
+  if (byteSize === undefined)
+    throw invalidArg(
+      `'shared_memory_byte_size' must be specified along with 'shared_memory_region' parameter for tensor '${tensor}'`,
+    );
+  return { region: region.parameterChoice.value as string, offset: offset ?? 0, byteSize };
 }
 
 /**
  * Per-output options: `classification` (an int64/uint64 parameter; its range is the router's to
- * check, router/validate.ts, for every protocol) and the remaining custom parameters.
+ * check, router/validate.ts, for every protocol), the shared-memory region the output goes to, and
+ * the remaining custom parameters.
  */
 export function decodeOutputParams(
   output: string,
   map: Record<string, InferParameter>,
-): { classification?: number; parameters?: Record<string, ParamValue> } {
-  rejectSharedMemory(map);
+): { classification?: number; parameters?: Record<string, ParamValue>; shm?: ShmRef } {
   checkParameterCount(Object.keys(map).length, `output '${output}'`);
-  const out: { classification?: number; parameters?: Record<string, ParamValue> } = {};
+  const out: { classification?: number; parameters?: Record<string, ParamValue>; shm?: ShmRef } = {};
+  const shm = shmRef(map, output);
+  if (shm !== undefined) {
+    if (map['classification'] !== undefined)
+      throw invalidArg("output can't set both 'shared_memory_region' and 'classification'");
+    out.shm = shm;
+  }
   for (const [key, p] of Object.entries(map)) {
     if (key === 'classification') {
       const label = `'classification' parameter of output '${output}'`;

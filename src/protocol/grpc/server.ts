@@ -18,7 +18,7 @@ import { callGuard, methodModel, methodScope, peerAddress } from './auth.js';
 import type { AdminCallEvent } from '../http/server.js';
 import type { Services } from '../../router/types.js';
 import type { UnexpectedErrorHook } from './errors.js';
-import { DEFAULT_MAX_BYTES_ELEMENTS } from '../common/index.js';
+import { DEFAULT_MAX_BYTES_ELEMENTS, SystemSharedMemory } from '../common/index.js';
 import { inferenceHandlers } from './handlers.js';
 import { healthHandlers } from './health.js';
 import { encodeModelInferResponse, encodeModelStreamInferResponse } from './fast-encode.js';
@@ -64,6 +64,8 @@ export interface GrpcServerOptions {
   auth?: Gatekeeper;
   /** Each finished administrative rpc, for the audit trail. */
   onAdmin?: (e: AdminCallEvent) => void;
+  /** The system shared-memory regions, one table with HTTP's (default: a table of its own). */
+  sharedMemory?: SystemSharedMemory;
 }
 
 export interface GrpcServer {
@@ -129,6 +131,7 @@ export function createGrpcServer(services: Services, options: GrpcServerOptions 
   const guard = callGuard(gatekeeper);
   const impl = inferenceHandlers(
     services,
+    options.sharedMemory ?? new SystemSharedMemory(),
     gatekeeper,
     { maxInFlight: options.maxStreamInFlight ?? 128, onUnexpectedError: hook },
     options.tracing,

@@ -2,6 +2,7 @@
 import { toHttpError } from './errors.js';
 import * as admin from './handlers-admin.js';
 import * as models from './handlers-models.js';
+import * as shm from './handlers-shm.js';
 import { privacyErase } from './handlers-privacy.js';
 import * as registry from './handlers-registry.js';
 import * as rollout from './handlers-rollout.js';
@@ -24,9 +25,12 @@ const HANDLERS: Record<RouteName, Handler> = {
   namedRepository: admin.namedRepository,
   logging: admin.logging,
   traceSetting: admin.traceSetting,
-  shmStatus: admin.shmStatus,
-  shmRegister: admin.shmRegister,
-  shmUnregister: admin.shmUnregister,
+  shmStatus: shm.shmStatus,
+  shmRegister: shm.shmRegister,
+  shmUnregister: shm.shmUnregister,
+  cudaShmStatus: shm.cudaShmStatus,
+  cudaShmRegister: shm.cudaShmRegister,
+  cudaShmUnregister: shm.cudaShmUnregister,
   registryStatus: registry.registryStatus,
   registryModels: registry.registryModels,
   registryModel: registry.registryModel,

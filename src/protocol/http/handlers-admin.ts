@@ -1,11 +1,10 @@
 /**
- * The control surface over AdminService: repository, statistics, logging, trace and shared-memory
- * endpoints (protocol.md §B.3, §B.4, §B.7, §B.8).
+ * The control surface over AdminService: repository, statistics, logging and trace endpoints
+ * (protocol.md §B.3, §B.4, §B.7; shared memory, §B.8, is handlers-shm.ts).
  * Bodies are small JSON objects; each is parsed with the same depth guard as infer bodies.
  */
 import { InferError, invalidArg } from '../../core/index.js';
 import type { LoadParams, LogSettings } from '../../router/types.js';
-import { shmUnsupported } from '../common/shared-memory.js';
 import { isPlainObject, parseJsonObjectBody, stringifyJson } from './json.js';
 import { type Handler, type HandlerDeps, type HttpRequestData, jsonResult } from './types.js';
 
@@ -63,17 +62,6 @@ export const traceSetting: Handler = (deps, { params }, req) => {
 export const stats: Handler = (deps, { params }, req) => {
   const all = deps.admin.modelStatistics(params.model, params.version);
   return jsonResult(stringifyJson({ model_stats: all.filter((s) => deps.auth.visible(req.principal, s.name)) }));
-};
-
-/** Shared-memory status: no regions. */
-export const shmStatus: Handler = () => jsonResult('[]');
-
-/** Shared-memory unregister: nothing is registered, so it is a successful no-op. */
-export const shmUnregister: Handler = () => ({ status: 200 });
-
-/** Shared-memory register: declined with 501. */
-export const shmRegister: Handler = () => {
-  throw shmUnsupported();
 };
 
 function parametersOf(doc: Record<string, unknown>): Record<string, unknown> {

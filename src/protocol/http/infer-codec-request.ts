@@ -2,6 +2,7 @@
  * KServe v2 infer request body → InferRequest (protocol.md §A.4, §A.5, §B.1).
  * Pure: takes the (already decompressed) body and the header-length header, returns plain data.
  * Every tensor's data is copied at most once into memory it owns (tensor-wire.ts tensorFromWire).
+ * Tensors in shared memory are only recorded (a ShmPlan): reading them is async (common/shm-call.ts).
  */
 import {
   elementCount,
@@ -11,12 +12,14 @@ import {
   type RequestedOutput,
   type Tensor,
 } from '../../core/index.js';
-import { shmRegionNotFound } from '../common/shared-memory.js';
 import { checkParameterCount, splitReservedParameters } from '../common/reserved-params.js';
+import { emptyShmPlan, type ShmPlan, shmPlaceholder } from '../common/shm-call.js';
 import { checkBytesCount, parseDatatype, parseShape, tensorFromWire } from '../common/tensor-wire.js';
 import { BinaryCursor } from './binary.js';
+import { NeedsExactIntegers, parseWithExactIntegers } from './json-bigint.js';
 import { decodeJsonData } from './json-data.js';
 import { isPlainObject, parseJsonBuffer } from './json.js';
+import { httpOutputShmRef, httpShmRef, isShmParam } from './shm-params.js';
 
 /** Size limits of infer requests (and, for the JSON outputs, of their responses). */
 export interface InferDecodeLimits {
@@ -36,6 +39,8 @@ export interface DecodedInfer {
   request: InferRequest;
   /** Request-level binary_data_output: the format of outputs that do not choose one. */
   binaryOutput: boolean;
+  /** The tensors in shared memory, when any (their inputs are placeholders until read). */
+  shm?: ShmPlan;
 }
 
 interface InputContext {
@@ -43,6 +48,10 @@ interface InputContext {
   cursor: BinaryCursor | undefined;
   limits: InferDecodeLimits;
   elementsLeft: number;
+  /** What is in shared memory, created by the first tensor there. */
+  shm?: ShmPlan;
+  /** Parsed with exact long integers (json-bigint.ts). */
+  exact: boolean;
 }
 
 /**
@@ -61,6 +70,24 @@ export function decodeInferRequest(
 ): DecodedInfer {
   const jsonEnd = headerLength ?? body.byteLength;
   const doc = parseJsonBuffer(body, 0, jsonEnd, limits.maxJsonDepth);
+  try {
+    return decodeDocument(doc, model, version, limits, binary, false);
+  } catch (err) {
+    if (!(err instanceof NeedsExactIntegers)) throw err;
+    // A 64-bit integer past 2^53 was rounded by JSON.parse: decode again from the digits (json-bigint.ts).
+    const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8', 0, jsonEnd);
+    return decodeDocument(parseWithExactIntegers(text), model, version, limits, binary, true);
+  }
+}
+
+function decodeDocument(
+  doc: unknown,
+  model: string,
+  version: string | undefined,
+  limits: InferDecodeLimits,
+  binary: Uint8Array | undefined,
+  exact: boolean,
+): DecodedInfer {
   if (!isPlainObject(doc)) throw invalidArg('the inference request must be a JSON object');
   if (doc.id !== undefined && typeof doc.id !== 'string') throw invalidArg("the request 'id' must be a string");
   const split = splitReservedParameters(parseParameters(doc.parameters, 'the request'));
@@ -70,6 +97,7 @@ export function decodeInferRequest(
     cursor: binary === undefined ? undefined : new BinaryCursor(binary),
     limits,
     elementsLeft: limits.maxJsonElements,
+    exact,
   };
   const inputs = doc.inputs.map((raw: unknown, i: number) => decodeInput(raw, i, ctx));
   ctx.cursor?.finish(model);
@@ -82,9 +110,11 @@ export function decodeInferRequest(
   if (typeof doc.id === 'string' && doc.id !== '') request.id = doc.id;
   if (split.priority !== undefined) request.priority = split.priority;
   if (split.timeoutUs !== undefined) request.timeoutUs = split.timeoutUs;
-  const outputs = parseOutputs(doc.outputs);
+  const outputs = parseOutputs(doc.outputs, ctx);
   if (outputs !== undefined) request.outputs = outputs;
-  return { request, binaryOutput: split.binaryDataOutput ?? false };
+  const decoded: DecodedInfer = { request, binaryOutput: split.binaryDataOutput ?? false };
+  if (ctx.shm !== undefined) decoded.shm = ctx.shm;
+  return decoded;
 }
 
 /** One input: exactly one of data / binary_data_size / shared_memory_region. */
@@ -103,11 +133,16 @@ function decodeInput(raw: unknown, index: number, ctx: InputContext): Tensor {
       `Input '${name}' must set only one of the following fields: 'data', 'binary_data_size' in 'parameters', ` +
         `'shared_memory_region' in 'parameters'`,
     );
-  if (region !== undefined) throw shmRegionNotFound(String(region));
   const count = elementCount(shape);
   if (datatype === 'BYTES') checkBytesCount(name, count, ctx.limits.maxBytesElements);
+  const ref = httpShmRef(params);
+  if (ref !== undefined) {
+    ctx.shm ??= emptyShmPlan();
+    ctx.shm.inputs.push({ index, name, datatype, shape, ref });
+    return shmPlaceholder(name, datatype, shape);
+  }
   if (binarySize !== undefined) return binaryInput(name, datatype, shape, binarySize, ctx);
-  const limits = { maxDepth: ctx.limits.maxJsonDepth, maxElements: ctx.elementsLeft };
+  const limits = { maxDepth: ctx.limits.maxJsonDepth, maxElements: ctx.elementsLeft, exact: ctx.exact };
   const data = decodeJsonData(name, datatype, count, raw.data, limits);
   ctx.elementsLeft -= count;
   return { name, datatype, shape, data };
@@ -144,14 +179,19 @@ function parseParameters(value: unknown, where: string): Record<string, ParamVal
   return value as Record<string, ParamValue>;
 }
 
-/** The optional `outputs` array with binary_data / classification per output. */
-function parseOutputs(value: unknown): RequestedOutput[] | undefined {
+/** The optional `outputs` array with binary_data / classification / shared memory per output. */
+function parseOutputs(value: unknown, ctx: InputContext): RequestedOutput[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value)) throw invalidArg("'outputs' must be an array");
   return value.map((raw: unknown, i: number) => {
     if (!isPlainObject(raw) || typeof raw.name !== 'string') throw invalidArg(`output #${i} must have a string 'name'`);
     const out: RequestedOutput = { name: raw.name };
     const params = parseParameters(raw.parameters, `output '${raw.name}'`);
+    const shm = httpOutputShmRef(params);
+    if (shm !== undefined) {
+      ctx.shm ??= emptyShmPlan();
+      ctx.shm.outputs.set(raw.name, shm);
+    }
     const rest: Record<string, ParamValue> = {};
     for (const [key, v] of Object.entries(params)) {
       if (key === 'binary_data') {
@@ -161,8 +201,7 @@ function parseOutputs(value: unknown): RequestedOutput[] | undefined {
         // The count's range is checked once, by the router (router/validate.ts), for every protocol.
         if (typeof v !== 'number') throw invalidArg(`'classification' of output '${raw.name}' must be a number`);
         out.classification = v;
-      } else if (key === 'shared_memory_region') throw shmRegionNotFound(String(v));
-      else rest[key] = v;
+      } else if (!isShmParam(key)) rest[key] = v;
     }
     if (Object.keys(rest).length > 0) out.parameters = rest;
     return out;

@@ -2,6 +2,7 @@
  * InferResponse → HTTP body (protocol.md §A.4, §B.1). Triton's key order: id (only when
  * non-empty), model_name, model_version (string), parameters (when any), outputs. Binary outputs
  * carry parameters.binary_data_size and their bytes follow the JSON in the order of `outputs`.
+ * An output written to shared memory has no `data` (Triton's rule), only its shared-memory parameters.
  */
 import {
   elementCount,
@@ -12,6 +13,7 @@ import {
   type Tensor,
   wireByteSize,
 } from '../../core/index.js';
+import type { ShmOutputParams } from '../common/shm-call.js';
 import { writeBytesElements, writeNumeric } from './binary.js';
 import { encodeJsonData } from './json-data.js';
 import { stringifyJson } from './json.js';
@@ -25,6 +27,8 @@ export interface OutputFormat {
    * binary per element (a 1 GiB JSON output took 16 s and 2.9 GB, then failed). Default: no bound.
    */
   maxJsonElements?: number;
+  /** Outputs that went to shared memory, with their response parameters (common/shm-call.ts). */
+  sharedMemory?: ShmOutputParams;
 }
 
 /** An encoded body; `headerLength` is set only when binary bytes follow the JSON. */
@@ -37,16 +41,19 @@ export interface EncodedInfer {
 export function encodeInferResponse(resp: InferResponse, format: OutputFormat): EncodedInfer {
   const binary: Tensor[] = [];
   const parts: string[] = [];
+  const shm = format.sharedMemory;
   const asBinary = resp.outputs.map(
     (t) => format.requested?.find((o) => o.name === t.name)?.binary ?? format.binaryDefault,
   );
   checkJsonElements(
-    resp.outputs.filter((_, i) => !asBinary[i]),
+    resp.outputs.filter((t, i) => !asBinary[i] && !shm?.has(t.name)),
     format.maxJsonElements ?? Number.POSITIVE_INFINITY,
   );
   for (let i = 0; i < resp.outputs.length; i++) {
     const t = resp.outputs[i]!;
-    parts.push(asBinary[i] ? binaryOutputJson(t, binary) : outputJson(t, `"data":${encodeJsonData(t)}`));
+    const inShm = shm?.get(t.name);
+    if (inShm !== undefined) parts.push(outputJson(t, `"parameters":${stringifyJson(inShm)}`));
+    else parts.push(asBinary[i] ? binaryOutputJson(t, binary) : outputJson(t, `"data":${encodeJsonData(t)}`));
   }
   const json = Buffer.from(envelope(resp, parts.join(',')), 'utf8');
   let binaryBytes = 0;

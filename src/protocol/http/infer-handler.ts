@@ -1,13 +1,17 @@
-/** POST /v2/models/{m}[/versions/{v}]/infer: decode, call the service, encode, compress. */
-import { callContext, requestIdHeader, SUBJECT_HEADER, subjectId } from '../../core/index.js';
+/**
+ * POST /v2/models/{m}[/versions/{v}]/infer: decode, (read the inputs in shared memory,) call the
+ * service, (write the outputs to shared memory,) encode, compress.
+ */
+import { callContext, type InferRequest, requestIdHeader, SUBJECT_HEADER, subjectId } from '../../core/index.js';
+import { ShmCall } from '../common/shm-call.js';
 import { chooseEncoding, compress, jsonTooLarge } from './compression.js';
 import { deadlineFromHeader, TIMEOUT_HEADER } from './deadline.js';
 import { HEADER_LENGTH, parseHeaderLength } from './binary.js';
-import { decodeInferRequest } from './infer-codec-request.js';
+import { type DecodedInfer, decodeInferRequest } from './infer-codec-request.js';
 import { encodeInferResponse } from './infer-codec-response.js';
 import { decodeRawBinaryRequest } from './raw-binary.js';
 import { CLAMPED_PARAM, FALLBACK_PARAM } from '../../router/types.js';
-import type { Handler, HttpResult } from './types.js';
+import type { Handler, HandlerDeps, HttpRequestData, HttpResult } from './types.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -34,6 +38,23 @@ export const infer: Handler = async (deps, { params }, req) => {
     headerLength === 0
       ? decodeRawBinaryRequest(binary!, deps.inference.modelMetadata(model, params.version), model, params.version)
       : decodeInferRequest(body, headerLength, model, params.version, deps.limits, binary);
+  if (decoded.shm === undefined) return run(deps, req, decoded, decoded.request);
+  // Holds its regions until the answer is encoded: an unregister meanwhile waits for this call.
+  const shm = await ShmCall.open(deps.sharedMemory, decoded.shm, decoded.request);
+  try {
+    return await run(deps, req, decoded, shm.request, shm);
+  } finally {
+    shm.release();
+  }
+};
+
+async function run(
+  deps: HandlerDeps,
+  req: HttpRequestData,
+  decoded: DecodedInfer,
+  request: InferRequest,
+  shm?: ShmCall,
+): Promise<HttpResult> {
   const ctx = callContext({
     protocol: 'http',
     id: decoded.request.id,
@@ -45,12 +66,14 @@ export const infer: Handler = async (deps, { params }, req) => {
     written: req.written,
     subject: subjectId(req.headers[SUBJECT_HEADER]),
   });
-  const response = await deps.inference.infer(decoded.request, ctx);
+  const response = await deps.inference.infer(request, ctx);
+  const inShm = await shm?.writeOutputs(response);
   const encodeStart = req.trace ? performance.now() : 0;
   const encoded = encodeInferResponse(response, {
     binaryDefault: decoded.binaryOutput,
     requested: decoded.request.outputs,
     maxJsonElements: deps.limits.maxJsonResponseElements,
+    sharedMemory: inShm,
   });
   const headers: Record<string, string | number> = {
     [MODEL_VERSION_HEADER]: response.version,
@@ -73,7 +96,7 @@ export const infer: Handler = async (deps, { params }, req) => {
   }
   req.trace?.encoded(encodeStart, performance.now());
   return result;
-};
+}
 
 function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v.join(',') : v;

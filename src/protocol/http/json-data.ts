@@ -2,8 +2,8 @@
  * Tensor data in JSON form (protocol.md §A.4), both directions.
  * In: nested or flat `data` is walked iteratively (no recursion, depth-capped) and each leaf is
  * coerced straight into a typed array of the shape's size: one pass, no intermediate array.
- * INT64/UINT64 leaves must be safe integers: JSON.parse has already rounded anything past 2^53,
- * so such values are refused rather than silently changed (clients needing them use binary).
+ * INT64/UINT64 leaves hold their full range exactly: an integer JSON.parse rounded (past 2^53)
+ * makes the request be decoded again from its digits (json-bigint.ts); the common path is unchanged.
  * Every number must fit its datatype: integers their range, FP32/FP64 their finite range (JSON.parse
  * turns 1e400 into Infinity, which is refused, not stored); non-finite FP values arrive only as
  * Triton's NaN / Infinity literals (json-nonfinite.ts).
@@ -14,6 +14,7 @@
  * (JSON strings are text), never replaced by U+FFFD.
  */
 import { arrayCtor, type DataType, invalidArg, isBytesData, type NumericArray, type Tensor } from '../../core/index.js';
+import { ExactInt, NeedsExactIntegers } from './json-bigint.js';
 import { NonFinite } from './json-nonfinite.js';
 
 /** Limits for {@link decodeJsonData}. */
@@ -21,6 +22,8 @@ export interface JsonDataLimits {
   maxDepth: number;
   /** Elements this tensor may still hold (the request-wide budget left). */
   maxElements: number;
+  /** The document was parsed with exact long integers (json-bigint.ts): a rounded one is now an error. */
+  exact?: boolean;
 }
 
 type Sink = (value: unknown, index: number) => string | undefined;
@@ -29,12 +32,18 @@ const INT_RANGES: Partial<Record<DataType, [number, number]>> = {
   UINT8: [0, 0xff],
   UINT16: [0, 0xffff],
   UINT32: [0, 0xffffffff],
-  UINT64: [0, Number.MAX_SAFE_INTEGER],
+  UINT64: [0, Number.MAX_SAFE_INTEGER], // as doubles; exact values up to 2^64 − 1 as ExactInt
   INT8: [-0x80, 0x7f],
   INT16: [-0x8000, 0x7fff],
   INT32: [-0x80000000, 0x7fffffff],
   INT64: [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
 };
+
+/** The exact ranges of the 64-bit types, for values read from their digits. */
+const BIG_RANGES = {
+  INT64: [-(2n ** 63n), 2n ** 63n - 1n],
+  UINT64: [0n, 2n ** 64n - 1n],
+} as const;
 
 /** Converts a JSON `data` value into tensor data of exactly `count` elements; throws IG_ERR_INVALID_ARG. */
 export function decodeJsonData(
@@ -54,7 +63,7 @@ export function decodeJsonData(
     throw invalidArg(
       `${prefix}: shape declares ${count} elements, over the limit of ${limits.maxElements} JSON values`,
     );
-  const { out, sink } = makeSink(datatype, count);
+  const { out, sink } = makeSink(datatype, count, limits.exact === true);
   const found = walkLeaves(data, count, limits.maxDepth, sink, prefix);
   if (found !== count)
     throw invalidArg(
@@ -97,7 +106,7 @@ function walkLeaves(root: unknown[], count: number, maxDepth: number, sink: Sink
 }
 
 /** Allocates the output and returns the per-datatype coercion for one leaf. */
-function makeSink(dt: DataType, count: number): { out: Tensor['data']; sink: Sink } {
+function makeSink(dt: DataType, count: number, exact: boolean): { out: Tensor['data']; sink: Sink } {
   if (dt === 'BYTES') {
     const items: Uint8Array[] = new Array(count);
     const enc = new TextEncoder();
@@ -120,7 +129,7 @@ function makeSink(dt: DataType, count: number): { out: Tensor['data']; sink: Sin
     return { out: arr, sink };
   }
   if (dt === 'FP32' || dt === 'FP64') return { out: arr, sink: floatSink(dt, arr as Float32Array | Float64Array) };
-  return { out: arr, sink: intSink(dt, arr) };
+  return { out: arr, sink: intSink(dt, arr, exact) };
 }
 
 /** String.prototype.isWellFormed (Node 20; ES2024, past this project's lib). */
@@ -149,16 +158,35 @@ function floatSink(dt: 'FP32' | 'FP64', arr: Float32Array | Float64Array): Sink 
   };
 }
 
-/** Integer coercion with the datatype's range (INT64/UINT64 limited to exact JSON numbers). */
-function intSink(dt: DataType, arr: NumericArray): Sink {
+/**
+ * Integer coercion with the datatype's range. For INT64/UINT64 a rounded integer (past 2^53) asks
+ * for the exact re-read (NeedsExactIntegers), whose ExactInt values are checked against the full range.
+ */
+function intSink(dt: DataType, arr: NumericArray, exact: boolean): Sink {
   const [min, max] = INT_RANGES[dt] as [number, number];
-  const big = dt === 'INT64' || dt === 'UINT64';
-  const what = big
-    ? `an integer in [${min}, ${max}] (values past 2^53 need binary data)`
-    : `an integer in [${min}, ${max}]`;
+  if (dt !== 'INT64' && dt !== 'UINT64')
+    return (v, i) => {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+        return `must be an integer in [${min}, ${max}] for ${dt}`;
+      arr[i] = v;
+      return undefined;
+    };
+  const [bigMin, bigMax] = BIG_RANGES[dt];
+  const what = `must be an integer in [${bigMin}, ${bigMax}] for ${dt}`;
   return (v, i) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) return `must be ${what} for ${dt}`;
-    arr[i] = big ? BigInt(v) : v;
+    // Numbers first: the common case pays one typeof, as before.
+    if (typeof v === 'number') {
+      if (!Number.isInteger(v)) return what;
+      if (v >= min && v <= max) {
+        arr[i] = BigInt(v);
+        return undefined;
+      }
+      // Rounded by JSON.parse, perhaps in range: only its digits can say (once).
+      if (!exact) throw new NeedsExactIntegers();
+      return what;
+    }
+    if (!(v instanceof ExactInt) || v.value < bigMin || v.value > bigMax) return what;
+    arr[i] = v.value;
     return undefined;
   };
 }

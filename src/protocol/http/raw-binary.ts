@@ -2,9 +2,10 @@
  * Raw binary requests (`Inference-Header-Content-Length: 0`, protocol.md §B.1): the whole body is
  * the data of the model's single input; every output comes back binary. The shape comes from the
  * model metadata: a leading -1 in a shape with several variable dims is the batch (set to 1), and
- * the one remaining variable dim (if any) is derived from the body length.
+ * the one remaining variable dim (if any) is derived from the body length. A BYTES input of one
+ * element takes the whole body as that element; several BYTES elements are length-prefixed.
  */
-import { elementSize, invalidArg } from '../../core/index.js';
+import { elementCount, elementSize, invalidArg } from '../../core/index.js';
 import type { ModelMetadata } from '../../router/types.js';
 import { parseDatatype, tensorFromWire } from '../common/tensor-wire.js';
 import type { DecodedInfer } from './infer-codec-request.js';
@@ -24,11 +25,12 @@ export function decodeRawBinaryRequest(
     );
   const datatype = parseDatatype(input.datatype, input.name);
   const shape = rawShape(input.shape, datatype === 'BYTES' ? 0 : elementSize(datatype), body.byteLength, input.name);
-  const request: DecodedInfer['request'] = {
-    model,
-    inputs: [tensorFromWire(input.name, datatype, shape, body)],
-    parameters: {},
-  };
+  // One BYTES element: the whole body is that element, with no length prefix, as Triton reads it.
+  const tensor =
+    datatype === 'BYTES' && elementCount(shape) === 1
+      ? { name: input.name, datatype, shape, data: [Uint8Array.from(body)] }
+      : tensorFromWire(input.name, datatype, shape, body);
+  const request: DecodedInfer['request'] = { model, inputs: [tensor], parameters: {} };
   if (version !== undefined) request.version = version;
   return { request, binaryOutput: true };
 }

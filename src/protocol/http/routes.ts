@@ -25,6 +25,9 @@ export type RouteName =
   | 'shmStatus'
   | 'shmRegister'
   | 'shmUnregister'
+  | 'cudaShmStatus'
+  | 'cudaShmRegister'
+  | 'cudaShmUnregister'
   | 'registryStatus'
   | 'registryModels'
   | 'registryModel'
@@ -105,20 +108,17 @@ const TABLE: Array<[RouteName, readonly string[], string]> = [
   ['rolloutTraffic', GET_PUT_DELETE, '/v2/models/:model/traffic'],
   // Right to erasure: every payload-log record of a data subject (privacy/).
   ['privacyErase', POST, '/v2/privacy/erase'],
-  ...shmRoutes('systemsharedmemory'),
-  ...shmRoutes('cudasharedmemory'),
+  // System shared memory is served; CUDA shared memory is declined (common/shared-memory.ts).
+  ['shmStatus', GET, '/v2/systemsharedmemory[/region/:region]/status'],
+  ['shmRegister', POST, '/v2/systemsharedmemory[/region/:region]/register'],
+  ['shmUnregister', POST, '/v2/systemsharedmemory[/region/:region]/unregister'],
+  ['cudaShmStatus', GET, '/v2/cudasharedmemory[/region/:region]/status'],
+  ['cudaShmRegister', POST, '/v2/cudasharedmemory[/region/:region]/register'],
+  ['cudaShmUnregister', POST, '/v2/cudasharedmemory[/region/:region]/unregister'],
 ];
 
 /** The route table as written (name, methods, pattern): for the OpenAPI documents' consistency test. */
 export const ROUTE_PATTERNS: ReadonlyArray<readonly [RouteName, readonly string[], string]> = TABLE;
-
-function shmRoutes(kind: string): Array<[RouteName, readonly string[], string]> {
-  return [
-    ['shmStatus', GET, `/v2/${kind}[/region/:region]/status`],
-    ['shmRegister', POST, `/v2/${kind}/region/:region/register`],
-    ['shmUnregister', POST, `/v2/${kind}[/region/:region]/unregister`],
-  ];
-}
 
 /** Expands one optional `[...]` group into the two concrete patterns. */
 function expand(pattern: string): string[] {

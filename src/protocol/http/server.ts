@@ -18,7 +18,7 @@ import type { Services } from '../../router/types.js';
 import { readSplitBody, type SplitBody, splitPoint } from './body-split.js';
 import { jsonTooLarge, readBody } from './compression.js';
 import { HEADER_LENGTH } from './binary.js';
-import { DEFAULT_MAX_BYTES_ELEMENTS } from '../common/index.js';
+import { DEFAULT_MAX_BYTES_ELEMENTS, SystemSharedMemory } from '../common/index.js';
 import { dispatch } from './dispatch.js';
 import { answerClientError, frameworkError } from './client-errors.js';
 import { checkMediaType } from './media-type.js';
@@ -80,6 +80,8 @@ export interface HttpServerOptions {
   https?: HttpsServerOptions;
   /** POST /v2/privacy/erase (absent: it answers 501 naming the flag). */
   privacy?: PayloadEraser;
+  /** The system shared-memory regions, one table with gRPC's (default: a table of its own). */
+  sharedMemory?: SystemSharedMemory;
 }
 
 /** A finished administrative call. */
@@ -133,6 +135,7 @@ export function createHttpServer(services: Services, options: HttpServerOptions 
     traffic: options.traffic,
     auth: options.auth ?? localOnly,
     privacy: options.privacy,
+    sharedMemory: options.sharedMemory ?? new SystemSharedMemory(),
   };
   // Header, request and idle timeouts with the sweep interval that enforces them on time
   // (observability/listener-timeouts.ts). `http` is what fastify hands to http.createServer, the only

@@ -6,6 +6,7 @@ import type { Principal, ResponseWritten } from '../../core/index.js';
 import type { RegistryAdmin } from '../../registry/api.js';
 import type { RolloutAdmin, TrafficAdmin } from '../../rollout/api.js';
 import type { AdminService, InferenceService } from '../../router/types.js';
+import type { SystemSharedMemory } from '../common/shm-regions.js';
 import type { InferDecodeLimits } from './infer-codec-request.js';
 import type { RouteMatch } from './routes.js';
 
@@ -62,6 +63,8 @@ export interface HandlerDeps {
   auth: Gatekeeper;
   /** Erasure of a subject's payload-log records (privacy/); absent when payload logging is off. */
   privacy?: PayloadEraser;
+  /** The system shared-memory regions (one table with gRPC's). */
+  sharedMemory: SystemSharedMemory;
 }
 
 /** Removes every logged record of `subject`, audited as done by `actor`; resolves to the count. */

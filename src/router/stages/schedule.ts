@@ -3,7 +3,8 @@
  * answer. The call's deadline goes along in the scheduler's clock (the scheduler refuses a job
  * still queued when it passes, the backend a batch that would start after it).
  */
-import { type Clock, copyTensor, type InferResponse } from '../../core/index.js';
+import { type Clock, copyTensor, type InferRequest, type InferResponse } from '../../core/index.js';
+import type { SequenceFlags } from '../../scheduler/types.js';
 import type { Hooks } from '../hooks.js';
 import { shapeOutputs } from '../outputs.js';
 import { type Dispatch, need } from '../pipeline.js';
@@ -27,6 +28,7 @@ export function schedule(hooks: Hooks, clock: Clock): Dispatch {
       deadline: d === Number.POSITIVE_INFINITY ? undefined : now + (d - clock.wallMs()),
       signal: ctx.signal,
       trace: ctx.trace,
+      sequence: primary.spec.sequence ? sequenceFlags(request) : undefined,
     });
     x.result = result;
     hooks.run('queued', x);
@@ -39,4 +41,15 @@ export function schedule(hooks: Hooks, clock: Clock): Dispatch {
     if (request.id) res.id = request.id;
     return res;
   };
+}
+
+/**
+ * The request's sequence_* parameters (the protocol layer checked their types); undefined without
+ * a sequence_id, which the sequence scheduler refuses with Triton's text.
+ */
+function sequenceFlags(request: InferRequest): SequenceFlags | undefined {
+  const p = request.parameters;
+  const id = p['sequence_id'];
+  if (id === undefined || typeof id === 'boolean') return undefined;
+  return { id, start: p['sequence_start'] === true, end: p['sequence_end'] === true };
 }

@@ -212,26 +212,34 @@ def check_grpc_stream(a):
     assert got[2][1] is None and got[2][0].get_response().id == "2"
 
 
-def check_shared_memory_declined(a):
+def check_cuda_shared_memory_declined(a):
+    """CUDA shared memory is declined as clients expect (system shared memory: shm_checks.py)."""
     h = httpclient.InferenceServerClient(a.http)
-    assert h.get_system_shared_memory_status() == []
-    h.unregister_system_shared_memory()
-    try:
-        h.register_system_shared_memory("r", "/k", 16)
-        raise AssertionError("register must be declined")
-    except InferenceServerException as e:
-        assert e.status() == "501" or "not supported" in str(e), str(e)
+    g = grpcclient.InferenceServerClient(a.grpc)
+    assert h.get_cuda_shared_memory_status() == []
+    h.unregister_cuda_shared_memory()
+    g.unregister_cuda_shared_memory()
+    for c in (h, g):
+        try:
+            c.register_cuda_shared_memory("r", b"\0" * 64, 0, 16)
+            raise AssertionError("register must be declined")
+        except InferenceServerException as e:
+            assert e.status() in ("501", "StatusCode.UNIMPLEMENTED") and "not supported" in str(e), str(e)
 
 
-CHECKS = {k[len("check_"):]: v for k, v in globals().items() if k.startswith("check_")}
-
-if __name__ == "__main__":
+def main(scope):
+    """Runs the `check_*` functions of `scope` named on the command line (other scripts share it)."""
+    checks = {k[len("check_"):]: v for k, v in scope.items() if k.startswith("check_")}
     p = argparse.ArgumentParser()
     p.add_argument("--http", required=True)
     p.add_argument("--grpc", required=True)
-    p.add_argument("checks", nargs="+", choices=sorted(CHECKS))
+    p.add_argument("checks", nargs="+", choices=sorted(checks))
     args = p.parse_args()
     for c in args.checks:
-        CHECKS[c](args)
+        checks[c](args)
         print("ok", c, flush=True)
     sys.exit(0)
+
+
+if __name__ == "__main__":
+    main(globals())

@@ -37,7 +37,12 @@ describe('ort backend helpers', () => {
   it('builds warm-up plans: configured samples get the batch dim, else one zero sample', () => {
     const spec = contractSpec('add-one', '/m.onnx');
     assert.deepEqual(warmupPlans({ ...spec, inputs: [{ name: 'x', datatype: 'BYTES', dims: [-1, 3] }] }), [
-      { name: 'generated', count: 1, inputs: [{ name: 'x', datatype: 'BYTES', shape: [1, 1, 3], kind: 'zero' }] },
+      {
+        name: 'generated',
+        count: 1,
+        inputs: [{ name: 'x', datatype: 'BYTES', shape: [1, 1, 3], kind: 'zero' }],
+        generated: true,
+      },
     ]);
     assert.deepEqual(warmupPlans({ ...spec, maxBatchSize: 0 })[0]!.inputs[0]!.shape, [4]);
     const warmup = [

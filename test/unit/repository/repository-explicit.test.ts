@@ -109,6 +109,16 @@ describe('repository in explicit mode', () => {
     for (const p of ['../1/model.onnx', '/abs/model.onnx', '1/../../x'])
       await assert.rejects(repo.load('x', { config: '{}', files: { [p]: bytes(SIMPLE) } }), /invalid file path/);
     await assert.rejects(repo.load('x', { files: { '1/model.onnx': bytes(SIMPLE) } }), /require a 'config'/);
+    // A name the file system refuses is the load's failure (IG_ERR_MODEL_LOAD: 400), not a 500.
+    await assert.rejects(
+      repo.load('x', { config: '{}', files: { [`1/${'n'.repeat(300)}.onnx`]: bytes(SIMPLE) } }),
+      (e: unknown) =>
+        e instanceof InferError &&
+        e.code === 'IG_ERR_MODEL_LOAD' &&
+        /^failed to load 'x': a file of the load parameters cannot be written \(a file name is too long\)$/.test(
+          e.message,
+        ),
+    );
     await assert.rejects(
       repo.load('x', { config: '{"bogus": 1}', files: { '1/model.onnx': bytes(SIMPLE) } }),
       /field 'bogus'/,

@@ -81,7 +81,18 @@ test('classification returns top-k value:index:label per batch item', () => {
   const c = classify(t, 2, true, ['a', 'b', 'c']);
   assert.deepEqual(c.shape, [2, 2]);
   const s = (c.data as Uint8Array[]).map((b) => new TextDecoder().decode(b));
-  assert.deepEqual(s, ['0.7:1:b', '0.2:2:c', '3:0:a', '2:2:c']);
+  assert.deepEqual(s, ['0.700000:1:b', '0.200000:2:c', '3.000000:0:a', '2.000000:2:c']);
+});
+
+test("classification values print as Triton's std::to_string: %f for floats, integers as they are", () => {
+  const text = (t: Tensor) => (classify(t, 4, false).data as Uint8Array[]).map((b) => new TextDecoder().decode(b));
+  const f64 = new Float64Array([1e22, -0.0000001, Number.NEGATIVE_INFINITY]);
+  assert.deepEqual(text({ name: 'y', datatype: 'FP64', shape: [3], data: f64 }), [
+    '10000000000000000000000.000000:0',
+    '-0.000000:1',
+    '-inf:2',
+  ]);
+  assert.deepEqual(text({ name: 'y', datatype: 'INT32', shape: [2], data: new Int32Array([5, -7]) }), ['5:0', '-7:1']);
 });
 
 test('a text-only runtime: a BYTES element with NUL or invalid UTF-8 is refused per request, naming it', () => {

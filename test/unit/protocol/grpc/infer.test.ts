@@ -199,6 +199,11 @@ const INVALID: Array<[string, Record<string, unknown>, RegExp]> = [
     /contents field must not be specified when using raw_input_contents for 'RAWX' for model 'echo'/,
   ],
   [
+    'contents together with raw, with a raw count that is also wrong: the contents text comes first',
+    { inputs: [int32('A'), int32('RAWY')], rawInputContents: [new Uint8Array(8)] },
+    /contents field must not be specified when using raw_input_contents for 'A' for model 'echo'/,
+  ],
+  [
     'raw byte size mismatch',
     { inputs: [{ name: 'SZ', datatype: 'FP32', shape: [3n] }], rawInputContents: [new Uint8Array(8)] },
     /'SZ'.*12/,
@@ -360,12 +365,12 @@ describe('ModelInfer errors', () => {
     assert.match(String(unexpected.at(-1)), /secret internal detail/);
   });
 
-  it('shared memory input → NOT_FOUND naming the region', async () => {
+  it('shared memory input → NOT_FOUND naming the region (the raw entry belongs to the other input)', async () => {
     const err = await grpcError(
       h.call('modelInfer', {
         modelName: 'echo',
         inputs: [
-          int32('A'),
+          { name: 'A', datatype: 'INT32', shape: [2n] },
           {
             name: 'S',
             datatype: 'INT32',
@@ -391,7 +396,10 @@ describe('ModelInfer errors', () => {
         outputs: [
           {
             name: 'O',
-            parameters: { shared_memory_region: { parameterChoice: { case: 'stringParam', value: 'out' } } },
+            parameters: {
+              shared_memory_region: { parameterChoice: { case: 'stringParam', value: 'out' } },
+              shared_memory_byte_size: { parameterChoice: { case: 'int64Param', value: 8n } },
+            },
           },
         ],
       }),

@@ -233,17 +233,22 @@ describe('repository rpcs', () => {
   });
 });
 
-describe('shared memory rpcs are declined gracefully', () => {
-  it('status → empty, unregister → OK, register → UNIMPLEMENTED', async () => {
-    assert.deepEqual((await h.call('systemSharedMemoryStatus', {})).regions, {});
+describe('shared memory rpcs (system shared memory: shared-memory.test.ts)', () => {
+  it('CUDA is declined gracefully: status → empty, unregister → OK, register → UNIMPLEMENTED', async () => {
     assert.deepEqual((await h.call('cudaSharedMemoryStatus', { name: 'r' })).regions, {});
-    await h.call('systemSharedMemoryUnregister', {});
     await h.call('cudaSharedMemoryUnregister', { name: 'r' });
-    for (const m of ['systemSharedMemoryRegister', 'cudaSharedMemoryRegister'] as const) {
-      const err = await grpcError(h.call(m, { name: 'r', byteSize: 64n }));
-      assert.equal(err.code, status.UNIMPLEMENTED);
-      assert.equal(err.details, 'shared memory is not supported by this server');
-    }
+    await h.call('cudaSharedMemoryUnregister', {});
+    const err = await grpcError(h.call('cudaSharedMemoryRegister', { name: 'r', byteSize: 64n }));
+    assert.equal(err.code, status.UNIMPLEMENTED);
+    assert.equal(err.details, 'CUDA shared memory is not supported by this server');
+  });
+
+  it('system: none registered at start; unregister-all with none is OK; a key naming no object is refused', async () => {
+    assert.deepEqual((await h.call('systemSharedMemoryStatus', {})).regions, {});
+    await h.call('systemSharedMemoryUnregister', {});
+    const err = await grpcError(h.call('systemSharedMemoryRegister', { name: 'r', key: '/../etc', byteSize: 64n }));
+    assert.equal(err.code, status.INVALID_ARGUMENT);
+    assert.match(err.details, /^Unable to open shared memory region: '\/\.\.\/etc'/);
   });
 });
 

@@ -244,22 +244,23 @@ describe('HTTP endpoints', () => {
     assert.equal(ghost.statusCode, 404);
   });
 
-  test('shared memory declined as B.8 says', async () => {
+  test('CUDA shared memory declined as B.8 says (system shared memory: shared-memory.test.ts)', async () => {
     const { app } = await setup(undefined, HEALTHY);
-    for (const kind of ['systemsharedmemory', 'cudasharedmemory']) {
-      for (const url of [`/v2/${kind}/status`, `/v2/${kind}/region/r0/status`]) {
-        const r = await app.inject({ method: 'GET', url });
-        assert.equal(r.statusCode, 200);
-        assert.deepEqual(r.json(), []);
-      }
-      for (const url of [`/v2/${kind}/unregister`, `/v2/${kind}/region/r0/unregister`]) {
-        const r = await app.inject({ method: 'POST', url });
-        assert.equal(r.statusCode, 200);
-      }
-      const reg = await app.inject(postJson(`/v2/${kind}/region/r0/register`, { key: 'k', offset: 0, byte_size: 4 }));
-      assert.equal(reg.statusCode, 501);
-      assert.deepEqual(reg.json(), { error: 'shared memory is not supported by this server' });
+    const kind = 'cudasharedmemory';
+    for (const url of [`/v2/${kind}/status`, `/v2/${kind}/region/r0/status`]) {
+      const r = await app.inject({ method: 'GET', url });
+      assert.equal(r.statusCode, 200);
+      assert.deepEqual(r.json(), []);
     }
+    for (const url of [`/v2/${kind}/unregister`, `/v2/${kind}/region/r0/unregister`]) {
+      const r = await app.inject({ method: 'POST', url });
+      assert.equal(r.statusCode, 200);
+    }
+    const reg = await app.inject(postJson(`/v2/${kind}/region/r0/register`, { key: 'k', offset: 0, byte_size: 4 }));
+    assert.equal(reg.statusCode, 501);
+    assert.deepEqual(reg.json(), { error: 'CUDA shared memory is not supported by this server' });
+    const system = await app.inject({ method: 'GET', url: '/v2/systemsharedmemory/status' });
+    assert.deepEqual(system.json(), []);
   });
 
   test('unknown route → 404 Not Found; wrong method → 405; non-digit version → 404', async () => {

@@ -139,6 +139,36 @@ describe('infer, JSON form', () => {
     assert.match(res.body, /"data":\[9007199254740993,-9223372036854775808\]/);
   });
 
+  test('INT64 past 2^53 in JSON is read and written exactly, as Triton does (issue #21 item 5)', async () => {
+    const { app } = await setup();
+    // Written as text: these literals are what JSON.parse alone would round.
+    const body = (v: string) =>
+      `{"inputs":[{"name":"INPUT0","datatype":"INT64","shape":[1,3],"data":[[1,${v},-9223372036854775808]]}]}`;
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v2/models/echo_int64/infer',
+      headers: { 'content-type': 'application/json' },
+      payload: body('9223372036854775807'),
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.match(res.body, /"data":\[1,9223372036854775807,-9223372036854775808\]/);
+    const odd = await app.inject({
+      method: 'POST',
+      url: '/v2/models/echo_int64/infer',
+      headers: { 'content-type': 'application/json' },
+      payload: body('9007199254740993'),
+    });
+    assert.match(odd.body, /"data":\[1,9007199254740993,-9223372036854775808\]/);
+    const huge = await app.inject({
+      method: 'POST',
+      url: '/v2/models/echo_int64/infer',
+      headers: { 'content-type': 'application/json' },
+      payload: body('1e300'),
+    });
+    assert.equal(huge.statusCode, 400, 'a float literal past the range stays refused after the exact re-read');
+    assert.match(huge.body, /element 1 must be an integer in \[-9223372036854775808, 9223372036854775807\] for INT64/);
+  });
+
   test('non-finite floats are written as Triton writes them, not null (json-numbers.test.ts has the rest)', async () => {
     const { app } = await setup();
     const res = await app.inject(
@@ -183,10 +213,10 @@ describe('infer, JSON form', () => {
     await expectError({ inputs: [input({ datatype: 'BYTES', data: ['a', 1] })] }, 400, /must be a string/);
     await expectError({ inputs: [input({ datatype: 'FP32', data: ['1', 2] })] }, 400, /must be a number/);
     await expectError(
-      // Written as text: the literal itself is what JSON.parse would round.
-      '{"inputs":[{"name":"INPUT0","datatype":"INT64","shape":[2],"data":[1,9007199254740993]}]}',
+      // Written as text: one past INT64's range, which only its digits show.
+      '{"inputs":[{"name":"INPUT0","datatype":"INT64","shape":[2],"data":[1,9223372036854775808]}]}',
       400,
-      /values past 2\^53 need binary data/,
+      /element 1 must be an integer in \[-9223372036854775808, 9223372036854775807\] for INT64/,
     );
     await expectError({ inputs: [input({ data: 5 })] }, 400, /'data' must be an array/);
   });
