@@ -4,6 +4,7 @@
  * but answered strictly in arrival order. A failing request is answered in-band with
  * `error_message` (plus its id) and the stream stays open, as Triton does.
  */
+import { setMaxListeners } from 'node:events';
 import { create } from '@bufbuild/protobuf';
 import type { Principal } from '../../core/index.js';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
@@ -41,6 +42,9 @@ class StreamSession {
     private readonly principal: Principal,
   ) {
     this.watch = watchCall(call);
+    // Every request of the stream queued in a scheduler listens on this one signal (and stops once
+    // answered, scheduler-core.ts): dozens at once are normal here, not the leak the warning suspects.
+    setMaxListeners(0, this.watch.signal);
   }
 
   start(): void {
