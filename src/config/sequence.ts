@@ -243,5 +243,5 @@ export function withSequenceWarmup(
       dims: dimsOf(i.reshape ? i.reshape.shape : i.dims).map((d) => (d < 0 ? 1 : d)),
       kind: 'zero' as const,
     }));
-  return [{ name: 'sequence_warmup', batchSize: 1, count: 1, inputs: [...inputs, ...extra] }];
+  return [{ name: 'sequence_warmup', batchSize: 1, count: 1, inputs: [...inputs, ...extra], generated: true }];
 }

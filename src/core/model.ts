@@ -47,6 +47,11 @@ export interface WarmupSample {
   name: string;
   batchSize: number;
   count: number;
+  /**
+   * Made up by infergate, not the config's `model_warmup`: it must never fail a valid model (its
+   * strings are "0", and a failure only warns; backend/ort/worker-warmup.ts).
+   */
+  generated?: boolean;
   inputs: Array<{
     name: string;
     datatype: DataType;

@@ -1,23 +1,26 @@
 // Triton's sequence batcher end to end with real onnxruntime workers: an accumulator carried as
 // implicit state, a model fed explicit START / READY / CORRID control inputs, the bad inputs
-// Triton refuses, and the official tritonclient running a simple_sequence-style flow over HTTP and
-// gRPC (sync and streaming).
+// Triton refuses, and the official tritonclient running the simple_sequence and
+// simple_dyna_sequence example flows over HTTP and gRPC (sync, async and streaming).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import type { Tensor } from '../../src/core/index.js';
-import { buildModel, GraphBuilder } from '../../src/onnx/index.js';
+import { buildModel, type ElemType, GraphBuilder } from '../../src/onnx/index.js';
 import { addModel, tempRepo } from './models.js';
-import { clientPython } from './python-env.js';
+import { clientPython, runPythonCheck } from './python-env.js';
 import { startTestServer, type TestServer } from './server.js';
+
+/** A graph whose inputs are all [batch, 1]: the shape every sequence model here takes. */
+function graph(name: string, inputs: Record<string, ElemType>): GraphBuilder {
+  const g = new GraphBuilder(name);
+  for (const [input, type] of Object.entries(inputs)) g.input(input, type, ['batch', 1]);
+  return g;
+}
 
 /** OUTPUT = INPUT + ACC_IN; ACC_OUT = OUTPUT (the state the server feeds back). */
 function accumulator(): Uint8Array {
-  const g = new GraphBuilder('acc')
-    .input('INPUT', 'INT32', ['batch', 1])
-    .input('ACC_IN', 'INT32', ['batch', 1])
+  const g = graph('acc', { INPUT: 'INT32', ACC_IN: 'INT32' })
     .node('Add', ['INPUT', 'ACC_IN'], ['OUTPUT'])
     .node('Identity', ['OUTPUT'], ['ACC_OUT'])
     .output('OUTPUT', 'INT32', ['batch', 1])
@@ -27,11 +30,7 @@ function accumulator(): Uint8Array {
 
 /** OUTPUT = INPUT·100 + START·10 + READY; CORR = CORRID: every control the server fed is visible. */
 function controls(): Uint8Array {
-  const g = new GraphBuilder('ctl')
-    .input('INPUT', 'INT32', ['batch', 1])
-    .input('START', 'INT32', ['batch', 1])
-    .input('READY', 'INT32', ['batch', 1])
-    .input('CORRID', 'UINT64', ['batch', 1])
+  const g = graph('ctl', { INPUT: 'INT32', START: 'INT32', READY: 'INT32', CORRID: 'UINT64' })
     .initializer('c100', 'INT32', [1], new Int32Array([100]))
     .initializer('c10', 'INT32', [1], new Int32Array([10]))
     .node('Mul', ['INPUT', 'c100'], ['a'])
@@ -41,6 +40,38 @@ function controls(): Uint8Array {
     .node('Identity', ['CORRID'], ['CORR'])
     .output('OUTPUT', 'INT32', ['batch', 1])
     .output('CORR', 'UINT64', ['batch', 1]);
+  return buildModel(g);
+}
+
+/**
+ * simple_dyna_sequence as the official examples see it with an integer id:
+ * OUTPUT = (INPUT + START + END·CORRID)·READY, so a START request answers INPUT + 1, the ones
+ * between echo INPUT, and the END request adds the correlation ID.
+ */
+function dyna(): Uint8Array {
+  const g = graph('dyna', { INPUT: 'INT32', START: 'INT32', END: 'INT32', READY: 'INT32', CORRID: 'UINT64' })
+    .node('Cast', ['CORRID'], ['corr'], { to: 6 })
+    .node('Mul', ['END', 'corr'], ['endCorr'])
+    .node('Add', ['INPUT', 'START'], ['a'])
+    .node('Add', ['a', 'endCorr'], ['b'])
+    .node('Mul', ['b', 'READY'], ['OUTPUT'])
+    .output('OUTPUT', 'INT32', ['batch', 1]);
+  return buildModel(g);
+}
+
+/**
+ * simple_string_dyna_sequence (the QA dyna_sequence backend with a STRING CORRID): accumulates
+ * INPUT in implicit state and the END request adds the id parsed as a number:
+ * OUTPUT = INPUT + ACC_IN + END·int(CORRID); ACC_OUT = INPUT + ACC_IN.
+ */
+function dynaString(): Uint8Array {
+  const g = graph('dyna_str', { INPUT: 'INT32', ACC_IN: 'INT32', END: 'INT32', CORRID: 'STRING' })
+    .node('Add', ['INPUT', 'ACC_IN'], ['ACC_OUT'])
+    .node('Cast', ['CORRID'], ['corr'], { to: 6 })
+    .node('Mul', ['END', 'corr'], ['endCorr'])
+    .node('Add', ['ACC_OUT', 'endCorr'], ['OUTPUT'])
+    .output('OUTPUT', 'INT32', ['batch', 1])
+    .output('ACC_OUT', 'INT32', ['batch', 1]);
   return buildModel(g);
 }
 
@@ -66,11 +97,56 @@ sequence_batching {
   ]
 }`;
 
+/** The official simple_dyna_sequence config: oldest strategy, two instances; `controls` and `extra` vary. */
+const dynaConfig = (controls: string[], extra = '') => `max_batch_size: 8
+input [{ name: "INPUT" data_type: TYPE_INT32 dims: [1] }]
+output [{ name: "OUTPUT" data_type: TYPE_INT32 dims: [1] }]
+instance_group [{ count: 2, kind: KIND_CPU }]
+sequence_batching {
+  max_sequence_idle_microseconds: 10000000
+  oldest { max_candidate_sequences: 1024 max_queue_delay_microseconds: 10000 }
+  control_input [
+    ${controls.join(',\n    ')}
+  ]
+  ${extra}
+}`;
+const control = (name: string, kind: string, value: string) =>
+  `{ name: "${name}" control [{ kind: CONTROL_SEQUENCE_${kind} ${value} }] }`;
+
+// START/END/READY/CORRID as in the official config.
+const DYNA = dynaConfig([
+  control('START', 'START', 'int32_false_true: [0, 1]'),
+  control('END', 'END', 'int32_false_true: [0, 1]'),
+  control('READY', 'READY', 'int32_false_true: [0, 1]'),
+  control('CORRID', 'CORRID', 'data_type: TYPE_UINT64'),
+]);
+
+// As the official QA derives simple_string_dyna_sequence: the CORRID control becomes TYPE_STRING.
+const DYNA_STR = dynaConfig(
+  [control('END', 'END', 'int32_false_true: [0, 1]'), control('CORRID', 'CORRID', 'data_type: TYPE_STRING')],
+  'state [{ input_name: "ACC_IN" output_name: "ACC_OUT" data_type: TYPE_INT32 dims: [1] }]',
+);
+
+/** The check_* functions of python/sequence_checks.py; each runs as its own test. */
+const CHECKS = [
+  'http_sync',
+  'grpc_sync',
+  'grpc_stream',
+  'http_async',
+  'grpc_async',
+  'dyna_http_sync',
+  'dyna_grpc_sync',
+  'dyna_grpc_stream',
+];
+const SCRIPT = resolve('test/e2e/python/sequence_checks.py');
+
 let s: TestServer;
 before(async () => {
   const repo = tempRepo();
   addModel(repo, 'acc', 1, accumulator(), ACC);
   addModel(repo, 'ctl', 1, controls(), CTL);
+  addModel(repo, 'simple_dyna_sequence', 1, dyna(), DYNA);
+  addModel(repo, 'simple_string_dyna_sequence', 1, dynaString(), DYNA_STR);
   s = await startTestServer({ repository: repo });
 });
 after(() => s.close());
@@ -157,23 +233,7 @@ describe('sequence batching', () => {
     assert.match(e.error, /sequence id 'abc' is a string, but model 'ctl' takes its correlation ID as UINT64/);
   });
 
-  const run = promisify(execFile);
-  const SCRIPT = resolve('test/e2e/python/sequence_checks.py');
-  for (const check of ['http_sync', 'grpc_sync', 'grpc_stream']) {
-    test(`tritonclient: ${check}`, async () => {
-      try {
-        const { stdout } = await run(
-          clientPython(),
-          [SCRIPT, '--http', s.httpAddress, '--grpc', s.grpcAddress, check],
-          {
-            timeout: 120_000,
-          },
-        );
-        assert.match(stdout, new RegExp(`^ok ${check}$`, 'm'));
-      } catch (err) {
-        const e = err as { stderr?: string; stdout?: string; message: string };
-        assert.fail(`${check} failed:\n${e.stderr ?? ''}${e.stdout ?? ''}${e.stderr ? '' : e.message}`);
-      }
-    });
+  for (const check of CHECKS) {
+    test(`tritonclient: ${check}`, () => runPythonCheck(clientPython(), SCRIPT, check, s));
   }
 });

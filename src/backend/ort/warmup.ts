@@ -25,6 +25,7 @@ export function warmupPlans(spec: ModelVersionSpec): WarmupPlan[] {
         kind: i.kind,
         ...(i.file === undefined ? {} : { file: i.file }),
       })),
+      ...(s.generated ? { generated: true } : {}),
     }));
   }
   if (spec.inputs.length === 0) return [];
