@@ -188,17 +188,15 @@ describe('shadow traffic', () => {
 
   it('drops a busy shadow instead of queueing behind it, and every primary call is answered', async () => {
     srv.runner.reset('reg');
-    srv.plans.set('reg', { primary: 1, shadows: [] });
-    const alone = await callReg(100, 2000);
     srv.plans.set('reg', { primary: 1, shadows: [2], wrap: new Map([[2, queued]]) });
-    const beside = await callReg(100, 3000);
+    await callReg(100, 3000);
     const busy = await settled('reg', 2, 100);
     assert.deepEqual([busy.dropped, busy.compared, busy.failed], [100, 0, 0]);
     // A slow shadow: at most maxInFlight (4) of its calls run; the rest are dropped, not queued.
     srv.runner.reset('reg');
     srv.plans.set('reg', { primary: 1, shadows: [2], wrap: new Map([[2, slow(300)]]) });
     const t0 = performance.now();
-    const slowed = await callReg(60, 4000);
+    await callReg(60, 4000);
     const wall = performance.now() - t0;
     const d = await settled('reg', 2, 60);
     assert.equal(d.compared + d.dropped, 60);
@@ -206,9 +204,8 @@ describe('shadow traffic', () => {
     // No more than 4 at a time, each 300 ms: the shadow can have finished at most this many.
     assert.ok(d.compared <= 4 * Math.ceil(wall / 300) + 4, `compared ${d.compared} in ${wall.toFixed(0)} ms`);
     assert.equal(d.disagreed, 0);
-    // Every primary call was answered, right, beside the busy and the slow shadow (callReg checks
-    // each). What they cost the primary in time is a benchmark's question (npm run bench:shadow),
-    // not a timed assert: on a shared machine such a ratio fails under load (13.9 vs 6.6 ms once).
-    assert.deepEqual([alone.length, beside.length, slowed.length], [100, 100, 60]);
+    // Every primary call above was answered, right, beside the busy and the slow shadow: callReg
+    // asserts each answer. What they cost the primary in time is a benchmark's question (npm run
+    // bench:shadow), not a timed assert: on a shared machine such a ratio fails under load.
   });
 });
