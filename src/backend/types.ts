@@ -1,4 +1,4 @@
-import type { ModelBytes, ModelIO, ModelVersionSpec, Tensor } from '../core/index.js';
+import type { CallContext, ModelBytes, ModelIO, ModelVersionSpec, Tensor } from '../core/index.js';
 
 /** Time spent in each execution stage, nanoseconds (for the statistics extension). */
 export interface ExecTiming {
@@ -42,6 +42,12 @@ export interface ExecOptions {
    * rejects with IG_ERR_DEADLINE_EXCEEDED without running it. Absent or Infinity = no deadline.
    */
   deadline?: number;
+  /**
+   * The call being served, when the batch is exactly one call (always so for a `concurrent`
+   * model): a backend that calls other models (an ensemble's steps, a TypeScript model's client)
+   * passes it on, so the steps share its deadline, cancellation, trace and request id.
+   */
+  call?: CallContext;
 }
 
 /**
@@ -88,6 +94,12 @@ export interface LoadedModel {
   readonly memoryBytes: number;
   /** Stops every instance after its in-flight work; idempotent. */
   dispose(): Promise<void>;
+  /**
+   * True when one instance runs any number of calls at once (an ensemble, a feature-store lookup:
+   * the work happens elsewhere): the scheduler then neither queues nor batches, it hands each call
+   * to the first live instance at once, with `ExecOptions.call`.
+   */
+  readonly concurrent?: boolean;
 }
 
 /** Options the caller passes to load. */
@@ -103,6 +115,17 @@ export interface Backend {
   readonly platforms: readonly string[];
   /** BYTES reach the runtime as text (NUL-free UTF-8 only); copied into each version's spec. */
   readonly bytesAsText?: boolean;
+  /**
+   * Where a version's signature comes from: 'file' (default) reads it with `inspect`; 'config'
+   * takes the config's declared inputs and outputs as the signature (an ensemble, a TypeScript
+   * model, a configured step), so the config must declare them and `inspect` is never called.
+   */
+  readonly signature?: 'file' | 'config';
+  /**
+   * False when a version has no model file (an ensemble, a configured step): the version is its
+   * directory `<model>/<n>/`, which must exist, as in Triton. Default true.
+   */
+  readonly needsFile?: boolean;
   /**
    * Reads the tensor signature of a model file without keeping it loaded (runs off the event loop);
    * with `source`, from those bytes (as `load` does with `spec.source`), never from the path.

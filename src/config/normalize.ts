@@ -35,8 +35,13 @@ export function normalizeConfig(
   if (cfg.maxBatchSize < 0) throw loadError(model, 'max_batch_size must not be negative');
   if (cfg.schedulingChoice.case === 'dynamicBatching') normalizeDynamicBatching(cfg.schedulingChoice.value, cfg);
   normalizeSequenceBatching(cfg);
-  if (cfg.schedulingChoice.case === 'ensembleScheduling')
-    throw loadError(model, 'ensemble scheduling is not supported by this server');
+  if (cfg.schedulingChoice.case === 'ensembleScheduling' && cfg.platform !== 'ensemble')
+    throw loadError(
+      model,
+      `ensemble_scheduling is only valid with platform 'ensemble' (this config has '${cfg.platform}')`,
+    );
+  if (cfg.platform === 'ensemble' && cfg.schedulingChoice.case !== 'ensembleScheduling')
+    throw loadError(model, "platform 'ensemble' needs an ensemble_scheduling section with its steps");
   cfg.optimization = withPinnedDefaults(cfg.optimization);
   for (const t of [...cfg.input, ...cfg.output]) checkReshape(model, t);
   if (io) validateSignature(cfg, io);

@@ -18,6 +18,25 @@ export function shapesCompatible(a: readonly number[], b: readonly number[]): bo
 }
 
 /**
+ * The signature a config declares, for backends whose signature is the config (Backend.signature
+ * 'config': ensembles, TypeScript models, configured steps): each tensor with the batch dim first
+ * when the model batches, and the dims the model sees (after reshape). Throws IG_ERR_MODEL_LOAD
+ * when the config declares no input or no output, since nothing else could say what they are.
+ */
+export function declaredSignature(cfg: ModelConfig): ModelIO {
+  const model = cfg.name;
+  if (cfg.input.length === 0)
+    throw loadError(model, 'the config must declare its inputs (this backend cannot read them from a file)');
+  if (cfg.output.length === 0)
+    throw loadError(model, 'the config must declare its outputs (this backend cannot read them from a file)');
+  const tensor = (t: ModelInput | ModelOutput) => {
+    const dims = dimsOf(t.reshape ? t.reshape.shape : t.dims);
+    return { name: t.name, datatype: protocolType(t.dataType), shape: cfg.maxBatchSize > 0 ? [-1, ...dims] : dims };
+  };
+  return { inputs: cfg.input.map(tensor), outputs: cfg.output.map(tensor) };
+}
+
+/**
  * Checks a normalized config against the signature of one version's model file: every declared
  * tensor exists with the same datatype and compatible dims, and every model input is declared.
  * Throws IG_ERR_MODEL_LOAD naming the tensor.

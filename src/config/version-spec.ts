@@ -66,5 +66,12 @@ export function toVersionSpec(cfg: ModelConfig, ctx: VersionContext): ModelVersi
   if (resilience) spec.resilience = resilience;
   if (cfg.responseCache?.enable) spec.responseCache = true;
   if (pinnedParameter(cfg)) spec.pinned = true;
+  if (cfg.schedulingChoice.case === 'ensembleScheduling')
+    spec.ensemble = cfg.schedulingChoice.value.step.map((s) => ({
+      model: s.modelName,
+      version: Number(s.modelVersion),
+      inputMap: { ...s.inputMap },
+      outputMap: { ...s.outputMap },
+    }));
   return spec;
 }

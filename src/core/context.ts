@@ -4,7 +4,7 @@
  * `InferenceService.infer(request, ctx)` beside the decoded request, which is never mutated after
  * decoding. Read-only for every stage of the request pipeline.
  */
-import type { RequestTrace } from './request.js';
+import type { InferRequest, InferResponse, RequestTrace } from './request.js';
 
 /** What a principal may do: infer; read metadata, config and statistics; administer (auth/). */
 export type Scope = 'infer' | 'read' | 'admin';
@@ -131,4 +131,15 @@ export function callContext(init: CallContextInit): CallContext {
     subject: init.subject,
     header: init.header,
   };
+}
+
+/**
+ * How a backend reaches other models of the same server (an ensemble's steps, the client a
+ * TypeScript model is given). The composition root binds it to the router once that exists.
+ * A step call goes through the whole request pipeline but the `admit` stage: the caller was
+ * admitted already, so a step is neither authorised again nor counted against a rate limit.
+ * Ownership as for InferenceService.infer: the request's input buffers may be transferred.
+ */
+export interface ModelCaller {
+  infer(request: InferRequest, parent: CallContext): Promise<InferResponse>;
 }

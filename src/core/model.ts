@@ -221,6 +221,19 @@ export interface ModelVersionSpec {
    * NUL byte or invalid UTF-8 per request, before batching (router/text-bytes.ts).
    */
   bytesAsText?: boolean;
+  /** Present for `platform: "ensemble"`: its steps, in config order (ensemble/ runs them as a DAG). */
+  ensemble?: EnsembleStepSpec[];
+}
+
+/** One step of an ensemble (Triton's `ensemble_scheduling.step`), as plain data. */
+export interface EnsembleStepSpec {
+  model: string;
+  /** -1 = the version policy's default (Triton's model_version -1). */
+  version: number;
+  /** The step model's input name → the ensemble tensor that feeds it. */
+  inputMap: Record<string, string>;
+  /** The step model's output name → the ensemble tensor it produces. */
+  outputMap: Record<string, string>;
 }
 
 /** Tensor signature read from a model file; shape includes every dim, -1 for symbolic ones. */

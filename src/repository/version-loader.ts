@@ -13,6 +13,7 @@ import {
   toVersionSpec,
   validateSignature,
 } from '../config/index.js';
+import { declaredSignature } from '../config/signature.js';
 import type { ModelBytes, ModelIO, ModelVersionSpec } from '../core/model.js';
 import { type ModelConfig, ModelConfigSchema, ModelVersionPolicySchema } from '../gen/model_config_pb.js';
 import type { Scheduler, SchedulerFactory } from '../scheduler/types.js';
@@ -140,7 +141,12 @@ export async function prepareModel(
   let config: ModelConfig;
   let labels: Map<string, string[]>;
   try {
-    const reuse = desired[0] === undefined ? undefined : known?.get(desired[0]);
+    const reuse =
+      desired[0] === undefined
+        ? undefined
+        : backend.signature === 'config'
+          ? declaredSignature(base)
+          : known?.get(desired[0]);
     const inspected = reuse
       ? { io: new Map([[desired[0] as number, reuse]]), opened: new Map(), latest: reuse }
       : await inspectLatest(backend, base, modelDir, desired, source);
@@ -180,14 +186,23 @@ export async function loadVersion(
 ): Promise<Live> {
   const { model, modelDir, config, backend, source } = prepared;
   const file = config.defaultModelFilename;
-  const path = await findModelFile(modelDir, version, file, source);
+  // A backend without model files (an ensemble) loads a version from its directory, which exists:
+  // the version was found by listing them.
+  const path =
+    backend.needsFile === false
+      ? join(modelDir, String(version))
+      : await findModelFile(modelDir, version, file, source);
   if (!path) throw loadError(model, `model file '${model}/${version}/${file}' not found`);
   // Bytes opened while preparing are used once, then dropped here (the spec holds them while loaded).
   const bytes = prepared.opened.has(version)
     ? prepared.opened.get(version)
-    : await openModel(source, config, modelDir, version, path);
+    : backend.needsFile === false
+      ? undefined
+      : await openModel(source, config, modelDir, version, path);
   prepared.opened.delete(version);
-  const io = prepared.io.get(version) ?? (await backend.inspect(path, bytes));
+  const io =
+    prepared.io.get(version) ??
+    (backend.signature === 'config' ? declaredSignature(config) : await backend.inspect(path, bytes));
   const stamp = await fileStamp(path);
   validateSignature(config, io);
   const spec = toVersionSpec(config, { version, path, modelDir, labels: prepared.labels });

@@ -24,7 +24,14 @@
  * A new concern (auth, limits, cache, breaker, shadow) is a file in stages/ and a line below.
  */
 import type { ResponseCacheApi } from '../cache/cache.js';
-import { type CallContext, type Clock, type InferRequest, type InferResponse, systemClock } from '../core/index.js';
+import {
+  type CallContext,
+  type Clock,
+  type InferRequest,
+  type InferResponse,
+  type ModelCaller,
+  systemClock,
+} from '../core/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { RequestLog } from '../observability/request-log.js';
@@ -34,7 +41,7 @@ import { Breakers } from '../resilience/breakers.js';
 import { Hooks } from './hooks.js';
 import { modelMetadata } from './metadata.js';
 import { installRequestLog, installStatistics, installTracing } from './observers.js';
-import { compose, type Dispatch } from './pipeline.js';
+import { compose, type Dispatch, type Stage } from './pipeline.js';
 import { AliasPolicy, translateVersion, type VersionAliases } from './alias-policy.js';
 import { OnDemandPolicy, type Residency } from './on-demand-policy.js';
 import { LatestReadyPolicy, type VersionPolicy, type VersionSource } from './policy.js';
@@ -104,6 +111,11 @@ export class Router implements InferenceService {
   readonly hooks: Hooks;
   /** Every version's circuit breaker. */
   readonly breakers: Breakers;
+  /**
+   * Calls from inside the server (an ensemble's steps, a TypeScript model's client): the same
+   * pipeline without `admit` (the outer call was admitted), each step observed as its own call.
+   */
+  readonly caller: ModelCaller;
   private readonly clock: Clock;
   private readonly dispatch: Dispatch;
 
@@ -130,19 +142,22 @@ export class Router implements InferenceService {
     if (r.onFallback) chain.onFallback = r.onFallback;
     if (r.onRetry) chain.onRetry = r.onRetry;
     if (o.cache) chain.cache = o.cache;
-    this.dispatch = compose(
-      [
-        observe(this.hooks, clock),
-        ...(o.admission ? [admit(o.admission)] : []),
-        resolve(policy, this.hooks),
-        deadline(clock, limits),
-        ...(o.cache ? [cache({ cache: o.cache, clock, hooks: this.hooks })] : []),
-        fallback(chain),
-        breaker(this.breakers, clock),
-        validate,
-      ],
-      schedule(this.hooks, clock),
-    );
+    const inner: Stage[] = [
+      resolve(policy, this.hooks),
+      deadline(clock, limits),
+      ...(o.cache ? [cache({ cache: o.cache, clock, hooks: this.hooks })] : []),
+      fallback(chain),
+      breaker(this.breakers, clock),
+      validate,
+    ];
+    const last = schedule(this.hooks, clock);
+    const observed = observe(this.hooks, clock);
+    this.dispatch = compose([observed, ...(o.admission ? [admit(o.admission)] : []), ...inner], last);
+    const internal = compose([observed, ...inner], last);
+    this.caller = {
+      // The step's answer is not written anywhere: `answered` runs as it returns.
+      infer: (request, parent) => internal({ request, ctx: { ...parent, written: undefined }, startedAt: clock.now() }),
+    };
   }
 
   infer(request: InferRequest, ctx: CallContext): Promise<InferResponse> {

@@ -22,6 +22,8 @@ export function createScheduler(
   loaded: LoadedModel,
   options: CreateSchedulerOptions = {},
 ): Scheduler {
+  // A concurrent model does its work elsewhere (an ensemble's steps meet their own batchers).
+  if (loaded.concurrent === true) return new FifoScheduler(loaded, options);
   if (spec.sequence)
     return new SequenceScheduler(
       { model: spec.model ?? '', maxBatchSize: spec.maxBatchSize, sequence: spec.sequence, outputs: spec.outputs },

@@ -10,13 +10,18 @@ export type FifoSchedulerOptions = SchedulerOptions;
 /**
  * Request-at-a-time scheduling: one FIFO queue per model version, each job executed alone on the
  * least-loaded free instance. The dynamic batcher replaces this for models with dynamic_batching.
+ * A `concurrent` model (an ensemble, a feature-store lookup) has no queue to speak of: each job
+ * goes to a live instance at once, however many run there already.
  * Everything else (cancellation, deadlines, dead instances, drain, hooks) is the shared core's.
  */
 export class FifoScheduler implements Scheduler {
   private readonly queue: Ticket[] = [];
   private readonly core: SchedulerCore;
+  /** Executions one instance runs at once: 1, or unbounded for a `concurrent` model. */
+  private readonly maxInflight: number;
 
   constructor(loaded: LoadedModel, options: FifoSchedulerOptions = {}) {
+    this.maxInflight = loaded.concurrent === true ? Number.POSITIVE_INFINITY : 1;
     this.core = new SchedulerCore(loaded, options, {
       queued: () => this.queue.length,
       tickets: () => this.queue,
@@ -62,7 +67,7 @@ export class FifoScheduler implements Scheduler {
   private step(now: number): number {
     this.core.failIfAllDead();
     while (this.queue.length > 0) {
-      const idx = pickInstance(this.core.loads());
+      const idx = pickInstance(this.core.loads(), this.maxInflight);
       if (idx < 0) break;
       this.core.execute(idx, [this.queue.shift()!], now);
     }

@@ -8,7 +8,7 @@
  * It never dies on one exception: a throwing driver step fails the queued requests, a throwing
  * execute fails that batch's requests, each with IG_ERR_INTERNAL, and the loop goes on.
  */
-import type { ExecResult, ExecTiming, LoadedModel } from '../backend/types.js';
+import type { ExecOptions, ExecResult, ExecTiming, LoadedModel } from '../backend/types.js';
 import {
   type Clock,
   deadlineExceeded,
@@ -210,7 +210,7 @@ export class SchedulerCore {
     try {
       const parts = tickets.map((t) => t.job.inputs);
       const outputs = tickets[0]!.job.outputs;
-      const options = batchExecOptions(tickets, this.clock);
+      const options = withCall(batchExecOptions(tickets, this.clock), tickets);
       // A backend that joins the rows where it runs keeps the batch's copy off the event loop.
       const run =
         parts.length > 1 && instance.executeBatch
@@ -339,4 +339,10 @@ export class SchedulerCore {
     this.timer.clear();
     for (const w of this.drainWaiters.splice(0)) w();
   }
+}
+
+/** A batch of one call carries that call to the backend (ExecOptions.call); a batch of several, none. */
+function withCall(options: ExecOptions | undefined, tickets: readonly Ticket[]): ExecOptions | undefined {
+  const call = tickets.length === 1 ? tickets[0]!.job.ctx : undefined;
+  return call === undefined ? options : { ...options, call };
 }

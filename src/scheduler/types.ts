@@ -1,5 +1,5 @@
 import type { ExecResult, LoadedModel } from '../backend/types.js';
-import type { InferError, ModelVersionSpec, RequestTrace, Tensor } from '../core/index.js';
+import type { CallContext, InferError, ModelVersionSpec, RequestTrace, Tensor } from '../core/index.js';
 
 /** One request as the scheduler sees it: inputs already in the model's shapes. */
 export interface Job {
@@ -24,6 +24,8 @@ export interface Job {
   trace?: RequestTrace;
   /** The request's sequence_* parameters (read only by the sequence scheduler). */
   sequence?: SequenceFlags;
+  /** The call this job serves; a batch of one hands it to the backend (ExecOptions.call). */
+  ctx?: CallContext;
 }
 
 /** A request's place in a sequence (Triton's `sequence_id`, `sequence_start`, `sequence_end`). */

@@ -1,6 +1,4 @@
 import { instanceLabel } from '../backend/instance-ref.js';
-import { OrtBackend } from '../backend/ort/backend.js';
-import { BackendRegistry } from '../backend/registry.js';
 import type { Backend, InstanceEvent } from '../backend/types.js';
 import { type Clock, systemClock } from '../core/index.js';
 import { LogControl } from '../observability/log-settings.js';
@@ -31,6 +29,7 @@ import { openPrivacy } from '../privacy/open.js';
 import { type ServerOptions, type ServerOptionsInput, parseServerOptions } from './options.js';
 import { openServerAuth, type ServerAuth } from './auth.js';
 import { openServerCache } from './cache.js';
+import { openServerBackends } from './backends.js';
 import { openServerRollouts, type ServerRollouts } from './rollouts.js';
 import { openServerTls } from './tls.js';
 import { claimServingDir, openServerRegistry, type ServerRegistry } from './registry.js';
@@ -99,10 +98,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
   const clock = deps.clock ?? systemClock;
   const stats = new StatsRegistry();
   const tracing = deps.tracing ?? new Tracing({ serviceVersion: VERSION });
-  const ort = deps.backend
-    ? undefined
-    : new OrtBackend({ sharedWorkers: o.sharedWorkers, sharedMaxBytes: o.sharedWorkerMaxBytes });
-  const backends = new BackendRegistry([deps.backend ?? ort!]);
+  const { registry: backends, ort, caller, repository: bindRepository } = openServerBackends(o, deps.backend);
   let phase: 'starting' | 'serving' | 'stopping' = 'starting';
   const responseCache = openServerCache(o, logger);
   // The readers run only at scrape time, after the repository and router below exist.
@@ -168,6 +164,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     },
   });
 
+  bindRepository.bind(repository);
   const registry: ServerRegistry | undefined = await openServerRegistry(o, repository, logger, clock);
   const pinnedByRegistry = (m: string, v: number) => registry?.sync?.isPinned(m, v) === true;
   const residency = o.modelMemoryBudget > 0 ? repository : undefined;
@@ -200,6 +197,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     },
     cache: responseCache?.cache,
   });
+  caller.bind(router.caller);
   const admin = new AdminApi({
     repository,
     stats,

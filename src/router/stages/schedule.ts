@@ -29,6 +29,7 @@ export function schedule(hooks: Hooks, clock: Clock): Dispatch {
       signal: ctx.signal,
       trace: ctx.trace,
       sequence: primary.spec.sequence ? sequenceFlags(request) : undefined,
+      ctx,
     });
     x.result = result;
     hooks.run('queued', x);

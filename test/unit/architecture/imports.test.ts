@@ -21,6 +21,7 @@ const ALLOWED: Record<string, string[]> = {
   scheduler: ['core', 'observability', 'backend/types.ts'],
   repository: ['core', 'config', 'gen', 'observability', 'backend/types.ts', 'scheduler/types.ts'],
   resilience: ['core'],
+  ensemble: ['core', 'config/errors.ts', 'backend/types.ts'],
   redis: ['core'],
   cache: ['core', 'observability/metrics.ts', 'resilience', 'redis'],
   router: [
