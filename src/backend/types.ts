@@ -127,6 +127,12 @@ export interface Backend {
    */
   readonly needsFile?: boolean;
   /**
+   * The model file names a version of this backend may hold, preferred first; the first is its
+   * `default_model_filename`. A config naming no platform or backend whose version holds one of
+   * them and no model.onnx is this backend's (the TypeScript backend: model.ts, model.js…).
+   */
+  readonly modelFiles?: readonly string[];
+  /**
    * Reads the tensor signature of a model file without keeping it loaded (runs off the event loop);
    * with `source`, from those bytes (as `load` does with `spec.source`), never from the path.
    */

@@ -23,6 +23,8 @@ export const DEFAULT_CPU_INSTANCES = 2;
 export interface KnownBackend {
   readonly name: string;
   readonly platforms: readonly string[];
+  /** Its model file names, preferred first: the first is its default_model_filename (else model.onnx). */
+  readonly modelFiles?: readonly string[];
 }
 
 /**
@@ -34,8 +36,8 @@ export function applyBaseDefaults(input: ModelConfig, model: string, backends: r
   if (cfg.name && cfg.name !== model)
     throw loadError(model, `config name '${cfg.name}' does not match the model directory name '${model}'`);
   cfg.name = model;
-  fillPlatform(cfg, model, backends);
-  if (!cfg.defaultModelFilename) cfg.defaultModelFilename = DEFAULT_MODEL_FILENAME;
+  const serving = fillPlatform(cfg, model, backends);
+  if (!cfg.defaultModelFilename) cfg.defaultModelFilename = serving.modelFiles?.[0] ?? DEFAULT_MODEL_FILENAME;
   if (/[/\\]|^\.\.?$/.test(cfg.defaultModelFilename))
     throw loadError(model, `default_model_filename '${cfg.defaultModelFilename}' must be a plain file name`);
   fillVersionPolicy(cfg, model);
@@ -50,9 +52,9 @@ function describe(backends: readonly KnownBackend[]): string {
 
 /**
  * Fills the other of platform/backend from the backend serving the one given; refuses names no
- * backend of this server serves, and a platform its named backend does not serve.
+ * backend of this server serves, and a platform its named backend does not serve. Returns that backend.
  */
-function fillPlatform(cfg: ModelConfig, model: string, backends: readonly KnownBackend[]): void {
+function fillPlatform(cfg: ModelConfig, model: string, backends: readonly KnownBackend[]): KnownBackend {
   const named = cfg.platform || cfg.backend;
   const platform = named ? cfg.platform : ORT_PLATFORM;
   const backend = named ? cfg.backend : ORT_BACKEND;
@@ -68,6 +70,7 @@ function fillPlatform(cfg: ModelConfig, model: string, backends: readonly KnownB
     throw loadError(model, `platform '${platform}' is not served by backend '${serving.name}'; ${available}`);
   cfg.backend = serving.name;
   cfg.platform = platform || (serving.platforms[0] ?? '');
+  return serving;
 }
 
 function fillVersionPolicy(cfg: ModelConfig, model: string): void {

@@ -18,6 +18,7 @@ import type { ModelBytes, ModelIO, ModelVersionSpec } from '../core/model.js';
 import { type ModelConfig, ModelConfigSchema, ModelVersionPolicySchema } from '../gen/model_config_pb.js';
 import type { Scheduler, SchedulerFactory } from '../scheduler/types.js';
 import { fileStamp, resolveModelFile } from './discovery.js';
+import { withModelFile } from './model-files.js';
 import type { ModelSource } from './types.js';
 
 /** The raw config with its version policy replaced by exactly `versions` (registry sync, on-demand loads). */
@@ -131,7 +132,8 @@ export async function prepareModel(
   /** Signatures read by an earlier load of unchanged files: inspecting again would only cost a worker. */
   known?: ReadonlyMap<number, ModelIO>,
 ): Promise<PreparedModel> {
-  const base = applyBaseDefaults(raw.config, model, backends.list());
+  const config0 = await withModelFile(raw.config, modelDir, available, backends.list());
+  const base = applyBaseDefaults(config0, model, backends.list());
   const backend = backends.byName(base.backend);
   const desired = selectVersions(base.versionPolicy, available);
   if (desired.length === 0)

@@ -14,8 +14,11 @@ import {
   type InferResponse,
   type ModelCaller,
 } from '../core/index.js';
+import { FeatureStoreBackend } from '../backend/feature-store/backend.js';
+import { type ModelLogger, TypeScriptBackend } from '../backend/typescript/backend.js';
 import { EnsembleBackend } from '../ensemble/backend.js';
 import type { ModelRepositoryApi } from '../repository/types.js';
+import { secretFromEnv } from './auth.js';
 import { repositorySteps } from './ensembles.js';
 import type { ServerOptions } from './options.js';
 
@@ -49,14 +52,23 @@ export interface ServerBackends {
 }
 
 /** `replacement` (a test's backend) stands in for onnxruntime; the composing backends are always there. */
-export function openServerBackends(o: ServerOptions, replacement?: Backend): ServerBackends {
+export function openServerBackends(o: ServerOptions, replacement?: Backend, logger?: ModelLogger): ServerBackends {
   const caller = new LateCaller();
   const ort = replacement
     ? undefined
     : new OrtBackend({ sharedWorkers: o.sharedWorkers, sharedMaxBytes: o.sharedWorkerMaxBytes });
   let repository: ModelRepositoryApi | undefined;
   const steps = repositorySteps(() => repository);
-  const registry = new BackendRegistry([replacement ?? ort!, new EnsembleBackend(caller, steps)]);
+  const featureStore = new FeatureStoreBackend({
+    redisUrl: o.featureStoreRedis ?? secretFromEnv('INFERGATE_FEATURE_STORE_REDIS'),
+  });
+  const typescript = new TypeScriptBackend({ caller, ...(logger ? { logger } : {}) });
+  const registry = new BackendRegistry([
+    replacement ?? ort!,
+    new EnsembleBackend(caller, steps),
+    featureStore,
+    typescript,
+  ]);
   return {
     registry,
     ort,

@@ -33,7 +33,11 @@ export function repositorySteps(current: () => ModelRepositoryApi | undefined): 
         };
         const onAbort = () => done(() => reject(new Error(`${which} did not become READY in time`)));
         const unsubscribe = repository.subscribe((e) => {
-          if (e.model === model) check();
+          if (e.model !== model) return;
+          // The event comes before the index shows the failure: take its reason as it is.
+          if (e.type === 'failed' && (version < 0 || e.version === version) && e.reason)
+            return done(() => reject(new Error(`${which} is not available: ${e.reason}`)));
+          check();
         });
         signal.addEventListener('abort', onAbort, { once: true });
         check();

@@ -86,6 +86,8 @@ ensemble_scheduling { step [
       ['add10', 'NOBODY', 'OUT'],
     ]),
   );
+  addModel(repo, 'truncated', 1, addConstModel(1).subarray(0, 40), ADD('truncated'));
+  addEnsemble(repo, 'broken_step', ensemble('broken_step', [['truncated', 'IN', 'OUT']]));
   addEnsemble(repo, 'mistyped', ensemble('mistyped', [['add1', 'IN', 'OUT']], 'OUT', 'TYPE_INT32'));
   addEnsemble(
     repo,
@@ -159,6 +161,11 @@ test('config errors refuse the load, naming the step and the tensor', async () =
     /type mismatch on tensor 'IN': ensemble input 'IN' is INT32 but input 'x' of step 1 \(model 'add1'\) expects FP32/,
   );
   assert.match(reason('twice'), /tensor 'OUT' is produced twice/);
+  // A step model whose own load failed: its reason, at once (not after the 120 s wait for READY).
+  assert.match(
+    reason('broken_step'),
+    /step 1 \(model 'truncated'\): model 'truncated' is not available: .*Protobuf parsing failed/,
+  );
   for (const name of ['chain', 'single', 'unstable']) assert.equal(index.find((x) => x.name === name)?.state, 'READY');
 });
 

@@ -9,6 +9,7 @@
  */
 import { deadlineExceeded, InferError, inputNamed, notFound, type Tensor } from '../../core/index.js';
 import { instanceLabel } from '../instance-ref.js';
+import { emitSafely, Restarts } from '../restarts.js';
 import type { BackendInstance, ExecOptions, ExecResult, InstanceEvent, InstanceRef } from '../types.js';
 import type { OpenHost, SessionHost } from './host.js';
 import type { FromWorker, InstanceWorkerData, ToWorker, WireRows, WireTensor } from './messages.js';
@@ -41,13 +42,12 @@ export class OrtInstance implements BackendInstance {
   #disposed = false;
   #disposing: Promise<void> | undefined;
   #memoryBytes = 0;
-  #restartFailed = false;
   /** Why the worker is down, for the answer to calls made meanwhile. */
   #down: 'crashed' | 'hung' = 'crashed';
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
   #idleWaiters: Array<() => void> = [];
-  #restartTimer: NodeJS.Timeout | undefined;
+  readonly #restarts: Restarts;
   #startup: { resolve: (warnings: string[]) => void; reject: (e: Error) => void } | undefined;
   /** Successful runs' durations, the watchdog's p99; kept across restarts (it describes the model). */
   readonly #durations = new DurationWindow();
@@ -63,6 +63,14 @@ export class OrtInstance implements BackendInstance {
     private readonly ctx: InstanceContext,
   ) {
     this.id = instanceLabel(ref);
+    this.#restarts = new Restarts({
+      ref,
+      delaysMs: ctx.restartDelaysMs,
+      start: () => this.start(),
+      emit: (e) => ctx.emit(e),
+      disposed: () => this.#disposed,
+      undo: () => void this.#stop(),
+    });
   }
 
   get alive(): boolean {
@@ -143,7 +151,7 @@ export class OrtInstance implements BackendInstance {
   dispose(): Promise<void> {
     this.#disposing ??= (async () => {
       this.#disposed = true;
-      clearTimeout(this.#restartTimer);
+      this.#restarts.cancel();
       // Still watched meanwhile: a hung run is failed by the watchdog, so this wait ends.
       if (this.#pending.size > 0) await new Promise<void>((r) => this.#idleWaiters.push(r));
       clearTimeout(this.#watchTimer);
@@ -277,7 +285,7 @@ export class OrtInstance implements BackendInstance {
     for (const p of failed) p.reject(err);
     this.#notifyIdle();
     this.#emit({ type: 'hung', instance: this.ref, ms: boundMs, failedRequests: failed.length });
-    if (!this.#disposed) this.#scheduleRestart(0, performance.now(), reason);
+    if (!this.#disposed) this.#restarts.begin(reason);
   }
 
   #notifyIdle(): void {
@@ -313,47 +321,19 @@ export class OrtInstance implements BackendInstance {
     for (const p of failed) p.reject(err);
     this.#notifyIdle();
     this.#emit({ type: 'crash', instance: this.ref, reason, failedRequests: failed.length });
-    if (!this.#disposed) this.#scheduleRestart(0, performance.now(), reason);
-  }
-
-  #scheduleRestart(attempt: number, since: number, lastReason: string): void {
-    const delays = this.ctx.restartDelaysMs;
-    if (attempt >= delays.length) {
-      this.#restartFailed = true;
-      this.#emit({
-        type: 'restart-failed',
-        instance: this.ref,
-        reason: `gave up after ${attempt} attempts: ${lastReason}`,
-      });
-      return;
-    }
-    this.#restartTimer = setTimeout(() => {
-      this.start().then(
-        () => {
-          if (this.#disposed) void this.#stop();
-          else this.#emit({ type: 'restart', instance: this.ref, ms: Math.round(performance.now() - since) });
-        },
-        (err: Error) => {
-          if (!this.#disposed) this.#scheduleRestart(attempt + 1, since, err.message);
-        },
-      );
-    }, delays[attempt]);
+    if (!this.#disposed) this.#restarts.begin(reason);
   }
 
   #unavailable(): InferError {
     const hung = this.#down === 'hung';
     const [what, again] = hung ? ['did not answer', 'replaced'] : ['crashed', 'restarted'];
-    const state = this.#restartFailed ? `could not be ${again}` : `is being ${again}`;
+    const state = this.#restarts.gaveUp ? `could not be ${again}` : `is being ${again}`;
     // The request never reached a worker: retryable (503) either way, unlike a crash mid-run (500).
     const code = hung ? 'IG_ERR_WORKER_HUNG' : 'IG_ERR_UNAVAILABLE';
     return new InferError(code, `model instance '${this.id}' is not available: it ${what} and ${state}`);
   }
 
   #emit(e: InstanceEvent): void {
-    try {
-      this.ctx.emit(e);
-    } catch {
-      // An observer's failure must not break the instance.
-    }
+    emitSafely((x) => this.ctx.emit(x), e);
   }
 }

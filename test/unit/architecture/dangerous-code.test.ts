@@ -24,6 +24,8 @@ const ALLOWED: Record<string, string> = {
   'src/auth/redis-limiter.ts:eval': "Redis EVAL of the limiter's own fixed Lua script (a method call, not JS eval)",
   'src/backend/ort/spawn.ts:dynamic import of a computed path':
     "the worker's bootstrap: imports tsx's loader and the worker entry, both paths of this package",
+  'src/backend/typescript/worker.ts:dynamic import of a computed path':
+    "a TypeScript model's worker imports the model's own code (bundled from the model repository, as trusted as a model file), never request data",
   'src/loadgen/threads.ts:dynamic import of a computed path':
     "the generator thread's bootstrap: tsx's loader and the thread entry, both paths of this package",
 };
