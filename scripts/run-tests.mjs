@@ -4,7 +4,8 @@
 //   node scripts/run-tests.mjs [substring filters...]
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { startKafka } from './services/kafka.mjs';
 import { startMlflow } from './services/mlflow.mjs';
 import { postgresBin, startPostgres } from './services/postgres.mjs';
 import { redisBin, startRedis } from './services/redis.mjs';
@@ -66,10 +67,30 @@ if (files.some((f) => f.includes('mlflow'))) {
     env.INFERGATE_TEST_MLFLOW_SKIP = err.message;
   }
 }
+// Kafka (a JVM broker, seconds to start; its jars fetched once into ~/.cache) only for runs that
+// select a Kafka test. Under CI=true a broker that cannot start fails the run.
+let kafka;
+if (files.some((f) => basename(f).includes('kafka'))) {
+  try {
+    kafka = await startKafka();
+    env.INFERGATE_TEST_KAFKA_BROKERS = kafka.brokers;
+  } catch (err) {
+    if (process.env.CI === 'true') {
+      postgres?.stop();
+      redis?.stop();
+      mlflow?.stop();
+      console.error(`Kafka broker could not be started: ${err.message}`);
+      process.exit(1);
+    }
+    console.error(`Kafka broker not started, its tests will skip: ${err.message}`);
+    env.INFERGATE_TEST_KAFKA_SKIP = err.message;
+  }
+}
 const stopServices = () => {
   postgres?.stop();
   redis?.stop();
   mlflow?.stop();
+  kafka?.stop();
 };
 process.on('SIGINT', () => {
   stopServices();

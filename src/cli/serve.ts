@@ -9,6 +9,14 @@ function int(name: string) {
   };
 }
 
+function posInt(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
+    return n;
+  };
+}
+
 function bool(name: string) {
   return (v: string) => {
     if (v === 'true' || v === '1') return true;
@@ -181,6 +189,10 @@ export function registerServeCommand(program: Command): void {
     )
     .option('--cache-ttl-secs <s>', 'how long a cached response lives', num('--cache-ttl-secs'), 300)
     .option(
+      '--feature-store-redis <url>',
+      'Redis (redis://[user:password@]host:port[/db]) that feature_store models read (default: $INFERGATE_FEATURE_STORE_REDIS)',
+    )
+    .option(
       '--model-memory-budget <bytes>',
       'bytes loaded models may hold together; idle, unpinned ones are evicted (LRU) and reloaded on demand (0 = unlimited)',
       int('--model-memory-budget'),
@@ -202,6 +214,30 @@ export function registerServeCommand(program: Command): void {
       'longest wait for one Redis cache operation before serving goes on without it',
       num('--cache-redis-timeout-ms'),
       50,
+    )
+    .option(
+      '--kafka-brokers <host:port,...>',
+      'Kafka bootstrap brokers for streaming inference (repeatable or comma-separated; docs/kafka.md)',
+      collect,
+      [],
+    )
+    .option(
+      '--kafka-stream <model[:version]=input,output[,group]>',
+      'serve a model from a Kafka topic: records of INPUT are KServe v2 requests, results go to OUTPUT (repeatable; group default infergate-<input>)',
+      collect,
+      [],
+    )
+    .option('--kafka-dead-letter-topic <topic>', 'where bad and failed records go (default: <input>.dlq per stream)')
+    .option(
+      '--kafka-max-message-bytes <n>',
+      'largest Kafka record taken; larger ones are dead-lettered (default: --max-body-bytes)',
+      posInt('--kafka-max-message-bytes'),
+    )
+    .option(
+      '--kafka-in-flight <n>',
+      'records of one partition in the model at once (results still go out in order)',
+      posInt('--kafka-in-flight'),
+      64,
     )
     .action(async (repository: string, opts: Record<string, unknown>) => {
       // Loaded here, not at the top: `infergate --help` and client commands stay fast.
@@ -258,9 +294,15 @@ export function registerServeCommand(program: Command): void {
         cacheRedis: opts.cacheRedis as string | undefined,
         cacheTtlSeconds: opts.cacheTtlSecs as number,
         cacheRedisTimeoutMs: Math.ceil(opts.cacheRedisTimeoutMs as number),
+        featureStoreRedis: opts.featureStoreRedis as string | undefined,
         modelMemoryBudget: opts.modelMemoryBudget as number,
         sharedWorkers: opts.sharedWorkers as number | undefined,
         sharedWorkerMaxBytes: opts.sharedWorkerMaxBytes as number,
+        kafkaBrokers: opts.kafkaBrokers as string[],
+        kafkaStreams: opts.kafkaStream as string[],
+        kafkaDeadLetterTopic: opts.kafkaDeadLetterTopic as string | undefined,
+        kafkaMaxMessageBytes: opts.kafkaMaxMessageBytes as number | undefined,
+        kafkaInFlight: opts.kafkaInFlight as number,
       }).catch((err: Error & { code?: string; port?: number }) => {
         const why = err.code === 'EADDRINUSE' ? `port ${err.port} is already in use` : err.message;
         console.error(`infergate serve: cannot start: ${why}`);

@@ -61,7 +61,7 @@ export const ANONYMOUS: Principal = Object.freeze({
 });
 
 /** The wire a call arrived on. */
-export type Protocol = 'http' | 'grpc';
+export type Protocol = 'http' | 'grpc' | 'kafka';
 
 /**
  * How a transport says that a call's response has been written to its connection, so that

@@ -7,6 +7,7 @@
  */
 import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
 import { type Buckets, KeyedBuckets, LOAD_BUCKETS } from './histogram.js';
+import { type KafkaStreamReading, kafkaFamilies } from './kafka-metrics.js';
 import { MemoryMetrics, type MemoryReading, type WorkerReading } from './memory-metrics.js';
 import { type Labels, type MetricType, MetricView, pushHistogram, pushHistograms, type Sample } from './metric-view.js';
 import { GpuPoller, type GpuReading } from './nvidia-smi.js';
@@ -47,6 +48,8 @@ export interface MetricsSources {
   memory?: () => MemoryReading | undefined;
   /** Worker threads and shared sessions (memory-metrics.ts); absent: a backend without threads. */
   workers?: () => WorkerReading | undefined;
+  /** The Kafka streams (kafka-metrics.ts); absent or empty: no streaming. */
+  kafka?: () => readonly KafkaStreamReading[];
 }
 
 /** One response-cache tier as the cache families read it (cache/cache.ts fills it). */
@@ -210,6 +213,7 @@ export class Metrics {
       ...this.infergateFamilies(),
       ...this.cacheFamilies(),
       ...this.memory.families(this.sources.memory, this.sources.workers),
+      ...kafkaFamilies(this.sources.kafka),
     ];
   }
 

@@ -24,8 +24,13 @@ export interface StageTimes {
 }
 
 /** The protocols a request can arrive on (a metric label). */
-export const PROTOCOLS = ['http', 'grpc'] as const;
+export const PROTOCOLS = ['http', 'grpc', 'kafka'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
+
+/** A protocol's row of the per-protocol histograms (none given: http). */
+function protocolIndex(p: Protocol | undefined): number {
+  return p === undefined ? 0 : PROTOCOLS.indexOf(p);
+}
 
 /** Triton's failure reasons (nv_inference_request_failure{reason}). */
 export const FAILURE_REASONS = ['REJECTED', 'CANCELED', 'BACKEND', 'OTHER'] as const;
@@ -100,7 +105,7 @@ export class VersionStats {
     add(this.stats.compute_input, t.inputNs);
     add(this.stats.compute_infer, t.inferNs);
     add(this.stats.compute_output, t.outputNs);
-    (this.requestSeconds[p === 'grpc' ? 1 : 0] as Buckets[])[0]?.observe(requestNs / 1e9);
+    (this.requestSeconds[protocolIndex(p)] as Buckets[])[0]?.observe(requestNs / 1e9);
     this.queueSeconds.observe(queueNs / 1e9);
   }
 
@@ -112,7 +117,7 @@ export class VersionStats {
     this.lastInference = wallMs;
     add(this.stats.success, requestNs);
     add(this.stats.queue, 0);
-    (this.requestSeconds[p === 'grpc' ? 1 : 0] as Buckets[])[0]?.observe(requestNs / 1e9);
+    (this.requestSeconds[protocolIndex(p)] as Buckets[])[0]?.observe(requestNs / 1e9);
   }
 
   /** Records a response-cache lookup: a hit's duration, or a miss's (lookup and insertion). */
@@ -148,7 +153,7 @@ export class VersionStats {
     add(this.stats.fail, requestNs);
     const i = FAILURE_REASONS.indexOf(reason);
     this.failures[i] = (this.failures[i] as number) + 1;
-    (this.requestSeconds[p === 'grpc' ? 1 : 0] as Buckets[])[i + 1]?.observe(requestNs / 1e9);
+    (this.requestSeconds[protocolIndex(p)] as Buckets[])[i + 1]?.observe(requestNs / 1e9);
   }
 
   /** Records a request the scheduler refused or dropped before it ran. */

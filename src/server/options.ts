@@ -82,6 +82,8 @@ export const ServerOptionsSchema = z.object({
   cacheTtlSeconds: z.number().positive().default(300),
   /** Longest wait for one Redis cache operation before serving goes on without it (ms). */
   cacheRedisTimeoutMs: z.number().int().positive().default(50),
+  /** The Redis feature store models read (redis://…, else INFERGATE_FEATURE_STORE_REDIS); a model's `redis_url` overrides it. */
+  featureStoreRedis: z.string().min(1).optional(),
   /**
    * Bytes loaded model versions may hold together (docs/memory.md): idle, unpinned versions are
    * evicted least recently used first and loaded again by the next call. 0 = unlimited.
@@ -128,10 +130,36 @@ export const SecurityOptionsSchema = z.object({
   payloadLogMaxBacklog: z.number().int().positive().default(1024),
 });
 
-export type ServerOptions = z.infer<typeof ServerOptionsSchema> & z.infer<typeof SecurityOptionsSchema>;
-export type ServerOptionsInput = z.input<typeof ServerOptionsSchema> & z.input<typeof SecurityOptionsSchema>;
+/** Kafka streaming inference (protocol/kafka/, docs/kafka.md); off without brokers and streams. */
+export const KafkaOptionsSchema = z.object({
+  /** Bootstrap brokers, `host:port` (each entry may hold a comma-separated list). */
+  kafkaBrokers: z.array(z.string()).default([]),
+  /** Stream bindings `MODEL[:VERSION]=INPUT_TOPIC,OUTPUT_TOPIC[,GROUP]` (protocol/kafka/config.ts). */
+  kafkaStreams: z.array(z.string()).default([]),
+  /** Where undecodable, invalid or failed records go (default: `<input topic>.dlq` per stream). */
+  kafkaDeadLetterTopic: z.string().min(1).optional(),
+  /** Largest record value taken; larger ones are dead-lettered (default: maxBodyBytes). */
+  kafkaMaxMessageBytes: z.number().int().positive().optional(),
+  /** Calls of one partition in the model at once (results still go out in offset order). */
+  kafkaInFlight: z.number().int().positive().default(64),
+  /** The Kafka client id (broker logs and quotas). */
+  kafkaClientId: z.string().min(1).default('infergate'),
+  /** How often each stream reads its group's lag from the broker (ms). */
+  kafkaLagIntervalMs: z.number().int().positive().default(5000),
+});
+
+export type ServerOptions = z.infer<typeof ServerOptionsSchema> &
+  z.infer<typeof SecurityOptionsSchema> &
+  z.infer<typeof KafkaOptionsSchema>;
+export type ServerOptionsInput = z.input<typeof ServerOptionsSchema> &
+  z.input<typeof SecurityOptionsSchema> &
+  z.input<typeof KafkaOptionsSchema>;
 
 /** Parses every server option group. */
 export function parseServerOptions(input: ServerOptionsInput): ServerOptions {
-  return { ...ServerOptionsSchema.parse(input), ...SecurityOptionsSchema.parse(input) };
+  return {
+    ...ServerOptionsSchema.parse(input),
+    ...SecurityOptionsSchema.parse(input),
+    ...KafkaOptionsSchema.parse(input),
+  };
 }

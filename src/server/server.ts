@@ -29,6 +29,7 @@ import { openPrivacy } from '../privacy/open.js';
 import { type ServerOptions, type ServerOptionsInput, parseServerOptions } from './options.js';
 import { openServerAuth, type ServerAuth } from './auth.js';
 import { openServerCache } from './cache.js';
+import { openServerKafka } from './kafka.js';
 import { openServerBackends } from './backends.js';
 import { openServerRollouts, type ServerRollouts } from './rollouts.js';
 import { openServerTls } from './tls.js';
@@ -98,9 +99,10 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
   const clock = deps.clock ?? systemClock;
   const stats = new StatsRegistry();
   const tracing = deps.tracing ?? new Tracing({ serviceVersion: VERSION });
-  const { registry: backends, ort, caller, repository: bindRepository } = openServerBackends(o, deps.backend);
+  const { registry: backends, ort, caller, repository: bindRepository } = openServerBackends(o, deps.backend, logger);
   let phase: 'starting' | 'serving' | 'stopping' = 'starting';
   const responseCache = openServerCache(o, logger);
+  const kafka = openServerKafka(o, logger);
   // The readers run only at scrape time, after the repository and router below exist.
   const metrics: Metrics | undefined = o.enableMetrics
     ? new Metrics({
@@ -111,6 +113,7 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
         traffic: () => registry?.sync?.status().traffic ?? {},
         breakers: () => breakers.states(),
         cache: () => responseCache?.cache.readings() ?? [],
+        kafka: () => kafka?.readings() ?? [],
         memory: () => repository.memoryReadings(),
         workers: () => ort?.workerReading(),
       })
@@ -267,7 +270,9 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
     await repository.start();
     await registry?.sync?.start();
     rollouts?.start();
+    await kafka?.start(router);
   } catch (err) {
+    await kafka?.stop();
     // A port in use (or a failed start) must not leave listeners or model workers behind.
     await Promise.allSettled([http?.close(), grpc?.close(), metricsServer?.close()]);
     metrics?.close();
@@ -297,6 +302,8 @@ export async function startServer(input: ServerOptionsInput, deps: ServerDeps = 
   const stop = (options: StopOptions = {}) => {
     stopping ??= (async () => {
       phase = 'stopping';
+      // Streams first: their calls finish and are produced and committed while the models still serve.
+      await kafka?.stop();
       // The alias table stays as it is through the drain; only the registry polling stops.
       await rollouts?.stop();
       await registry?.sync?.stop();
