@@ -18,6 +18,7 @@ const CHECKS = [
   'grpc_stream',
   'cuda_shared_memory_declined',
   'repository',
+  'ensemble',
 ];
 
 let s: TestServer;

@@ -227,6 +227,48 @@ def check_cuda_shared_memory_declined(a):
             assert e.status() in ("501", "StatusCode.UNIMPLEMENTED") and "not supported" in str(e), str(e)
 
 
+def png_grey(pixels):
+    """A greyscale 8-bit PNG of a 2-D uint8 array (zlib + crc32: no imaging library needed)."""
+    import struct
+    import zlib
+
+    h, w = pixels.shape
+    raw = b"".join(b"\x00" + pixels[y].tobytes() for y in range(h))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def check_ensemble(a):
+    """digits_png (ensemble: TypeScript PNG decode -> digits) through the official clients: a blank
+    28x28 PNG answers exactly what `digits` answers for 784 zeros; bytes that are no image are a 400."""
+    h = httpclient.InferenceServerClient(a.http)
+    g = grpcclient.InferenceServerClient(a.grpc)
+    assert h.get_model_metadata("digits_png")["platform"] == "ensemble"
+    assert g.get_model_metadata("digits_png").platform == "ensemble"
+    x = httpclient.InferInput("input", [1, 784], "FP32")
+    x.set_data_from_numpy(np.zeros((1, 784), dtype=np.float32))
+    want = h.infer("digits", [x]).as_numpy("probabilities")
+    image = np.array([[png_grey(np.zeros((28, 28), dtype=np.uint8))]], dtype=np.object_)
+    hi = httpclient.InferInput("IMAGE", [1, 1], "BYTES")
+    hi.set_data_from_numpy(image)
+    got = h.infer("digits_png", [hi]).as_numpy("probabilities")
+    assert got.shape == (1, 10) and np.allclose(got, want, atol=1e-6), (got, want)
+    gi = grpcclient.InferInput("IMAGE", [1, 1], "BYTES")
+    gi.set_data_from_numpy(image)
+    assert np.allclose(g.infer("digits_png", [gi]).as_numpy("probabilities"), want, atol=1e-6)
+    bad = httpclient.InferInput("IMAGE", [1, 1], "BYTES")
+    bad.set_data_from_numpy(np.array([[b"not an image"]], dtype=np.object_))
+    try:
+        h.infer("digits_png", [bad])
+        raise AssertionError("bytes that are no image must be refused")
+    except InferenceServerException as e:
+        assert e.status() == "400" and "digits_png_decode" in str(e), (e.status(), str(e))
+
+
 def main(scope):
     """Runs the `check_*` functions of `scope` named on the command line (other scripts share it)."""
     checks = {k[len("check_"):]: v for k, v in scope.items() if k.startswith("check_")}

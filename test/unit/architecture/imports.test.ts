@@ -17,7 +17,7 @@ const ALLOWED: Record<string, string[]> = {
   protowire: [],
   client: ['core', 'gen', 'protowire'],
   observability: ['core'],
-  backend: ['core'],
+  backend: ['core', 'redis'],
   scheduler: ['core', 'observability', 'backend/types.ts'],
   repository: ['core', 'config', 'gen', 'observability', 'backend/types.ts', 'scheduler/types.ts'],
   resilience: ['core'],
