@@ -241,24 +241,28 @@ describe('OrtBackend', () => {
         shape: [256, 512],
         data: new Float32Array(256 * 512).fill(0.5),
       });
-      let maxLag = 0;
-      let last = performance.now();
+      // Not a timed bound (the machine is shared): a timer tick can only land while a run is in
+      // flight if the run is not on this thread — a synchronous session.run() here would let none
+      // through, since its promise's continuation runs before any timer.
+      let running = false;
+      let ticksDuringRuns = 0;
       const timer = setInterval(() => {
-        const now = performance.now();
-        maxLag = Math.max(maxLag, now - last - 5);
-        last = now;
-      }, 5);
+        if (running) ticksDuringRuns++;
+      }, 2);
       const start = performance.now();
       let runs = 0;
       let inferMs = 0;
       while (performance.now() - start < 1500) {
+        running = true;
         const r = await m.instances[0]!.execute([x()]);
+        running = false;
         inferMs += r.timing.inferNs / 1e6;
         runs++;
       }
       clearInterval(timer);
       assert.ok(inferMs > 500, `model ran ${inferMs} ms in ${runs} runs: too light to prove anything`);
-      assert.ok(maxLag < 200, `event loop lagged ${maxLag} ms`);
+      // Measured here: about 1.5 ticks a run; a run on this thread would let exactly 0 through.
+      assert.ok(ticksDuringRuns >= runs / 10, `only ${ticksDuringRuns} timer ticks during ${runs} runs`);
     } finally {
       await m.dispose();
     }
