@@ -124,9 +124,18 @@ describe('OrtBackend shared pool', () => {
       const behind = instanceOf(c).execute([fp32(1)]);
       for (let i = 0; i < 5; i++) assert.equal(await first(instanceOf(b).execute([fp32(i)])), i + 1);
       await assert.rejects(stuck, (err: unknown) => err instanceof InferError && err.code === 'IG_ERR_WORKER_HUNG');
-      await assert.rejects(behind, (err: unknown) => err instanceof InferError && err.code === 'IG_ERR_WORKER_CRASHED');
-      const hung = await nextEvent(events, 'hung');
-      assert.equal(hung.instance.model, 'hang-a');
+      // Failed with the retired thread: as crashed, or — when its own watchdog (same thread, same
+      // last answer) fires first on a loaded machine — as hung. Never answered, never left waiting.
+      await assert.rejects(
+        behind,
+        (err: unknown) =>
+          err instanceof InferError && (err.code === 'IG_ERR_WORKER_CRASHED' || err.code === 'IG_ERR_WORKER_HUNG'),
+      );
+      await nextEvent(events, 'hung');
+      assert.ok(
+        events.some((e) => e.type === 'hung' && (e.instance.model === 'hang-a' || e.instance.model === 'hang-c')),
+        'a session of the stuck thread was judged hung',
+      );
       for (let i = 0; i < 100 && events.filter((e) => e.type === 'restart').length < 2; i++)
         await new Promise((r) => setTimeout(r, 20));
       assert.deepEqual(await Promise.all([a, b, c].map((m) => first(instanceOf(m).execute([fp32(2)])))), [3, 3, 3]);
